@@ -1,0 +1,2 @@
+// Placeholder entry; replaced by the full CLI.
+console.log("sysfence");

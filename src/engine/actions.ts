@@ -1,0 +1,79 @@
+// Seccomp return values: the eight actions, their precedence, and how results are printed
+// (`ALLOW`, `ERRNO(1)`, …). kernel-seccomp.md sections 3-4.
+
+export const RET_ACTION_FULL = 0xffff0000;
+export const RET_DATA = 0x0000ffff;
+
+export const Action = {
+  KILL_PROCESS: 0x80000000,
+  KILL_THREAD: 0x00000000,
+  TRAP: 0x00030000,
+  ERRNO: 0x00050000,
+  USER_NOTIF: 0x7fc00000,
+  TRACE: 0x7ff00000,
+  LOG: 0x7ffc0000,
+  ALLOW: 0x7fff0000,
+} as const;
+export type ActionName = keyof typeof Action;
+
+/** Actions whose 16-bit data is meaningful and printed as NAME(n). */
+const WITH_DATA = new Set<ActionName>(["TRAP", "ERRNO", "TRACE"]);
+
+const BY_VALUE = new Map<number, ActionName>(
+  (Object.entries(Action) as [ActionName, number][]).map(([k, v]) => [v >>> 0, k]),
+);
+
+/** A decoded filter result. */
+export interface Verdict {
+  /** The action the kernel takes. Unknown action values are handled as KILL_PROCESS. */
+  action: ActionName;
+  /** SECCOMP_RET_DATA (low 16 bits). */
+  data: number;
+  /** The raw 32-bit value. */
+  ret: number;
+  /** True when the action bits are not one of the eight actions. */
+  unknown: boolean;
+}
+
+export function decodeRet(ret: number): Verdict {
+  ret >>>= 0;
+  const act = BY_VALUE.get((ret & RET_ACTION_FULL) >>> 0);
+  if (act === undefined) return { action: "KILL_PROCESS", data: ret & RET_DATA, ret, unknown: true };
+  return { action: act, data: ret & RET_DATA, ret, unknown: false };
+}
+
+/** `ALLOW`, `ERRNO(1)`, `TRAP(0)`, `TRACE(5)`; unknown values print as `KILL_PROCESS(0x…)`. */
+export function formatVerdict(v: Verdict): string {
+  if (v.unknown) return `KILL_PROCESS(unknown 0x${hex8(v.ret)})`;
+  if (WITH_DATA.has(v.action)) return `${v.action}(${v.data})`;
+  return v.action;
+}
+
+export function formatRet(ret: number): string {
+  return formatVerdict(decodeRet(ret));
+}
+
+export function hex8(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, "0");
+}
+
+/** The kernel's precedence: true when `a` beats `b` (strictly more restrictive). */
+export function stronger(a: number, b: number): boolean {
+  return ((a & RET_ACTION_FULL) | 0) < ((b & RET_ACTION_FULL) | 0);
+}
+
+/**
+ * Parses an action as written in text (`ALLOW`, `KILL`, `ERRNO(5)`, `TRACE(1)`, `USER_NOTIF`)
+ * and returns its 32-bit value, or undefined when the text is not an action.
+ */
+export function parseAction(text: string): number | undefined {
+  const m = /^([A-Z_]+)(?:\((0x[0-9a-fA-F]+|\d+)\))?$/.exec(text.trim());
+  if (!m) return undefined;
+  const name = m[1] === "KILL" ? "KILL_THREAD" : m[1];
+  if (!(name in Action)) return undefined;
+  const base = Action[name as ActionName];
+  if (m[2] === undefined) return base >>> 0;
+  const data = Number(m[2]);
+  if (!Number.isInteger(data) || data < 0 || data > 0xffff) return undefined;
+  return (base | data) >>> 0;
+}

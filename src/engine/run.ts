@@ -1,0 +1,149 @@
+// Running programs: single inputs, batches and stacks, through the engine's interpreter
+// (assembly/interp.ts). Long batches are cut into chunks of CHUNK inputs per Wasm call: V8
+// keeps a long-running Wasm frame in its baseline tier, while many shorter calls let the
+// optimising tier take over (anchors.md section 5).
+import { engine, Region } from "./wasm.js";
+import { check } from "./check.js";
+import type { Program } from "./program.js";
+import { InputBatch, DATA_WORDS, type SeccompData } from "./data.js";
+import { decodeRet, type Verdict } from "./actions.js";
+import { RejectedProgramError } from "../errors.js";
+
+/**
+ * The x86_64 uretprobe (335) / uprobe (336) exception: recent kernels skip every filter for
+ * these numbers on the native x86_64 ABI. Off by default, because it depends on the kernel
+ * version: `uretprobe` models 6.14+ (and its stable backports), `uretprobe+uprobe` 6.17/6.18+.
+ */
+export type ProbeBypass = "none" | "uretprobe" | "uretprobe+uprobe";
+
+export interface EvalOptions {
+  probeBypass?: ProbeBypass;
+}
+
+const OPT_URETPROBE = 1;
+const OPT_UPROBE = 2;
+
+export function optBits(o: EvalOptions | undefined): number {
+  switch (o?.probeBypass ?? "none") {
+    case "none": return 0;
+    case "uretprobe": return OPT_URETPROBE;
+    case "uretprobe+uprobe": return OPT_URETPROBE | OPT_UPROBE;
+  }
+}
+
+/** Inputs per Wasm call. */
+export const CHUNK = 2048;
+
+const verified = new WeakSet<Program>();
+
+/** Throws unless the kernel would accept `p`; the interpreter only runs accepted programs. */
+export function requireAccepted(p: Program, where?: string): void {
+  if (verified.has(p)) return;
+  const errs = check(p);
+  if (errs.length > 0) {
+    const e = errs[0];
+    const at = e.index >= 0 ? `instruction ${e.index}: ` : "";
+    throw new RejectedProgramError(`the kernel would reject this program: ${at}${e.reason}` +
+      (errs.length > 1 ? ` (and ${errs.length - 1} more)` : ""), where);
+  }
+  verified.add(p);
+}
+
+// Regions reused across calls: programs, inputs, results, counts.
+let progRegion: Region | undefined;
+let dataRegion: Region | undefined;
+let outRegion: Region | undefined;
+let countRegion: Region | undefined;
+
+function regions(): { prog: Region; data: Region; out: Region; counts: Region } {
+  progRegion ??= new Region(8 * 4096);
+  dataRegion ??= new Region(64 * CHUNK);
+  outRegion ??= new Region(4 * CHUNK);
+  countRegion ??= new Region(4 * CHUNK);
+  return { prog: progRegion, data: dataRegion, out: outRegion, counts: countRegion };
+}
+
+export interface BatchResult {
+  /** Raw 32-bit return value per input. */
+  rets: Uint32Array;
+  /** Instructions executed per input, when asked for. */
+  counts?: Uint32Array;
+}
+
+/** Runs one program on every input of `batch`. */
+export function evaluateBatch(p: Program, batch: InputBatch, opts: EvalOptions & { counts?: boolean } = {}): BatchResult {
+  requireAccepted(p);
+  const e = engine();
+  const r = regions();
+  r.prog.ensure(p.bytes.length);
+  r.prog.u8().set(p.bytes);
+  const rets = new Uint32Array(batch.count);
+  const counts = opts.counts ? new Uint32Array(batch.count) : undefined;
+  const bits = optBits(opts);
+  for (let start = 0; start < batch.count; start += CHUNK) {
+    const n = Math.min(CHUNK, batch.count - start);
+    r.data.u32().set(batch.words.subarray(start * DATA_WORDS, (start + n) * DATA_WORDS));
+    e.evalBatch(r.prog.ptr, r.data.ptr, n, r.out.ptr, counts ? r.counts.ptr : 0, bits);
+    rets.set(r.out.u32().subarray(0, n), start);
+    if (counts) counts.set(r.counts.u32().subarray(0, n), start);
+  }
+  return { rets, counts };
+}
+
+/** Runs one program on one input. */
+export function evaluate(p: Program, data: SeccompData, opts: EvalOptions = {}): Verdict {
+  return decodeRet(evaluateBatch(p, InputBatch.of([data]), opts).rets[0]);
+}
+
+/**
+ * Runs a stack of filters (oldest first, as they were installed) on every input and combines
+ * the results by the kernel's precedence and tie rule.
+ */
+export function evaluateStack(programs: readonly Program[], batch: InputBatch, opts: EvalOptions = {}): Uint32Array {
+  if (programs.length === 0) throw new RangeError("a stack needs at least one filter");
+  programs.forEach((p, i) => requireAccepted(p, `filter ${i + 1} of the stack`));
+  const e = engine();
+  const r = regions();
+  // Each program gets its own region for the duration of the call.
+  const owned = programs.map((p) => {
+    const reg = new Region(p.bytes.length);
+    reg.u8().set(p.bytes);
+    return reg;
+  });
+  const table = new Region(4 * programs.length);
+  try {
+    const tw = table.u32();
+    owned.forEach((reg, i) => (tw[i] = reg.ptr));
+    const rets = new Uint32Array(batch.count);
+    const bits = optBits(opts);
+    for (let start = 0; start < batch.count; start += CHUNK) {
+      const n = Math.min(CHUNK, batch.count - start);
+      r.data.u32().set(batch.words.subarray(start * DATA_WORDS, (start + n) * DATA_WORDS));
+      e.evalStack(table.ptr, programs.length, r.data.ptr, n, r.out.ptr, bits);
+      rets.set(r.out.u32().subarray(0, n), start);
+    }
+    return rets;
+  } finally {
+    owned.forEach((reg) => reg.free());
+    table.free();
+  }
+}
+
+/**
+ * The kernel's action-cache emulator over syscall numbers 0..count-1 for one arch token:
+ * 1 where the kernel proves the program always returns ALLOW and caches it.
+ */
+export function cacheScan(p: Program, archToken: number, count: number, opts: EvalOptions = {}): Uint8Array {
+  requireAccepted(p);
+  const e = engine();
+  const r = regions();
+  r.prog.ensure(p.bytes.length);
+  r.prog.u8().set(p.bytes);
+  const out = new Region(count);
+  try {
+    e.cacheScan(r.prog.ptr, p.length, archToken >>> 0, count, out.ptr, optBits(opts));
+    return out.u8().slice(0, count);
+  } finally {
+    out.free();
+  }
+}

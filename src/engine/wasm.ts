@@ -1,0 +1,104 @@
+// The one host <-> Wasm boundary module. It loads the engine once (synchronously), owns the
+// module's memory views, and exposes the raw exports with typed signatures. Nothing else in
+// src/ touches WebAssembly or the engine's memory directly.
+//
+// Loading: @assemblyscript/loader's instantiateSync. Why the loader and not the generated ESM
+// bindings: the generated glue instantiates with top-level await and copies arrays through
+// lifting helpers on every call, while our API is synchronous and moves whole buffers with one
+// typed-array `set` into memory we allocate ourselves. The loader gives synchronous
+// instantiation, readable abort messages and `__getString` for the few strings that cross
+// (opcode mnemonics); the hot paths never go through it. See docs/architecture.md.
+import { readFileSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { instantiateSync } from "@assemblyscript/loader";
+import { InternalError } from "../errors.js";
+
+/** The raw exports of build/sysfence.wasm (assembly/index.ts). */
+export interface EngineExports {
+  memory: WebAssembly.Memory;
+  alloc(size: number): number;
+  dealloc(ptr: number): void;
+  checkProgram(prog: number, len: number, out: number, cap: number): number;
+  evalBatch(prog: number, data: number, n: number, out: number, counts: number, opts: number): void;
+  evalStack(progs: number, nprogs: number, data: number, n: number, out: number, opts: number): void;
+  cacheScan(prog: number, len: number, arch: number, count: number, out: number, opts: number): void;
+  opcodeTablePtr(): number;
+  opcodeTableLen(): number;
+  opcodeMnemonics(): number;
+  __getString(ptr: number): string;
+}
+
+function locateWasm(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [
+    process.env.SYSFENCE_WASM,
+    join(here, "sysfence.wasm"), // next to the dist/ bundle
+    join(here, "..", "sysfence.wasm"), // dist/chunks -> dist
+    join(here, "..", "..", "build", "sysfence.wasm"), // src/engine -> build (tests)
+    join(here, "..", "build", "sysfence.wasm"), // dist -> build
+  ];
+  for (const c of candidates) if (c && existsSync(c)) return c;
+  throw new InternalError(
+    "engine not built: build/sysfence.wasm is missing (run `npm install` or `npm run build`)",
+  );
+}
+
+let instance: EngineExports | undefined;
+
+/** The engine, instantiated on first use and kept for the life of the process. */
+export function engine(): EngineExports {
+  if (instance) return instance;
+  const bytes = readFileSync(locateWasm());
+  const mod = instantiateSync<Record<string, unknown>>(bytes, {
+    env: {
+      abort(msg: number, file: number, line: number, col: number) {
+        // Only reachable through a bug: the engine is built with noAssert.
+        throw new InternalError(`engine abort at ${line}:${col} (${msg}, ${file})`);
+      },
+    },
+  });
+  instance = mod.exports as unknown as EngineExports;
+  return instance;
+}
+
+/**
+ * A region of engine memory owned by the host. Views are recreated on every access because a
+ * memory.grow detaches the old ArrayBuffer.
+ */
+export class Region {
+  private ptrValue: number;
+  private size: number;
+  constructor(size: number) {
+    this.size = Math.max(8, size);
+    this.ptrValue = engine().alloc(this.size);
+  }
+  get ptr(): number {
+    return this.ptrValue;
+  }
+  get byteLength(): number {
+    return this.size;
+  }
+  /** Makes sure the region holds at least `size` bytes (contents are not kept). */
+  ensure(size: number): void {
+    if (size <= this.size) return;
+    engine().dealloc(this.ptrValue);
+    this.size = Math.max(size, this.size * 2);
+    this.ptrValue = engine().alloc(this.size);
+  }
+  u8(): Uint8Array {
+    return new Uint8Array(engine().memory.buffer, this.ptrValue, this.size);
+  }
+  u32(): Uint32Array {
+    return new Uint32Array(engine().memory.buffer, this.ptrValue, this.size >>> 2);
+  }
+  free(): void {
+    if (this.ptrValue) engine().dealloc(this.ptrValue);
+    this.ptrValue = 0;
+  }
+}
+
+/** Reads `n` u32 words of engine memory at `ptr` (a copy). */
+export function readU32(ptr: number, n: number): Uint32Array {
+  return new Uint32Array(engine().memory.buffer, ptr, n).slice();
+}

@@ -1,0 +1,16 @@
+// sysfence's typed ESM API. Everything here is synchronous once imported: the engine is
+// instantiated on first use.
+export * from "./errors.js";
+export { Program, type Insn } from "./engine/program.js";
+export { check, accepted, type CheckError, type CheckErrorKind } from "./engine/check.js";
+export {
+  evaluate, evaluateBatch, evaluateStack, cacheScan, CHUNK,
+  type EvalOptions, type ProbeBypass, type BatchResult,
+} from "./engine/run.js";
+export { InputBatch, encodeData, decodeData, type SeccompData } from "./engine/data.js";
+export {
+  Action, decodeRet, formatRet, formatVerdict, parseAction, stronger,
+  type ActionName, type Verdict,
+} from "./engine/actions.js";
+export { opcodes, opcodeInfo, Form, type OpcodeInfo } from "./engine/opcodes.js";
+export { ARCHES, findArch, archesByToken, hostArch, type ArchInfo, type Endian } from "./syscalls/arches.js";
