@@ -14,3 +14,12 @@ export {
 } from "./engine/actions.js";
 export { opcodes, opcodeInfo, Form, type OpcodeInfo } from "./engine/opcodes.js";
 export { ARCHES, findArch, archesByToken, hostArch, type ArchInfo, type Endian } from "./syscalls/arches.js";
+export {
+  resolveArch, syscallNumber, syscallName, resolveSyscall, syscallNames, syscallCount,
+} from "./syscalls/index.js";
+export { disassemble, inferArch, type DisasmOptions } from "./text/disasm.js";
+export { assemble, type AsmOptions } from "./text/asm.js";
+export {
+  installFilter, FilterFlag, FilterTooLargeError, TsyncFailedError, KernelError, type InstallOptions,
+} from "./native/install.js";
+export { probeKernel, processState, type KernelReport, type ProcessSeccompState } from "./native/probe.js";

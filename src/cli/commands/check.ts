@@ -1,0 +1,44 @@
+// `sysfence check FILTER... [--json]`: would the kernel accept each program?
+// Exit 0 when every program is accepted, 1 when any is rejected, 2 on bad input.
+import type { Command } from "commander";
+import { check } from "../../engine/check.js";
+import { ExitCode } from "../../errors.js";
+import { loadFilterArgs, out, filterLabel, type FilterArgOptions } from "../common.js";
+
+interface CheckOpts extends FilterArgOptions {
+  json?: boolean;
+}
+
+export function checkCommand(program: Command): void {
+  program
+    .command("check")
+    .description("check that the kernel would accept each program (exact kernel rules)")
+    .argument("<filter...>", "raw .bpf, bincode map, C header or JSON array; T@FILE picks a thread")
+    .option("--thread <name>", "thread of a bincode map")
+    .option("--arch <arch>", "arch of raw files (sets the byte order)")
+    .option("--endian <le|be>", "byte order of raw files")
+    .option("--json", "one JSON object per program")
+    .action((specs: string[], o: CheckOpts) => {
+      const filters = loadFilterArgs(specs, o);
+      let rejected = 0;
+      for (const f of filters) {
+        const errors = check(f.program);
+        if (errors.length) rejected++;
+        if (o.json) {
+          out(JSON.stringify({
+            file: f.file, thread: f.thread ?? null, ok: errors.length === 0,
+            instructions: f.program.length,
+            errors: errors.map((e) => ({ index: e.index, kind: e.kind, reason: e.reason })),
+          }));
+          continue;
+        }
+        if (errors.length === 0) {
+          out(`${filterLabel(f)}: ok (${f.program.length} instructions)`);
+        } else {
+          out(`${filterLabel(f)}: rejected (${errors.length} error${errors.length > 1 ? "s" : ""})`);
+          for (const e of errors) out(`  ${e.index >= 0 ? `insn ${e.index}` : "program"}: ${e.reason}`);
+        }
+      }
+      process.exitCode = rejected ? ExitCode.FAIL : ExitCode.OK;
+    });
+}

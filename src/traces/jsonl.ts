@@ -1,0 +1,108 @@
+// JSON-lines syscall records: one `{"arch","nr"|"syscall","args","ip"}` object per line, the
+// input format of `sysfence run --inputs` (and of trace replay). Numbers may be JSON numbers or
+// strings (decimal or 0x hex); 64-bit values are read exactly with lossless-json, never
+// through a JS number.
+import { parse as losslessParse } from "lossless-json";
+import { InputError } from "../errors.js";
+import type { SeccompData } from "../engine/data.js";
+import type { ArchInfo } from "../syscalls/arches.js";
+import { resolveArch, resolveSyscall } from "../syscalls/index.js";
+
+export interface SyscallRecord {
+  /** 1-based line number in the source. */
+  line: number;
+  arch: ArchInfo;
+  data: SeccompData;
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/** Parses one value into a BigInt: a JSON integer, or a string "123", "-1", "0x1f". */
+export function toBigInt(v: unknown, what: string, where: string): bigint {
+  let s: string;
+  if (typeof v === "bigint") s = v.toString();
+  else if (typeof v === "string") s = v.trim();
+  else if (typeof v === "number") s = String(v);
+  else throw new InputError(`${what} must be a number or a numeric string`, where);
+  let n: bigint;
+  if (/^-?0x[0-9a-f]+$/i.test(s)) n = s.startsWith("-") ? -BigInt(s.slice(1)) : BigInt(s);
+  else if (/^-?\d+$/.test(s)) n = BigInt(s);
+  else throw new InputError(`${what} "${s}" is not an integer`, where);
+  return n;
+}
+
+/** A 64-bit argument: 0..2^64-1, or a negative value down to -2^63 taken as two's complement. */
+function toU64(v: unknown, what: string, where: string): bigint {
+  const n = toBigInt(v, what, where);
+  if (n > U64_MAX || n < -(1n << 63n)) throw new InputError(`${what} ${n} does not fit in 64 bits`, where);
+  return BigInt.asUintN(64, n);
+}
+
+function parseLine(text: string, where: string): Record<string, unknown> {
+  let obj: unknown;
+  try {
+    obj = losslessParse(text, null, (s: string) => BigInt(/[.eE]/.test(s) ? NaN : s));
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (/Cannot convert|NaN/.test(msg)) throw new InputError("numbers must be integers", where);
+    throw new InputError(`invalid JSON: ${msg}`, where);
+  }
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
+    throw new InputError("each line must be a JSON object", where);
+  }
+  return obj as Record<string, unknown>;
+}
+
+/**
+ * Parses one record. `defaultArch` applies when the line has no "arch". `where` is the file and
+ * line for errors.
+ */
+export function parseRecord(text: string, lineNo: number, file: string, defaultArch?: ArchInfo): SyscallRecord {
+  const where = `${file}:${lineNo}`;
+  const o = parseLine(text, where);
+  for (const key of Object.keys(o)) {
+    if (!["arch", "nr", "syscall", "args", "ip", "instruction_pointer", "comment"].includes(key)) {
+      throw new InputError(`unknown field "${key}"`, where);
+    }
+  }
+  let arch = defaultArch;
+  if (o.arch !== undefined) {
+    if (typeof o.arch !== "string" && typeof o.arch !== "bigint") throw new InputError('"arch" must be an arch name or token', where);
+    arch = resolveArch(typeof o.arch === "bigint" ? Number(o.arch) : o.arch, where);
+  }
+  if (!arch) throw new InputError('no "arch" on this line and no --arch given', where);
+  let nr: number;
+  if (o.nr !== undefined && o.syscall !== undefined) throw new InputError('give "nr" or "syscall", not both', where);
+  if (o.nr !== undefined) {
+    const n = toBigInt(o.nr, '"nr"', where);
+    // seccomp_data.nr is the low 32 bits of the register, as the kernel truncates it.
+    if (n < -(1n << 31n) || n > 0xffffffffn) throw new InputError(`"nr" ${n} does not fit in 32 bits`, where);
+    nr = Number(BigInt.asIntN(32, n));
+  } else if (typeof o.syscall === "string") {
+    nr = resolveSyscall(arch, o.syscall, where) | 0;
+  } else {
+    throw new InputError('each line needs "nr" (a number) or "syscall" (a name)', where);
+  }
+  const args: bigint[] = [];
+  if (o.args !== undefined) {
+    if (!Array.isArray(o.args)) throw new InputError('"args" must be an array', where);
+    if (o.args.length > 6) throw new InputError(`"args" has ${o.args.length} values; a syscall has at most 6`, where);
+    o.args.forEach((a, i) => args.push(toU64(a, `args[${i}]`, where)));
+  }
+  while (args.length < 6) args.push(0n);
+  const ipv = o.ip ?? o.instruction_pointer;
+  const ip = ipv === undefined ? 0n : toU64(ipv, '"ip"', where);
+  return { line: lineNo, arch, data: { nr, arch: arch.token, instructionPointer: ip, args } };
+}
+
+/** Parses a whole JSONL text; blank lines and lines starting with # or // are skipped. */
+export function parseJsonl(text: string, file: string, defaultArch?: ArchInfo): SyscallRecord[] {
+  const out: SyscallRecord[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const t = lines[i].trim();
+    if (t === "" || t.startsWith("#") || t.startsWith("//")) continue;
+    out.push(parseRecord(t, i + 1, file, defaultArch));
+  }
+  return out;
+}
