@@ -23,3 +23,5 @@ export {
   installFilter, FilterFlag, FilterTooLargeError, TsyncFailedError, KernelError, type InstallOptions,
 } from "./native/install.js";
 export { probeKernel, processState, type KernelReport, type ProcessSeccompState } from "./native/probe.js";
+export * from "./formats/index.js";
+export { parseJsonl, parseRecord, type SyscallRecord } from "./traces/jsonl.js";

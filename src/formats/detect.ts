@@ -1,0 +1,267 @@
+// Loading FILTER arguments: any container, recognised by its content, never by its file name
+// (a Firecracker build artifact has no extension, .bpf files are sometimes C, and people rename
+// things). The order of the tests matters and is chosen so that no real file is ambiguous:
+//   1. text (no NUL byte): a raw filter always has NULs (every accepted opcode is below 0x100,
+//      so code's high byte is 0), a bincode map always has them (u64 high bytes);
+//        "[" -> JSON instruction array;  "{" -> a policy (compiled by a registered loader);
+//        anything else -> C source;
+//   2. binary that parses EXACTLY as a bincode thread map (every length consistent, no byte
+//      left over, at least one entry): a raw program essentially never does;
+//   3. otherwise a raw sock_filter array, in the byte order given, or the arch's, or guessed.
+import { readFileSync, statSync } from "node:fs";
+import { InputError } from "../errors.js";
+import type { Program } from "../engine/program.js";
+import type { ArchInfo, Endian } from "../syscalls/arches.js";
+import { readRaw, guessEndian, MAX_RAW_BYTES } from "./raw.js";
+import { readBincode, BINCODE_DEFAULT_LIMIT } from "./bincode.js";
+import { readCHeader } from "./cheader.js";
+import { jsonToProgram, parseLosslessJson } from "./jsonarray.js";
+
+export type Container = "raw" | "bincode" | "c" | "json";
+
+/** One program from a FILTER argument. */
+export interface LoadedFilter {
+  /** The path as given (or "<stdin>"). */
+  file: string;
+  /** Thread (bincode key, C array name, policy thread); absent for single-program containers. */
+  thread?: string;
+  /** Where the program came from. Programs compiled from a policy JSON report "json". */
+  container: Container;
+  /**
+   * Byte order the container was read in: the raw file's (given or guessed), "le" for bincode.
+   * Text containers have none of their own; they report the option/arch's order, else "le".
+   */
+  endian: Endian;
+  program: Program;
+}
+
+export interface LoadOptions {
+  /** Pick one thread of a multi-program container (bincode map, C file, policy). */
+  thread?: string;
+  /** Byte order of a raw file (wins over the arch's and over guessing). */
+  endian?: Endian;
+  /** Target ABI: the raw byte order when `endian` is absent; __NR_x names in C; policies. */
+  arch?: ArchInfo;
+  /** Size limit for bincode maps (default 100 000 bytes, Firecracker's). */
+  bincodeLimit?: number;
+}
+
+/**
+ * Largest file read at all. Text containers are bigger than the binary ones (a 4096-instruction
+ * C header is ~150 KB), and the per-container limits apply after detection.
+ */
+export const MAX_FILE_BYTES = 16 << 20;
+
+// ---------------------------------------------------------------------------------------------
+// Policy hook.
+//
+// A JSON object is a policy (Firecracker/OCI style), not a program. Compiling it belongs to the
+// compiler module, which registers itself here; until it does, such files get an error that
+// says what to use instead. Keeping the hook here means every command that loads FILTER
+// arguments accepts policies as soon as the compiler exists, without depending on it.
+
+/** What a policy loader gets: the file, its text, the lossless-parsed JSON and the options. */
+export interface PolicySource {
+  file: string;
+  text: string;
+  /** The JSON object, parsed with lossless-json (numbers are LosslessNumber). */
+  json: unknown;
+  opts: LoadOptions;
+}
+
+/** Compiles a policy into programs by thread name (insertion order is kept). */
+export type PolicyLoader = (source: PolicySource) => ReadonlyMap<string, Program>;
+
+let policyLoader: PolicyLoader | undefined;
+
+/** Installs (or, with undefined, removes) the policy compiler. Returns the previous one. */
+export function registerPolicyLoader(fn: PolicyLoader | undefined): PolicyLoader | undefined {
+  const prev = policyLoader;
+  policyLoader = fn;
+  return prev;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Splits a FILTER argument `T@FILE` (thread T of FILE) from a plain path. Paths may contain
+ * "@" (e.g. systemd-style names, `vcpu@2.bpf`), so a spec naming an existing file is always
+ * that file; and a thread never contains "/".
+ */
+export function parseFilterSpec(spec: string): { file: string; thread?: string } {
+  if (spec === "-" || exists(spec)) return { file: spec };
+  const at = spec.indexOf("@");
+  if (at > 0) {
+    const thread = spec.slice(0, at);
+    const file = spec.slice(at + 1);
+    if (file !== "" && !thread.includes("/")) return { file, thread };
+  }
+  return { file: spec };
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: "no such file",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EISDIR: "is a directory",
+  ENOTDIR: "a component of the path is not a directory",
+  ELOOP: "too many symbolic links",
+  ENAMETOOLONG: "file name too long",
+};
+
+function readInput(path: string, label: string): Uint8Array {
+  try {
+    if (path === "-") return readFileSync(0);
+    const st = statSync(path);
+    if (st.isDirectory()) throw new InputError("is a directory, not a filter file", label);
+    if (st.isFile() && st.size > MAX_FILE_BYTES) {
+      throw new InputError(`${st.size} bytes is too large for a filter file (limit ${MAX_FILE_BYTES} bytes)`, label);
+    }
+    const bytes = readFileSync(path);
+    if (bytes.length > MAX_FILE_BYTES) {
+      throw new InputError(`too large for a filter file (limit ${MAX_FILE_BYTES} bytes)`, label);
+    }
+    return bytes;
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? "";
+    throw new InputError(`cannot read: ${ERRNO_TEXT[code] ?? (e as Error).message}`, label);
+  }
+}
+
+const utf8 = new TextDecoder("utf-8");
+
+/**
+ * The text of `bytes` if it is a text file, else undefined. "Text" means no NUL byte; invalid
+ * UTF-8 is decoded with replacement characters, because a C file with Latin-1 comments is still
+ * C, and every binary container has NULs anyway.
+ */
+function asText(bytes: Uint8Array): string | undefined {
+  if (bytes.length === 0 || bytes.includes(0)) return undefined;
+  return utf8.decode(bytes);
+}
+
+/** Narrows a thread map to the requested thread (exact name first, then case-insensitive). */
+function pick(
+  map: ReadonlyMap<string, Program>, thread: string | undefined, file: string, what: string,
+): [string, Program][] {
+  const all = [...map];
+  if (thread === undefined) return all;
+  const exact = map.get(thread);
+  if (exact) return [[thread, exact]];
+  const folded = all.filter(([k]) => k.toLowerCase() === thread.toLowerCase());
+  if (folded.length === 1) return folded;
+  throw new InputError(
+    `${what} has no thread "${thread}"; available: ${all.map(([k]) => k).join(", ") || "(none)"}`,
+    file,
+  );
+}
+
+function single(file: string, container: Container, endian: Endian, program: Program, thread?: string): LoadedFilter[] {
+  if (thread !== undefined) {
+    const what = container === "raw" ? "a raw BPF file" : "a JSON instruction array";
+    throw new InputError(`is ${what} holding one program; it has no thread "${thread}"`, file);
+  }
+  return [{ file, container, endian, program }];
+}
+
+/**
+ * Loads the programs of one file (or "-" for stdin): every thread of a multi-program container
+ * unless `opts.thread` picks one. Errors are InputErrors naming the file.
+ */
+export function loadFilters(path: string, opts: LoadOptions = {}): LoadedFilter[] {
+  const file = path === "-" ? "<stdin>" : path;
+  const bytes = readInput(path, file);
+  return loadFilterBytes(bytes, file, opts);
+}
+
+/** loadFilters on bytes already in memory; `file` labels errors and results. */
+export function loadFilterBytes(bytes: Uint8Array, file: string, opts: LoadOptions = {}): LoadedFilter[] {
+  if (bytes.length === 0) throw new InputError("is empty", file);
+  const textEndian: Endian = opts.endian ?? opts.arch?.endian ?? "le";
+
+  const text = asText(bytes);
+  if (text !== undefined) {
+    const body = text.replace(/^\uFEFF/, "").trimStart();
+    if (body === "") throw new InputError("is empty (only white space)", file);
+    if (body[0] === "[") {
+      const program = jsonToProgram(parseLosslessJson(text, file), file);
+      return single(file, "json", textEndian, program, opts.thread);
+    }
+    if (body[0] === "{") {
+      const json = parseLosslessJson(text, file);
+      if (!policyLoader) {
+        throw new InputError(
+          "looks like a policy JSON; compiling policies needs `sysfence compile` (not available yet)",
+          file,
+        );
+      }
+      const map = policyLoader({ file, text, json, opts });
+      return pick(map, opts.thread, file, "the policy").map(([thread, program]) => ({
+        file, thread, container: "json" as const, endian: textEndian, program,
+      }));
+    }
+    let map: Map<string, Program>;
+    try {
+      map = readCHeader(text, { where: file, arch: opts.arch, endian: opts.endian });
+    } catch (e) {
+      if (e instanceof InputError && /no `struct sock_filter/.test(e.message)) {
+        throw new InputError(
+          "is a text file but neither a JSON array of instructions, a policy JSON object, nor C " +
+            "source with a `struct sock_filter NAME[] = { ... }` array",
+          file,
+        );
+      }
+      throw e;
+    }
+    return pick(map, opts.thread, file, "the C file").map(([thread, program]) => ({
+      file, thread, container: "c" as const, endian: textEndian, program,
+    }));
+  }
+
+  const map = tryBincode(bytes);
+  if (map) {
+    const limit = opts.bincodeLimit ?? BINCODE_DEFAULT_LIMIT;
+    if (bytes.length > limit) readBincode(bytes, { limit, where: file }); // throws the limit error
+    return pick(map, opts.thread, file, "the bincode map").map(([thread, program]) => ({
+      file, thread, container: "bincode" as const, endian: "le" as const, program,
+    }));
+  }
+
+  if (bytes.length > MAX_RAW_BYTES) {
+    // Not a bincode map; the raw reader refuses it with its own message.
+    readRaw(bytes, "le", file);
+  }
+  const endian = opts.endian ?? opts.arch?.endian ?? guessEndian(bytes);
+  return single(file, "raw", endian, readRaw(bytes, endian, file), opts.thread);
+}
+
+/** The map if `bytes` is exactly a non-empty bincode thread map, else undefined. */
+function tryBincode(bytes: Uint8Array): Map<string, Program> | undefined {
+  if (bytes.length < 8 + 16) return undefined;
+  try {
+    const map = readBincode(bytes, { limit: Infinity });
+    return map.size > 0 ? map : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Which container `bytes` would be read as (for `sysfence info`-style reporting). */
+export function detectContainer(bytes: Uint8Array): Container | "policy" {
+  const text = asText(bytes);
+  if (text !== undefined) {
+    const c = text.replace(/^\uFEFF/, "").trimStart()[0];
+    return c === "[" ? "json" : c === "{" ? "policy" : "c";
+  }
+  return tryBincode(bytes) ? "bincode" : "raw";
+}
