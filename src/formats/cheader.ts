@@ -22,6 +22,7 @@
 // offsetof(struct seccomp_data, args[i]) is 16 + 8i, the start of the 64-bit field. On a
 // little-endian target that word is the low half (formats.md / kernel-seccomp.md section 2); C
 // code for big-endian targets adds 4 itself, and so does the arithmetic here.
+import { disassemble } from "../text/disasm.js";
 import { InputError } from "../errors.js";
 import { Program, type Insn } from "../engine/program.js";
 import { ARCHES, type ArchInfo, type Endian } from "../syscalls/arches.js";
@@ -965,9 +966,12 @@ export function writeCHeader(
     o.push(`#define ${ID}_LEN ${program.length}`);
     o.push("");
     o.push(`static const struct sock_filter ${id}[] = {`);
-    for (const ins of program.insns()) {
-      o.push(`\t{ ${hex(ins.code, 2)}, ${ins.jt}, ${ins.jf}, ${hex(ins.k, 8)} },`);
-    }
+    // Each line carries its disassembly, so a reviewer reads the filter, not hex.
+    const text = disassemble(program, { header: false }).trimEnd().split("\n");
+    program.insns().forEach((ins, i) => {
+      const note = (text[i] ?? "").replace(/\*\//g, "* /");
+      o.push(`\t{ ${hex(ins.code, 2)}, ${ins.jt}, ${ins.jf}, ${hex(ins.k, 8)} }, /* ${note} */`);
+    });
     o.push("};");
     o.push("");
     o.push(`static const struct sock_fprog ${id}_prog = {`);
