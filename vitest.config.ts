@@ -9,5 +9,6 @@ export default defineConfig({
     // processes, two at a time (the machine has 2 cores).
     pool: "forks",
     maxWorkers: 2,
+    reporters: ["default", "./test/support/summary-reporter.ts"],
   },
 });
