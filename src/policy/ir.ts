@@ -1,0 +1,94 @@
+// The one intermediate representation of a policy. Every frontend (seccompiler JSON, OCI /
+// Docker / Podman profiles, the builder API, learned policies) produces it; the compiler (in the
+// engine), the reference evaluator, explain and lint consume it. It is deliberately plain data
+// with exact semantics, so that "what does this policy mean" has one answer:
+//
+//   For an input (arch token, nr, args):
+//   1. Find the ArchPolicy sections whose arch token equals seccomp_data.arch. None: the
+//      policy's mismatchAction.
+//   2. Among them, the one whose ABI owns nr: on AUDIT_ARCH_X86_64, nr with the 0x40000000 bit
+//      belongs to x32 and the rest to x86_64. If that ABI has no section (x86_64 alone), the
+//      policy's x32Action (default: mismatchAction) applies.
+//   3. In that section, the SyscallPolicy with this nr; none: the section's defaultAction.
+//   4. Its rules in order; the first whose conditions all hold gives its action. None holds: the
+//      section's defaultAction.
+//
+// Actions are 32-bit seccomp return values (src/engine/actions.ts). Syscall numbers are
+// seccomp_data.nr values (x32 bit and MIPS bases included).
+import type { ArchInfo } from "../syscalls/arches.js";
+
+/** Where a piece of the policy came from, for errors, lint findings and CI annotations. */
+export interface SourceRef {
+  file: string;
+  /** RFC 6901 JSON pointer, e.g. "/vmm/filter/3/args/0". */
+  pointer?: string;
+  /** 1-based line in the file. */
+  line?: number;
+}
+
+export type CompareOp = "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "masked_eq";
+
+/**
+ * One comparison on one argument. With width 32 only the low 32 bits of the argument, the value
+ * and the mask take part (seccompiler `dword`; every argument of a 32-bit ABI); with width 64 the
+ * whole 64-bit value does. All comparisons are unsigned.
+ * masked_eq holds when (arg & mask) == value.
+ */
+export interface ArgCondition {
+  index: number;
+  width: 32 | 64;
+  op: CompareOp;
+  /** Fits in `width` bits (frontends reject or truncate with a warning, per dialect). */
+  value: bigint;
+  /** masked_eq only; fits in `width` bits. */
+  mask?: bigint;
+  source?: SourceRef;
+}
+
+/** A rule: all conditions hold (AND); no conditions means always. */
+export interface Rule {
+  conditions: ArgCondition[];
+  action: number;
+  source?: SourceRef;
+}
+
+export interface SyscallPolicy {
+  /** seccomp_data.nr for this ABI. */
+  nr: number;
+  name: string;
+  /** First match wins; when none matches, the section's defaultAction. */
+  rules: Rule[];
+}
+
+export interface ArchPolicy {
+  arch: ArchInfo;
+  defaultAction: number;
+  /** Sorted by nr, one entry per nr. */
+  syscalls: SyscallPolicy[];
+}
+
+export interface PolicyIR {
+  /** A name for messages (thread name, profile file). */
+  name?: string;
+  /** One section per ABI; x86_64 and x32 may both appear (same token, split by the nr bit). */
+  arches: ArchPolicy[];
+  /** For an arch token no section handles. */
+  mismatchAction: number;
+  /** On AUDIT_ARCH_X86_64 without an x32 section: the action for nr >= 0x40000000. */
+  x32Action?: number;
+  source?: SourceRef;
+}
+
+/** A problem a frontend noticed but could compile through (it says what it chose). */
+export interface PolicyWarning {
+  message: string;
+  source?: SourceRef;
+}
+
+/** A policy file may hold several named policies (seccompiler threads). */
+export interface CompiledInput {
+  policies: Map<string, PolicyIR>;
+  warnings: PolicyWarning[];
+}
+
+export const X32_BIT = 0x40000000;

@@ -1,0 +1,52 @@
+// The reference evaluator: the IR's meaning (src/policy/ir.ts), evaluated directly in
+// TypeScript without BPF. Tests hold the compiled program, run by the engine's interpreter,
+// equal to this on hundreds of thousands of inputs per policy.
+import type { PolicyIR, ArgCondition, ArchPolicy } from "./ir.js";
+import { X32_BIT } from "./ir.js";
+import type { SeccompData } from "../engine/data.js";
+
+const M32 = 0xffffffffn;
+const M64 = (1n << 64n) - 1n;
+
+/** Does one condition hold for a 64-bit argument value? */
+export function conditionHolds(c: ArgCondition, arg: bigint): boolean {
+  const m = c.width === 32 ? M32 : M64;
+  const a = arg & m;
+  const v = c.value & m;
+  switch (c.op) {
+    case "eq": return a === v;
+    case "ne": return a !== v;
+    case "lt": return a < v;
+    case "le": return a <= v;
+    case "gt": return a > v;
+    case "ge": return a >= v;
+    case "masked_eq": return (a & (c.mask ?? 0n) & m) === v;
+  }
+}
+
+/** The section that handles (arch token, nr), or undefined for the mismatch/x32 actions. */
+export function sectionFor(ir: PolicyIR, token: number, nr: number): ArchPolicy | "mismatch" | "x32" {
+  const same = ir.arches.filter((a) => a.arch.token === token >>> 0);
+  if (same.length === 0) return "mismatch";
+  if (same.length === 1 && same[0].arch.nrBase !== X32_BIT && same[0].arch.name !== "x86_64") return same[0];
+  // AUDIT_ARCH_X86_64: split by the x32 bit.
+  const isX32 = ((nr >>> 0) & X32_BIT) !== 0 && token >>> 0 === 0xc000003e;
+  const owner = same.find((a) => (a.arch.nrBase === X32_BIT) === isX32);
+  if (owner) return owner;
+  return isX32 ? "x32" : "mismatch";
+}
+
+/** The policy's action for one input. */
+export function evaluatePolicy(ir: PolicyIR, d: SeccompData): number {
+  const sec = sectionFor(ir, d.arch, d.nr);
+  if (sec === "mismatch") return ir.mismatchAction >>> 0;
+  if (sec === "x32") return (ir.x32Action ?? ir.mismatchAction) >>> 0;
+  const nr = d.nr >>> 0;
+  const sys = sec.syscalls.find((s) => s.nr >>> 0 === nr);
+  if (!sys) return sec.defaultAction >>> 0;
+  const args = d.args ?? [];
+  for (const r of sys.rules) {
+    if (r.conditions.every((c) => conditionHolds(c, args[c.index] ?? 0n))) return r.action >>> 0;
+  }
+  return sec.defaultAction >>> 0;
+}
