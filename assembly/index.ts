@@ -28,3 +28,4 @@ export function opcodeTableLen(): i32 {
 export function opcodeMnemonics(): string {
   return MNEMONICS;
 }
+export { compilePolicy } from "./compile";

@@ -23,6 +23,7 @@ export interface EngineExports {
   evalBatch(prog: number, data: number, n: number, out: number, counts: number, opts: number): void;
   evalStack(progs: number, nprogs: number, data: number, n: number, out: number, opts: number): void;
   cacheScan(prog: number, len: number, arch: number, count: number, out: number, opts: number): void;
+  compilePolicy(input: number, words: number, out: number, cap: number): number;
   opcodeTablePtr(): number;
   opcodeTableLen(): number;
   opcodeMnemonics(): number;

@@ -6,8 +6,8 @@
 //   For an input (arch token, nr, args):
 //   1. Find the ArchPolicy sections whose arch token equals seccomp_data.arch. None: the
 //      policy's mismatchAction.
-//   2. Among them, the one whose ABI owns nr: on AUDIT_ARCH_X86_64, nr with the 0x40000000 bit
-//      belongs to x32 and the rest to x86_64. If that ABI has no section (x86_64 alone), the
+//   2. Among them, the one whose ABI owns nr: on AUDIT_ARCH_X86_64, nr >= 0x40000000 (unsigned,
+//      so -1 too) belongs to x32 and the rest to x86_64. If that ABI has no section (x86_64 alone), the
 //      policy's x32Action (default: mismatchAction) applies.
 //   3. In that section, the SyscallPolicy with this nr; none: the section's defaultAction.
 //   4. Its rules in order; the first whose conditions all hold gives its action. None holds: the

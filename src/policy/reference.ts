@@ -29,8 +29,9 @@ export function sectionFor(ir: PolicyIR, token: number, nr: number): ArchPolicy 
   const same = ir.arches.filter((a) => a.arch.token === token >>> 0);
   if (same.length === 0) return "mismatch";
   if (same.length === 1 && same[0].arch.nrBase !== X32_BIT && same[0].arch.name !== "x86_64") return same[0];
-  // AUDIT_ARCH_X86_64: split by the x32 bit.
-  const isX32 = ((nr >>> 0) & X32_BIT) !== 0 && token >>> 0 === 0xc000003e;
+  // AUDIT_ARCH_X86_64: every nr >= 0x40000000 (unsigned) belongs to x32, as the kernel's x32
+  // entry sees it; numbers above that without the bit are not x86_64 syscalls either.
+  const isX32 = nr >>> 0 >= X32_BIT && token >>> 0 === 0xc000003e;
   const owner = same.find((a) => (a.arch.nrBase === X32_BIT) === isX32);
   if (owner) return owner;
   return isX32 ? "x32" : "mismatch";

@@ -1,0 +1,94 @@
+// Compiling the IR (src/policy/ir.ts) to a program. The host only encodes the IR into the
+// word format of assembly/compile.ts and hands it to the engine, which builds the decision tree
+// and lays out the code; the host never emits an instruction itself.
+import type { PolicyIR, ArchPolicy, CompareOp } from "./ir.js";
+import { X32_BIT } from "./ir.js";
+import { engine, Region } from "../engine/wasm.js";
+import { Program } from "../engine/program.js";
+import { InputError, InternalError } from "../errors.js";
+
+const OP_CODES: Record<CompareOp, number> = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5, masked_eq: 6 };
+const M32 = 0xffffffffn;
+
+interface Group {
+  token: number;
+  sections: ArchPolicy[];
+}
+
+/** Sections grouped by arch token, in the order the policy lists them. */
+function groups(ir: PolicyIR): Group[] {
+  const out: Group[] = [];
+  for (const a of ir.arches) {
+    const g = out.find((x) => x.token === a.arch.token);
+    if (g) g.sections.push(a);
+    else out.push({ token: a.arch.token, sections: [a] });
+  }
+  return out;
+}
+
+/** Encodes the IR in the engine's input format (see the header of assembly/compile.ts). */
+export function encodePolicy(ir: PolicyIR): Uint32Array {
+  const w: number[] = [];
+  const endians = new Set(ir.arches.map((a) => a.arch.endian));
+  if (endians.size > 1) {
+    throw new InputError(`${ir.name ?? "policy"}: cannot put little- and big-endian ABIs in one filter (${ir.arches.map((a) => a.arch.name).join(", ")})`);
+  }
+  if (ir.arches.length === 0) throw new InputError(`${ir.name ?? "policy"}: no arch to compile for`);
+  w.push(1, endians.has("be") ? 1 : 0, ir.mismatchAction >>> 0);
+  const gs = groups(ir);
+  w.push(gs.length);
+  for (const g of gs) {
+    w.push(g.token >>> 0);
+    const x32 = g.sections.find((s) => s.arch.nrBase === X32_BIT);
+    const plain = g.sections.filter((s) => s.arch.nrBase !== X32_BIT);
+    if (plain.length > 1) throw new InputError(`${ir.name ?? "policy"}: arch ${plain[0].arch.name} appears twice`);
+    const main = plain[0];
+    // Background runs over the whole nr space.
+    if (g.token === 0xc000003e) {
+      const below = main ? main.defaultAction : ir.mismatchAction;
+      const above = x32 ? x32.defaultAction : ir.x32Action ?? ir.mismatchAction;
+      w.push(2, 0, X32_BIT - 1, below >>> 0, X32_BIT, 0xffffffff, above >>> 0);
+    } else {
+      w.push(1, 0, 0xffffffff, main!.defaultAction >>> 0);
+    }
+    const syscalls = g.sections.flatMap((s) => s.syscalls).slice().sort((a, b) => (a.nr >>> 0) - (b.nr >>> 0));
+    for (let i = 1; i < syscalls.length; i++) {
+      if (syscalls[i].nr >>> 0 === syscalls[i - 1].nr >>> 0) {
+        throw new InputError(`${ir.name ?? "policy"}: syscall ${syscalls[i].name} (${syscalls[i].nr >>> 0}) listed twice in one section`);
+      }
+    }
+    w.push(syscalls.length);
+    for (const s of syscalls) {
+      w.push(s.nr >>> 0, s.rules.length);
+      for (const r of s.rules) {
+        w.push(r.action >>> 0, r.conditions.length);
+        for (const c of r.conditions) {
+          if (c.index < 0 || c.index > 5) throw new InputError(`argument index ${c.index} out of range 0..5`, c.source?.file);
+          const v = BigInt.asUintN(64, c.value);
+          const m = BigInt.asUintN(64, c.mask ?? 0n);
+          w.push(c.index, c.width, OP_CODES[c.op], Number(v & M32), Number(v >> 32n), Number(m & M32), Number(m >> 32n));
+        }
+      }
+    }
+  }
+  return Uint32Array.from(w, (x) => x >>> 0);
+}
+
+let inRegion: Region | undefined;
+let outRegion: Region | undefined;
+
+/** Compiles one policy into a program the kernel accepts (up to 4096 instructions). */
+export function compileIR(ir: PolicyIR): Program {
+  const words = encodePolicy(ir);
+  const e = engine();
+  inRegion ??= new Region(words.length * 4);
+  outRegion ??= new Region(8 * 4096);
+  inRegion.ensure(words.length * 4);
+  inRegion.u32().set(words);
+  const n = e.compilePolicy(inRegion.ptr, words.length, outRegion.ptr, 4096);
+  if (n === -2) {
+    throw new InputError(`${ir.name ?? "policy"}: compiles to more than 4096 instructions, the kernel's limit`);
+  }
+  if (n < 0) throw new InternalError(`policy encoding refused by the compiler (code ${n})`);
+  return new Program(outRegion.u8().slice(0, n * 8));
+}
