@@ -227,7 +227,7 @@ export async function run(ctx) {
     formatTable(columns, rows),
     "",
     `inputs: ${D} distinct (x86_64 nr 0..${nrCount - 1} + rule-satisfying/-breaking argument vectors), tiled to ${big.count} per batch; ` +
-      `median of ${runs} interleaved runs after ${warmup} warm-up; engine = evaluateBatch (CHUNK=${api.CHUNK}) incl. copies; ` +
+      `median of ${runs} interleaved runs after ${warmup} warm-up; engine = evaluateBatch (chunked per program size) incl. copies; ` +
       `C = ${native.skip ? "skipped" : `${native.cc} -O2, loop timed inside the process`}`,
     "checksums (FNV-1a of the results of one pass; all implementations agree):",
     ...checksums.map((c) => "  " + c),

@@ -4,7 +4,7 @@ export * from "./errors.js";
 export { Program, type Insn } from "./engine/program.js";
 export { check, accepted, type CheckError, type CheckErrorKind } from "./engine/check.js";
 export {
-  evaluate, evaluateBatch, evaluateStack, cacheScan, CHUNK,
+  evaluate, evaluateBatch, evaluateStack, cacheScan, CHUNK, chunkFor,
   type EvalOptions, type ProbeBypass, type BatchResult,
 } from "./engine/run.js";
 export { InputBatch, encodeData, decodeData, type SeccompData } from "./engine/data.js";

@@ -1,5 +1,5 @@
 // Running programs: single inputs, batches and stacks, through the engine's interpreter
-// (assembly/interp.ts). Long batches are cut into chunks of CHUNK inputs per Wasm call: V8
+// (assembly/interp.ts). Long batches are cut into chunks (chunkFor) per Wasm call: V8
 // keeps a long-running Wasm frame in its baseline tier, while many shorter calls let the
 // optimising tier take over (anchors.md section 5).
 import { engine, Region } from "./wasm.js";
@@ -31,8 +31,17 @@ export function optBits(o: EvalOptions | undefined): number {
   }
 }
 
-/** Inputs per Wasm call. */
+/** Inputs per Wasm call for a program of typical size (see chunkFor). */
 export const CHUNK = 2048;
+
+/**
+ * Inputs per Wasm call for a program of `len` instructions: about half a million
+ * instructions of work per call at most, so no call runs long enough to stay in the baseline
+ * tier, and short programs do not pay the call and copy overhead every few thousand inputs.
+ */
+export function chunkFor(len: number): number {
+  return Math.min(16384, Math.max(256, Math.floor((1 << 19) / Math.max(16, len))));
+}
 
 const verified = new WeakSet<Program>();
 
@@ -57,9 +66,9 @@ let countRegion: Region | undefined;
 
 function regions(): { prog: Region; data: Region; out: Region; counts: Region } {
   progRegion ??= new Region(8 * 4096);
-  dataRegion ??= new Region(64 * CHUNK);
-  outRegion ??= new Region(4 * CHUNK);
-  countRegion ??= new Region(4 * CHUNK);
+  dataRegion ??= new Region(64 * 16384);
+  outRegion ??= new Region(4 * 16384);
+  countRegion ??= new Region(4 * 16384);
   return { prog: progRegion, data: dataRegion, out: outRegion, counts: countRegion };
 }
 
@@ -80,10 +89,11 @@ export function evaluateBatch(p: Program, batch: InputBatch, opts: EvalOptions &
   const rets = new Uint32Array(batch.count);
   const counts = opts.counts ? new Uint32Array(batch.count) : undefined;
   const bits = optBits(opts);
-  for (let start = 0; start < batch.count; start += CHUNK) {
-    const n = Math.min(CHUNK, batch.count - start);
+  const chunk = chunkFor(p.length);
+  for (let start = 0; start < batch.count; start += chunk) {
+    const n = Math.min(chunk, batch.count - start);
     r.data.u32().set(batch.words.subarray(start * DATA_WORDS, (start + n) * DATA_WORDS));
-    e.evalBatch(r.prog.ptr, r.data.ptr, n, r.out.ptr, counts ? r.counts.ptr : 0, bits);
+    e.evalBatch(r.prog.ptr, p.length, r.data.ptr, n, r.out.ptr, counts ? r.counts.ptr : 0, bits);
     rets.set(r.out.u32().subarray(0, n), start);
     if (counts) counts.set(r.counts.u32().subarray(0, n), start);
   }
@@ -110,14 +120,18 @@ export function evaluateStack(programs: readonly Program[], batch: InputBatch, o
     reg.u8().set(p.bytes);
     return reg;
   });
-  const table = new Region(4 * programs.length);
+  const table = new Region(8 * programs.length);
   try {
     const tw = table.u32();
-    owned.forEach((reg, i) => (tw[i] = reg.ptr));
+    owned.forEach((reg, i) => {
+      tw[2 * i] = reg.ptr;
+      tw[2 * i + 1] = programs[i].length;
+    });
     const rets = new Uint32Array(batch.count);
     const bits = optBits(opts);
-    for (let start = 0; start < batch.count; start += CHUNK) {
-      const n = Math.min(CHUNK, batch.count - start);
+    const chunk = chunkFor(programs.reduce((a, p) => a + p.length, 0));
+    for (let start = 0; start < batch.count; start += chunk) {
+      const n = Math.min(chunk, batch.count - start);
       r.data.u32().set(batch.words.subarray(start * DATA_WORDS, (start + n) * DATA_WORDS));
       e.evalStack(table.ptr, programs.length, r.data.ptr, n, r.out.ptr, bits);
       rets.set(r.out.u32().subarray(0, n), start);

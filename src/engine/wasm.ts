@@ -20,7 +20,8 @@ export interface EngineExports {
   alloc(size: number): number;
   dealloc(ptr: number): void;
   checkProgram(prog: number, len: number, out: number, cap: number): number;
-  evalBatch(prog: number, data: number, n: number, out: number, counts: number, opts: number): void;
+  evalBatch(prog: number, len: number, data: number, n: number, out: number, counts: number, opts: number): void;
+  /** progs: nprogs (pointer, length) u32 pairs, oldest first. */
   evalStack(progs: number, nprogs: number, data: number, n: number, out: number, opts: number): void;
   cacheScan(prog: number, len: number, arch: number, count: number, out: number, opts: number): void;
   compilePolicy(input: number, words: number, out: number, cap: number): number;
