@@ -8,6 +8,7 @@ import { runCommand } from "./commands/run.js";
 import { textCommands } from "./commands/text.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { demoCommand } from "./commands/demo.js";
+import { compileCommand } from "./commands/compile.js";
 import { err } from "./common.js";
 
 const VERSION = "0.1.0";
@@ -28,11 +29,12 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command();
   program
     .name("sysfence")
-    .description("seccomp filters done properly: check, run, disassemble, assemble")
+    .description("seccomp filters done properly: compile, check, run, disassemble, assemble")
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => err(s.trimEnd()) });
+  compileCommand(program);
   checkCommand(program);
   runCommand(program);
   textCommands(program);

@@ -3,10 +3,43 @@
 import type { Command } from "commander";
 import { check } from "../../engine/check.js";
 import { ExitCode } from "../../errors.js";
-import { loadFilterArgs, out, filterLabel, type FilterArgOptions } from "../common.js";
+import { cacheScan } from "../../engine/run.js";
+import type { Program } from "../../engine/program.js";
+import { archTokens } from "../../text/disasm.js";
+import { archesByToken, type ArchInfo } from "../../syscalls/arches.js";
+import { syscallCount, syscallName } from "../../syscalls/index.js";
+import { loadFilterArgs, out, filterLabel, archOption, type FilterArgOptions } from "../common.js";
+
+export interface CacheReport {
+  arch: string;
+  /** Syscall numbers (seccomp_data.nr) the kernel caches as always allowed. */
+  cached: number[];
+  /** Numbers examined: 0 .. total-1 (the size of the kernel's bitmap for this ABI). */
+  total: number;
+  note?: string;
+}
+
+/**
+ * What the kernel's action cache will do with a program, per ABI it checks (or `arch`): the
+ * syscall numbers it proves always allowed, so the filter never runs for them.
+ */
+export function cacheReport(p: Program, arch?: ArchInfo): CacheReport[] {
+  const arches = arch ? [arch] : archTokens(p).flatMap((t) => archesByToken(t));
+  return arches.map((a) => {
+    if (a.nrBase === 0x40000000) {
+      return { arch: a.name, cached: [], total: 0, note: "x32 calls are never cached (their numbers are outside the bitmap)" };
+    }
+    const total = syscallCount(a);
+    const bits = cacheScan(p, a.token, a.nrBase + total);
+    const cached: number[] = [];
+    for (let nr = a.nrBase; nr < a.nrBase + total; nr++) if (bits[nr]) cached.push(nr);
+    return { arch: a.name, cached, total };
+  });
+}
 
 interface CheckOpts extends FilterArgOptions {
   json?: boolean;
+  cache?: boolean;
 }
 
 export function checkCommand(program: Command): void {
@@ -17,18 +50,22 @@ export function checkCommand(program: Command): void {
     .option("--thread <name>", "thread of a bincode map")
     .option("--arch <arch>", "arch of raw files (sets the byte order)")
     .option("--endian <le|be>", "byte order of raw files")
+    .option("--cache", "also report which syscalls the kernel's action cache proves always allowed")
     .option("--json", "one JSON object per program")
     .action((specs: string[], o: CheckOpts) => {
       const filters = loadFilterArgs(specs, o);
       let rejected = 0;
+      const arch = archOption(o.arch);
       for (const f of filters) {
         const errors = check(f.program);
         if (errors.length) rejected++;
+        const cache = o.cache && errors.length === 0 ? cacheReport(f.program, arch) : undefined;
         if (o.json) {
           out(JSON.stringify({
             file: f.file, thread: f.thread ?? null, ok: errors.length === 0,
             instructions: f.program.length,
             errors: errors.map((e) => ({ index: e.index, kind: e.kind, reason: e.reason })),
+            ...(cache ? { cache } : {}),
           }));
           continue;
         }
@@ -37,6 +74,14 @@ export function checkCommand(program: Command): void {
         } else {
           out(`${filterLabel(f)}: rejected (${errors.length} error${errors.length > 1 ? "s" : ""})`);
           for (const e of errors) out(`  ${e.index >= 0 ? `insn ${e.index}` : "program"}: ${e.reason}`);
+        }
+        for (const c of cache ?? []) {
+          if (c.note) {
+            out(`  cache ${c.arch}: ${c.note}`);
+            continue;
+          }
+          const names = c.cached.map((nr) => syscallName(c.arch, nr) ?? String(nr));
+          out(`  cache ${c.arch}: ${c.cached.length} of ${c.total} syscall numbers always allowed without running the filter${names.length ? `: ${names.join(" ")}` : ""}`);
         }
       }
       process.exitCode = rejected ? ExitCode.FAIL : ExitCode.OK;

@@ -1,0 +1,99 @@
+// `sysfence compile POLICY [--arch A] [--thread T] [--format raw|bincode|c|json|disasm] -o OUT`.
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { compilePolicyText } from "../../policy/index.js";
+import { writeRaw } from "../../formats/raw.js";
+import { writeBincode } from "../../formats/bincode.js";
+import { writeCHeader } from "../../formats/cheader.js";
+import { writeJsonArray } from "../../formats/jsonarray.js";
+import { disassemble } from "../../text/disasm.js";
+import { hostArch } from "../../syscalls/arches.js";
+import { InputError } from "../../errors.js";
+import { archOption, err, out } from "../common.js";
+
+interface CompileOpts {
+  arch?: string;
+  thread?: string;
+  format: string;
+  output?: string;
+  caps?: string;
+  kernel?: string;
+}
+
+export function parseCaps(text: string | undefined): Set<string> | undefined {
+  if (text === undefined) return undefined;
+  return new Set(text.split(",").map((c) => c.trim().toUpperCase().replace(/^CAP_/, "")).filter(Boolean));
+}
+
+export function compileCommand(program: Command): void {
+  program
+    .command("compile")
+    .description("compile a policy (seccompiler JSON or OCI/Docker profile) into BPF")
+    .argument("<policy>", "policy JSON file")
+    .option("--arch <arch>", "target ABI (default: this machine's)")
+    .option("--thread <name>", "only this thread of a seccompiler map")
+    .option("--format <fmt>", "raw | bincode | c | json | disasm", "raw")
+    .option("-o, --output <path>", "output file (raw with several threads: a directory of THREAD.bpf)")
+    .option("--caps <list>", "OCI: capabilities the container has (default: Docker's default set)")
+    .option("--kernel <major.minor>", "OCI: kernel version for minKernel (default: this kernel)")
+    .action((file: string, o: CompileOpts) => {
+      let text: string;
+      try {
+        text = readFileSync(file, "utf8");
+      } catch (e) {
+        throw new InputError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
+      }
+      const arch = archOption(o.arch) ?? hostArch();
+      const r = compilePolicyText(text, file, { arch, thread: o.thread, caps: parseCaps(o.caps), kernel: o.kernel });
+      for (const w of r.warnings) {
+        const where = w.source ? `${w.source.file}${w.source.line ? `:${w.source.line}` : ""}${w.source.pointer ? ` (${w.source.pointer})` : ""}: ` : "";
+        err(`sysfence: warning: ${where}${w.message}`);
+      }
+      const progs = r.programs;
+      if (progs.length === 0) throw new InputError("the policy holds no filter", file);
+      const write = (path: string, data: string | Uint8Array) => {
+        try {
+          writeFileSync(path, data);
+        } catch (e) {
+          throw new InputError(`cannot write: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, path);
+        }
+      };
+      const dest = o.output;
+      let text2: string | Uint8Array;
+      switch (o.format) {
+        case "raw": {
+          if (!dest) throw new InputError("raw output needs -o OUT");
+          if (progs.length === 1) {
+            write(dest, writeRaw(progs[0].program, arch.endian));
+          } else {
+            mkdirSync(dest, { recursive: true });
+            for (const p of progs) write(join(dest, `${p.name}.bpf`), writeRaw(p.program, arch.endian));
+          }
+          break;
+        }
+        case "bincode":
+          text2 = writeBincode(new Map(progs.map((p) => [p.name, p.program])));
+          if (!dest) throw new InputError("bincode output needs -o OUT");
+          write(dest, text2);
+          break;
+        case "c":
+          text2 = writeCHeader(progs.map((p) => ({ name: p.name, program: p.program })));
+          dest ? write(dest, text2) : out(text2);
+          break;
+        case "json":
+          text2 = progs.length === 1
+            ? writeJsonArray(progs[0].program)
+            : "{\n" + progs.map((p) => `${JSON.stringify(p.name)}: ${writeJsonArray(p.program).trim()}`).join(",\n") + "\n}\n";
+          dest ? write(dest, text2) : out(text2);
+          break;
+        case "disasm":
+          text2 = progs.map((p) => (progs.length > 1 ? `; ---- ${p.name}\n` : "") + disassemble(p.program, { arch })).join("\n");
+          dest ? write(dest, text2) : out(text2);
+          break;
+        default:
+          throw new InputError(`--format takes raw, bincode, c, json or disasm, not "${o.format}"`);
+      }
+      for (const p of progs) err(`sysfence: ${p.name}: ${p.program.length} instructions (${arch.name})`);
+    });
+}
