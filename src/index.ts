@@ -1,5 +1,5 @@
 // sysfence's typed ESM API. Everything here is synchronous once imported: the engine is
-// instantiated on first use.
+// instantiated on first use. Importing it also lets filter loaders accept policy JSON.
 export * from "./errors.js";
 export { Program, type Insn } from "./engine/program.js";
 export { check, accepted, type CheckError, type CheckErrorKind } from "./engine/check.js";
@@ -25,3 +25,13 @@ export {
 export { probeKernel, processState, type KernelReport, type ProcessSeccompState } from "./native/probe.js";
 export * from "./formats/index.js";
 export { parseJsonl, parseRecord, type SyscallRecord } from "./traces/jsonl.js";
+export {
+  compilePolicyText, compileIR, encodePolicy, evaluatePolicy, conditionHolds,
+  type PolicyCompileOptions, type CompiledPolicy, type CompileResult,
+} from "./policy/index.js";
+export type {
+  PolicyIR, ArchPolicy, SyscallPolicy, Rule, ArgCondition, CompareOp, SourceRef, PolicyWarning, CompiledInput,
+} from "./policy/ir.js";
+export { policy, arg } from "./policy/builder.js";
+export { loadPolicy } from "./policy/frontend.js";
+export { cacheReport, type CacheReport } from "./engine/cache-report.js";

@@ -74,6 +74,20 @@ function flow(insns: Insn[]): (State | undefined)[] {
   return st;
 }
 
+/** Every arch token the program compares the arch word with (`jeq`), in program order. */
+export function archTokens(p: Program): number[] {
+  const insns = p.insns();
+  const st = flow(insns);
+  const out: number[] = [];
+  insns.forEach((ins, pc) => {
+    const info = opcodeInfo(ins.code);
+    if (info?.form === Form.JCOND_K && info.mnemonic === "jeq" && st[pc]?.a === "arch" && !out.includes(ins.k >>> 0)) {
+      out.push(ins.k >>> 0);
+    }
+  });
+  return out;
+}
+
 /** The arch a program checks first (the first `jeq` on the arch word), if any. */
 export function inferArch(p: Program): ArchInfo | undefined {
   const insns = p.insns();

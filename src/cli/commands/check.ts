@@ -3,39 +3,9 @@
 import type { Command } from "commander";
 import { check } from "../../engine/check.js";
 import { ExitCode } from "../../errors.js";
-import { cacheScan } from "../../engine/run.js";
-import type { Program } from "../../engine/program.js";
-import { archTokens } from "../../text/disasm.js";
-import { archesByToken, type ArchInfo } from "../../syscalls/arches.js";
-import { syscallCount, syscallName } from "../../syscalls/index.js";
+import { cacheReport } from "../../engine/cache-report.js";
+import { syscallName } from "../../syscalls/index.js";
 import { loadFilterArgs, out, filterLabel, archOption, type FilterArgOptions } from "../common.js";
-
-export interface CacheReport {
-  arch: string;
-  /** Syscall numbers (seccomp_data.nr) the kernel caches as always allowed. */
-  cached: number[];
-  /** Numbers examined: 0 .. total-1 (the size of the kernel's bitmap for this ABI). */
-  total: number;
-  note?: string;
-}
-
-/**
- * What the kernel's action cache will do with a program, per ABI it checks (or `arch`): the
- * syscall numbers it proves always allowed, so the filter never runs for them.
- */
-export function cacheReport(p: Program, arch?: ArchInfo): CacheReport[] {
-  const arches = arch ? [arch] : archTokens(p).flatMap((t) => archesByToken(t));
-  return arches.map((a) => {
-    if (a.nrBase === 0x40000000) {
-      return { arch: a.name, cached: [], total: 0, note: "x32 calls are never cached (their numbers are outside the bitmap)" };
-    }
-    const total = syscallCount(a);
-    const bits = cacheScan(p, a.token, a.nrBase + total);
-    const cached: number[] = [];
-    for (let nr = a.nrBase; nr < a.nrBase + total; nr++) if (bits[nr]) cached.push(nr);
-    return { arch: a.name, cached, total };
-  });
-}
 
 interface CheckOpts extends FilterArgOptions {
   json?: boolean;
