@@ -140,6 +140,9 @@ describe("demo and doctor", () => {
     expect(r.out).toContain("round trip: identical bytes");
     expect(r.out).toMatch(/socket\(0x1_00000001.*ALLOW/);
     expect(r.out).toMatch(/x86_64: 14 syscalls cached/);
+    expect(r.out).toMatch(/^x86_64 +vmm \d+ insns \(accepted, \d+ syscalls cached\)/m);
+    expect(r.out).toMatch(/ioctl\(fd, KVM_RUN\) with garbage in the high word \(musl\) +ALLOW/);
+    expect(r.out).toMatch(/mmap\(…, PROT_READ\|PROT_EXEC, …\) +TRAP\(0\)/);
   });
   it("doctor reports the kernel's actions", () => {
     const r = sf("doctor", "--json");
