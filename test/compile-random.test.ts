@@ -38,4 +38,17 @@ describe("compiler vs reference evaluator (random policies)", () => {
     }
     expect(inputs).toBe(policies * 2000);
   });
+
+  it(`agrees on 100,000 inputs per policy for 20 random policies (seed ${SEED})`, () => {
+    const rand = rng(SEED ^ 0x5eed);
+    for (let i = 0; i < 20 * FACTOR; i++) {
+      const ir = randomPolicy(rand);
+      const prog = compileIR(ir);
+      const data = boundaryInputs(ir, rand, 100_000);
+      const rets = evaluateBatch(prog, InputBatch.of(data, ir.arches[0].arch.endian)).rets;
+      let bad = 0;
+      for (let j = 0; j < data.length; j++) if ((rets[j] >>> 0) !== evaluatePolicy(ir, data[j])) bad++;
+      expect(bad, `seed ${SEED} large policy ${i}`).toBe(0);
+    }
+  });
 });
