@@ -3,12 +3,7 @@
 // SYSFENCE_DEBUG=1.
 import { Command, CommanderError } from "commander";
 import { SysfenceError, ExitCode } from "../errors.js";
-import { checkCommand } from "./commands/check.js";
-import { runCommand } from "./commands/run.js";
-import { textCommands } from "./commands/text.js";
-import { doctorCommand } from "./commands/doctor.js";
-import { demoCommand } from "./commands/demo.js";
-import { compileCommand } from "./commands/compile.js";
+import { COMMANDS } from "./registry.js";
 import { err } from "./common.js";
 
 const VERSION = "0.1.0";
@@ -34,12 +29,7 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => err(s.trimEnd()) });
-  compileCommand(program);
-  checkCommand(program);
-  runCommand(program);
-  textCommands(program);
-  doctorCommand(program);
-  demoCommand(program);
+  for (const add of COMMANDS) add(program);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(argv);

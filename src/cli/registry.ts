@@ -1,0 +1,18 @@
+// Every CLI command group, in the order `sysfence --help` lists them. A new command is a module
+// under src/cli/commands/ exporting `(program: Command) => void`, added here.
+import type { Command } from "commander";
+import { compileCommand } from "./commands/compile.js";
+import { checkCommand } from "./commands/check.js";
+import { runCommand } from "./commands/run.js";
+import { textCommands } from "./commands/text.js";
+import { doctorCommand } from "./commands/doctor.js";
+import { demoCommand } from "./commands/demo.js";
+
+export const COMMANDS: ((program: Command) => void)[] = [
+  compileCommand,
+  checkCommand,
+  runCommand,
+  textCommands,
+  doctorCommand,
+  demoCommand,
+];
