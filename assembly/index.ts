@@ -29,3 +29,14 @@ export function opcodeMnemonics(): string {
   return MNEMONICS;
 }
 export { compilePolicy } from "./compile";
+export {
+  bddReset, bddAnd, bddOr, bddXor, bddNot, bddDiff, bddExistsWord, bddRestrictWord, bddSatOne,
+  bddWordRanges, nodeCount as bddNodeCount,
+} from "./bdd";
+export { symReset, symAnalyze, symOutcomeCount, symOutcomeValue, symOutcomeSet, symStates } from "./sym";
+import { overflowed } from "./bdd";
+
+/** True when the BDD node budget was exceeded since the last bddReset. */
+export function bddOverflowed(): bool {
+  return overflowed;
+}

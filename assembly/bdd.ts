@@ -1,0 +1,309 @@
+// A reduced ordered binary decision diagram (BDD) package over the 512 input bits of
+// seccomp_data: 16 words of 32 bits. Variable v = word * 32 + (31 - bit): words in offset order
+// (nr, arch, ip, args), each most significant bit first, so that the syscall number and arch
+// are decided first and a word's value ranges are contiguous subtrees.
+//
+// Nodes are hash-consed (one node per (var, lo, hi)), so two functions are equal exactly when
+// their node ids are equal; that is what makes the verifier's answers exact and canonical.
+// Every operation checks the node budget; when it is exceeded `overflowed` is set and the
+// caller must answer "inconclusive" instead of yes or no.
+
+export const FALSE: u32 = 0;
+export const TRUE: u32 = 1;
+export const VARS: u32 = 512;
+const TERMINAL_VAR: u32 = 0xffff;
+
+// Storage is allocated on the first bddReset, so programs that never verify anything (check,
+// run, compile) do not pay for it: node arrays (var, lo, hi), the unique table and the
+// computed cache, as raw u32 arrays.
+const NODE_CAP: u32 = 1 << 21;
+let maxNodes: u32 = NODE_CAP;
+let pVar: usize = 0;
+let pLo: usize = 0;
+let pHi: usize = 0;
+let count: u32 = 2;
+export let overflowed = false;
+
+const UNIQUE_BITS: u32 = 22;
+const UNIQUE_SIZE: u32 = 1 << UNIQUE_BITS;
+let pUnique: usize = 0;
+
+const CACHE_BITS: u32 = 20;
+const CACHE_SIZE: u32 = 1 << CACHE_BITS;
+let pCache: usize = 0; // 4 u32 per entry: tag (epoch << 3 | op), a, b, result
+// Resetting must be cheap (a verify call resets once per relation): the unique table is cleared
+// slot by slot for the nodes that were made (pSlot remembers each node's slot), and cache
+// entries of earlier resets are told apart by an epoch stamp instead of being zeroed.
+let pSlot: usize = 0;
+let epoch: u32 = 1;
+
+// @ts-ignore: decorator
+@inline function at(p: usize, i: u32): usize {
+  return p + (<usize>i << 2);
+}
+
+/** Forgets every node; `budget` caps the node count (at most 2^21). */
+export function bddReset(budget: u32): void {
+  if (pVar == 0) {
+    pVar = heap.alloc(<usize>NODE_CAP << 2);
+    pLo = heap.alloc(<usize>NODE_CAP << 2);
+    pHi = heap.alloc(<usize>NODE_CAP << 2);
+    pSlot = heap.alloc(<usize>NODE_CAP << 2);
+    pUnique = heap.alloc(<usize>UNIQUE_SIZE << 2);
+    pCache = heap.alloc(<usize>CACHE_SIZE << 4);
+    memory.fill(pUnique, 0, <usize>UNIQUE_SIZE << 2);
+    memory.fill(pCache, 0, <usize>CACHE_SIZE << 4);
+  } else {
+    for (let n: u32 = 2; n < count; n++) store<u32>(at(pUnique, load<u32>(at(pSlot, n))), 0);
+  }
+  epoch++;
+  if (epoch >= (1 << 28)) {
+    epoch = 1;
+    memory.fill(pCache, 0, <usize>CACHE_SIZE << 4);
+  }
+  maxNodes = budget < 16 ? 16 : budget > NODE_CAP ? NODE_CAP : budget;
+  count = 2;
+  overflowed = false;
+  store<u32>(at(pVar, 0), TERMINAL_VAR);
+  store<u32>(at(pVar, 1), TERMINAL_VAR);
+}
+
+export function nodeCount(): u32 {
+  return count;
+}
+
+// @ts-ignore: decorator
+@inline export function varOf(n: u32): u32 {
+  return load<u32>(at(pVar, n));
+}
+// @ts-ignore: decorator
+@inline export function loOf(n: u32): u32 {
+  return load<u32>(at(pLo, n));
+}
+// @ts-ignore: decorator
+@inline export function hiOf(n: u32): u32 {
+  return load<u32>(at(pHi, n));
+}
+
+function hash3(a: u32, b: u32, c: u32): u32 {
+  let h = a * 0x9e3779b1;
+  h ^= b + 0x7f4a7c15 + (h << 6) + (h >>> 2);
+  h ^= c * 0x85ebca6b + (h << 6) + (h >>> 2);
+  h ^= h >>> 15;
+  h *= 0x2c1b3c6d;
+  h ^= h >>> 12;
+  return h;
+}
+
+/** The node (v, lo, hi), reduced. */
+export function mk(v: u32, lo: u32, hi: u32): u32 {
+  if (lo == hi) return lo;
+  let slot = hash3(v, lo, hi) & (UNIQUE_SIZE - 1);
+  while (true) {
+    const n = load<u32>(at(pUnique, slot));
+    if (n == 0) break;
+    if (varOf(n) == v && loOf(n) == lo && hiOf(n) == hi) return n;
+    slot = (slot + 1) & (UNIQUE_SIZE - 1);
+  }
+  if (count >= maxNodes || count >= (UNIQUE_SIZE >> 1)) {
+    overflowed = true;
+    return FALSE;
+  }
+  const n = count++;
+  store<u32>(at(pVar, n), v);
+  store<u32>(at(pLo, n), lo);
+  store<u32>(at(pHi, n), hi);
+  store<u32>(at(pSlot, n), slot);
+  store<u32>(at(pUnique, slot), n);
+  return n;
+}
+
+/** The single variable v (true when the input bit is 1). */
+export function bddVar(v: u32): u32 {
+  return mk(v, FALSE, TRUE);
+}
+
+const OP_AND: u32 = 1;
+const OP_OR: u32 = 2;
+const OP_XOR: u32 = 3;
+const OP_EXISTS_WORD: u32 = 4;
+
+function cacheGet(op: u32, a: u32, b: u32): i64 {
+  const e = pCache + (<usize>(hash3(op, a, b) & (CACHE_SIZE - 1)) << 4);
+  if (load<u32>(e) == ((epoch << 3) | op) && load<u32>(e, 4) == a && load<u32>(e, 8) == b) return <i64>load<u32>(e, 12);
+  return -1;
+}
+
+function cachePut(op: u32, a: u32, b: u32, r: u32): void {
+  const e = pCache + (<usize>(hash3(op, a, b) & (CACHE_SIZE - 1)) << 4);
+  store<u32>(e, (epoch << 3) | op);
+  store<u32>(e, a, 4);
+  store<u32>(e, b, 8);
+  store<u32>(e, r, 12);
+}
+
+function apply(op: u32, a: u32, b: u32): u32 {
+  // Terminal cases.
+  if (op == OP_AND) {
+    if (a == FALSE || b == FALSE) return FALSE;
+    if (a == TRUE) return b;
+    if (b == TRUE || a == b) return a;
+  } else if (op == OP_OR) {
+    if (a == TRUE || b == TRUE) return TRUE;
+    if (a == FALSE) return b;
+    if (b == FALSE || a == b) return a;
+  } else {
+    if (a == b) return FALSE;
+    if (a == FALSE) return b;
+    if (b == FALSE) return a;
+  }
+  if (overflowed) return FALSE;
+  // Commutative: normalise the order for the cache.
+  if (a > b) {
+    const t = a;
+    a = b;
+    b = t;
+  }
+  const c = cacheGet(op, a, b);
+  if (c >= 0) return <u32>c;
+  const va = varOf(a);
+  const vb = varOf(b);
+  let v: u32, a0: u32, a1: u32, b0: u32, b1: u32;
+  if (va == vb) {
+    v = va; a0 = loOf(a); a1 = hiOf(a); b0 = loOf(b); b1 = hiOf(b);
+  } else if (va < vb) {
+    v = va; a0 = loOf(a); a1 = hiOf(a); b0 = b; b1 = b;
+  } else {
+    v = vb; a0 = a; a1 = a; b0 = loOf(b); b1 = hiOf(b);
+  }
+  const r = mk(v, apply(op, a0, b0), apply(op, a1, b1));
+  cachePut(op, a, b, r);
+  return r;
+}
+
+export function bddAnd(a: u32, b: u32): u32 { return apply(OP_AND, a, b); }
+export function bddOr(a: u32, b: u32): u32 { return apply(OP_OR, a, b); }
+export function bddXor(a: u32, b: u32): u32 { return apply(OP_XOR, a, b); }
+export function bddNot(a: u32): u32 { return apply(OP_XOR, a, TRUE); }
+/** a and not b */
+export function bddDiff(a: u32, b: u32): u32 { return apply(OP_AND, a, bddNot(b)); }
+/** if c then t else e */
+export function bddIte(c: u32, t: u32, e: u32): u32 {
+  return bddOr(bddAnd(c, t), bddAnd(bddNot(c), e));
+}
+
+/** ∃ every variable of `word`: f. */
+export function bddExistsWord(f: u32, word: u32): u32 {
+  if (f <= TRUE || overflowed) return f;
+  const v = varOf(f);
+  const first = word * 32;
+  if (v >= first + 32) return f; // below the word: nothing to quantify
+  const c = cacheGet(OP_EXISTS_WORD, f, word);
+  if (c >= 0) return <u32>c;
+  const lo = bddExistsWord(loOf(f), word);
+  const hi = bddExistsWord(hiOf(f), word);
+  const r = v >= first ? bddOr(lo, hi) : mk(v, lo, hi);
+  cachePut(OP_EXISTS_WORD, f, word, r);
+  return r;
+}
+
+/** f with `word` fixed to `value` (the cofactor). */
+export function bddRestrictWord(f: u32, word: u32, value: u32): u32 {
+  if (f <= TRUE) return f;
+  const v = varOf(f);
+  const first = word * 32;
+  if (v >= first + 32) return f;
+  if (v >= first) {
+    const bit = 31 - (v - first);
+    return bddRestrictWord(((value >>> bit) & 1) != 0 ? hiOf(f) : loOf(f), word, value);
+  }
+  return mk(v, bddRestrictWord(loOf(f), word, value), bddRestrictWord(hiOf(f), word, value));
+}
+
+/**
+ * One satisfying assignment of f (f must not be FALSE), written as 16 u32 words at `out`;
+ * unconstrained bits are 0. Prefers the 0 branch, so values are small where free.
+ */
+export function bddSatOne(f: u32, out: usize): bool {
+  for (let i = 0; i < 16; i++) store<u32>(out + (<usize>i << 2), 0);
+  if (f == FALSE) return false;
+  let n = f;
+  while (n > TRUE) {
+    const v = varOf(n);
+    if (loOf(n) != FALSE) {
+      n = loOf(n);
+    } else {
+      const word = v >> 5;
+      const bit = 31 - (v & 31);
+      const p = out + (<usize>word << 2);
+      store<u32>(p, load<u32>(p) | (<u32>1 << bit));
+      n = hiOf(n);
+    }
+  }
+  return true;
+}
+
+/**
+ * The values of `word` for which f (already free of every other variable, e.g. after
+ * bddExistsWord on the others) holds, as inclusive ranges (lo, hi) written at `out`. Returns the
+ * number of ranges, or -1 when there are more than `cap`.
+ */
+export function bddWordRanges(f: u32, word: u32, out: usize, cap: u32): i32 {
+  rangeCount = 0;
+  rangeCap = cap;
+  rangeOut = out;
+  rangeOverflow = false;
+  collect(f, word, 0, 0);
+  return rangeOverflow ? -1 : <i32>rangeCount;
+}
+
+let rangeCount: u32 = 0;
+let rangeCap: u32 = 0;
+let rangeOut: usize = 0;
+let rangeOverflow = false;
+
+/** Walks the word's bits from the most significant; `depth` bits of `prefix` are fixed. */
+function collect(f: u32, word: u32, depth: u32, prefix: u32): void {
+  if (f == FALSE || rangeOverflow) return;
+  const first = word * 32;
+  // The next variable of the word to decide, if f tests it now.
+  const v = f <= TRUE ? 0xffffffff : varOf(f);
+  const here = first + depth;
+  if (depth == 32) {
+    addRange(prefix, prefix);
+    return;
+  }
+  if (f == TRUE || v >= first + 32 || v < first) {
+    // f does not depend on the remaining bits: the whole subrange.
+    const span: u32 = depth == 0 ? 0xffffffff : ((<u32>1 << (32 - depth)) - 1);
+    const lo = depth == 0 ? 0 : prefix << (32 - depth);
+    addRange(lo, lo + span);
+    return;
+  }
+  if (v > here) {
+    // Bit `depth` is free here: both halves with the same f.
+    collect(f, word, depth + 1, prefix << 1);
+    collect(f, word, depth + 1, (prefix << 1) | 1);
+    return;
+  }
+  collect(loOf(f), word, depth + 1, prefix << 1);
+  collect(hiOf(f), word, depth + 1, (prefix << 1) | 1);
+}
+
+function addRange(lo: u32, hi: u32): void {
+  // Merge with the previous range when adjacent (the walk is in increasing order).
+  if (rangeCount > 0) {
+    const prevHi = load<u32>(rangeOut + (<usize>(rangeCount - 1) << 3), 4);
+    if (prevHi != 0xffffffff && prevHi + 1 == lo) {
+      store<u32>(rangeOut + (<usize>(rangeCount - 1) << 3), hi, 4);
+      return;
+    }
+  }
+  if (rangeCount >= rangeCap) {
+    rangeOverflow = true;
+    return;
+  }
+  store<u32>(rangeOut + (<usize>rangeCount << 3), lo);
+  store<u32>(rangeOut + (<usize>rangeCount << 3), hi, 4);
+  rangeCount++;
+}

@@ -1,0 +1,114 @@
+// The host side of the symbolic engine (assembly/bdd.ts, assembly/sym.ts): analyse programs into
+// exact partitions of the input space by return value, combine them, and turn a non-empty set
+// into a concrete counterexample. BDD ids are only meaningful inside one SymbolicSpace.
+import { engine, Region } from "../engine/wasm.js";
+import type { Program } from "../engine/program.js";
+import { requireAccepted } from "../engine/run.js";
+
+/** Why an analysis could not decide. */
+export class Inconclusive {
+  readonly kind = "inconclusive";
+  constructor(readonly reason: string) {}
+}
+
+const LIMITS: Record<number, string> = {
+  1: "the BDD node budget was exceeded",
+  2: "too many distinct register states",
+  3: "too many distinct return values (RET A)",
+  4: "the symbolic vector pool was exceeded",
+};
+
+export interface Outcome {
+  /** The 32-bit return value. */
+  value: number;
+  /** BDD of the inputs that reach it. */
+  set: number;
+}
+
+export const FALSE = 0;
+export const TRUE = 1;
+
+/** Default BDD node budget (2^21 nodes, 24 MiB). */
+export const DEFAULT_BUDGET = 1 << 21;
+
+/** One BDD universe: programs analysed in the same space can be compared by node id. */
+export class SymbolicSpace {
+  private slots = 0;
+  private words = new Region(64);
+  constructor(budget = DEFAULT_BUDGET) {
+    const e = engine();
+    e.bddReset(budget);
+    e.symReset();
+  }
+
+  /** The exact outcome partition of `p`, or why it could not be computed. */
+  analyze(p: Program): Outcome[] | Inconclusive {
+    requireAccepted(p);
+    if (this.slots >= 8) return new Inconclusive("more than 8 filters in one analysis");
+    const e = engine();
+    const slot = this.slots++;
+    const prog = new Region(p.bytes.length);
+    try {
+      prog.u8().set(p.bytes);
+      const rc = e.symAnalyze(prog.ptr, p.length, slot);
+      if (rc < 0) return new Inconclusive("program refused by the symbolic engine");
+      if (rc > 0) return new Inconclusive(LIMITS[rc] ?? `limit ${rc}`);
+      const out: Outcome[] = [];
+      const n = e.symOutcomeCount(slot);
+      for (let i = 0; i < n; i++) out.push({ value: e.symOutcomeValue(slot, i) >>> 0, set: e.symOutcomeSet(slot, i) });
+      return out;
+    } finally {
+      prog.free();
+    }
+  }
+
+  and(a: number, b: number): number { return this.check(engine().bddAnd(a, b)); }
+  or(a: number, b: number): number { return this.check(engine().bddOr(a, b)); }
+  not(a: number): number { return this.check(engine().bddNot(a)); }
+  diff(a: number, b: number): number { return this.check(engine().bddDiff(a, b)); }
+  existsWord(f: number, word: number): number { return this.check(engine().bddExistsWord(f, word)); }
+  restrictWord(f: number, word: number, value: number): number { return this.check(engine().bddRestrictWord(f, word, value >>> 0)); }
+
+  /** Union of many sets. */
+  union(sets: Iterable<number>): number {
+    let r = FALSE;
+    for (const s of sets) r = this.or(r, s);
+    return r;
+  }
+
+  /** True when a budget was exceeded: every result since is meaningless. */
+  get overflowed(): boolean {
+    return engine().bddOverflowed() !== 0;
+  }
+
+  private check(r: number): number {
+    if (engine().bddOverflowed()) throw new Inconclusive(LIMITS[1]);
+    return r;
+  }
+
+  /** One input (16 seccomp_data words) in `f`, free bits 0; undefined when f is empty. */
+  satOne(f: number): Uint32Array | undefined {
+    if (f === FALSE) return undefined;
+    engine().bddSatOne(f, this.words.ptr);
+    return this.words.u32().slice(0, 16);
+  }
+
+  /** The values of `word` for which f (over that word only) holds, as [lo, hi] ranges. */
+  wordRanges(f: number, word: number, cap = 256): [number, number][] | undefined {
+    const buf = new Region(cap * 8);
+    try {
+      const n = engine().bddWordRanges(f, word, buf.ptr, cap);
+      if (n < 0) return undefined;
+      const w = buf.u32();
+      const out: [number, number][] = [];
+      for (let i = 0; i < n; i++) out.push([w[2 * i] >>> 0, w[2 * i + 1] >>> 0]);
+      return out;
+    } finally {
+      buf.free();
+    }
+  }
+
+  nodeCount(): number {
+    return engine().bddNodeCount();
+  }
+}
