@@ -7,11 +7,13 @@ import { runCommand } from "./commands/run.js";
 import { textCommands } from "./commands/text.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { demoCommand } from "./commands/demo.js";
+import { verifyCommand } from "./commands/verify.js";
 
 export const COMMANDS: ((program: Command) => void)[] = [
   compileCommand,
   checkCommand,
   runCommand,
+  verifyCommand,
   textCommands,
   doctorCommand,
   demoCommand,

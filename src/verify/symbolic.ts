@@ -69,6 +69,13 @@ export class SymbolicSpace {
   existsWord(f: number, word: number): number { return this.check(engine().bddExistsWord(f, word)); }
   restrictWord(f: number, word: number, value: number): number { return this.check(engine().bddRestrictWord(f, word, value >>> 0)); }
 
+  /** f with every word but `keep` quantified away: the values of `keep` f allows. */
+  existsAllBut(f: number, keep: number): number {
+    let r = f;
+    for (let w = 15; w >= 0; w--) if (w !== keep) r = this.existsWord(r, w);
+    return r;
+  }
+
   /** Union of many sets. */
   union(sets: Iterable<number>): number {
     let r = FALSE;

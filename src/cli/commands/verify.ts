@@ -1,0 +1,134 @@
+// `sysfence verify subset|equal|stack …`: relations between filters decided exactly on the BPF,
+// with counterexamples. Exit 0 holds, 1 does not hold, 2 bad input, 3 inconclusive.
+import type { Command } from "commander";
+import { subset, stricter, equal, stackEquals, stackOutcomes, Inconclusive, type Verdict, type Counterexample } from "../../verify/relations.js";
+import { SymbolicSpace } from "../../verify/symbolic.js";
+import { formatRet } from "../../engine/actions.js";
+import { ExitCode, InputError } from "../../errors.js";
+import { loadOneEach, out, filterLabel, type FilterArgOptions } from "../common.js";
+import type { LoadedFilter } from "../../formats/detect.js";
+
+interface VerifyOpts extends FilterArgOptions {
+  json?: boolean;
+  stricter?: boolean;
+  budget?: string;
+  equals?: string;
+}
+
+const hex = (v: bigint | number) => "0x" + BigInt.asUintN(64, BigInt(v)).toString(16);
+
+export function counterexampleJson(cx: Counterexample, labels: string[]) {
+  return {
+    arch: cx.arch?.name ?? hex(cx.data.arch),
+    syscall: cx.syscall ?? null,
+    nr: cx.data.nr >>> 0,
+    args: (cx.data.args ?? []).map(hex),
+    ip: hex(cx.data.instructionPointer ?? 0n),
+    results: Object.fromEntries(labels.map((l, i) => [l, formatRet(cx.results[i])])),
+  };
+}
+
+function printVerdict(what: string, v: Verdict, labels: string[], json: boolean | undefined): number {
+  if (v instanceof Inconclusive) {
+    if (json) out(JSON.stringify({ relation: what, result: "inconclusive", reason: v.reason }));
+    else out(`${what}: inconclusive: ${v.reason}`);
+    return ExitCode.INCONCLUSIVE;
+  }
+  if (v.holds) {
+    if (json) out(JSON.stringify({ relation: what, result: "holds" }));
+    else out(`${what}: holds`);
+    return ExitCode.OK;
+  }
+  const cx = counterexampleJson(v.counterexample, labels);
+  if (json) {
+    out(JSON.stringify({ relation: what, result: "does not hold", counterexample: cx }));
+  } else {
+    out(`${what}: does not hold`);
+    out(`  counterexample: ${cx.arch} ${cx.syscall ?? "?"} (nr ${cx.nr})`);
+    out(`    args ${cx.args.join(" ")}  ip ${cx.ip}`);
+    for (const [l, r] of Object.entries(cx.results)) out(`    ${l}: ${r}`);
+  }
+  return ExitCode.FAIL;
+}
+
+function budgetOf(o: VerifyOpts): number | undefined {
+  if (o.budget === undefined) return undefined;
+  const n = Number(o.budget);
+  if (!Number.isInteger(n) || n < 1000) throw new InputError(`--budget takes a node count of at least 1000, not "${o.budget}"`);
+  return n;
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .option("--arch <arch>", "arch for policy JSON and raw byte order")
+    .option("--thread <name>", "thread of a map or policy (for every FILTER; T@FILE picks per file)")
+    .option("--endian <le|be>", "byte order of raw files")
+    .option("--budget <nodes>", "BDD node budget before answering inconclusive")
+    .option("--json", "machine-readable result");
+}
+
+export function verifyCommand(program: Command): void {
+  const verify = program.command("verify").description("decide relations between filters exactly, with counterexamples");
+
+  common(verify.command("subset")
+    .description("every input that A allows, B allows (--stricter: A at least as restrictive as B everywhere)")
+    .argument("<a>", "filter A")
+    .argument("<b>", "filter B")
+    .option("--stricter", "compare by kernel precedence on every input, not only what is allowed"))
+    .action((a: string, b: string, o: VerifyOpts) => {
+      const [fa, fb] = loadOneEach([a, b], o);
+      const labels = [filterLabel(fa), filterLabel(fb)];
+      const opts = { budget: budgetOf(o) };
+      const v = o.stricter ? stricter(fa.program, fb.program, opts) : subset(fa.program, fb.program, opts);
+      const what = `${labels[0]} ${o.stricter ? "at least as strict as" : "⊆"} ${labels[1]}`;
+      process.exitCode = printVerdict(what, v, labels, o.json);
+    });
+
+  common(verify.command("equal")
+    .description("same action and data for every input")
+    .argument("<a>", "filter A")
+    .argument("<b>", "filter B"))
+    .action((a: string, b: string, o: VerifyOpts) => {
+      const [fa, fb] = loadOneEach([a, b], o);
+      const labels = [filterLabel(fa), filterLabel(fb)];
+      process.exitCode = printVerdict(`${labels[0]} = ${labels[1]}`, equal(fa.program, fb.program, { budget: budgetOf(o) }), labels, o.json);
+    });
+
+  common(verify.command("stack")
+    .description("the effective policy of stacked filters (oldest first), or --equals B")
+    .argument("<filters...>", "filters, oldest first")
+    .option("--equals <b>", "check that the stack's effective policy equals filter B"))
+    .action((specs: string[], o: VerifyOpts) => {
+      const filters: LoadedFilter[] = loadOneEach(specs, o);
+      const labels = filters.map(filterLabel);
+      if (o.equals !== undefined) {
+        const [fb] = loadOneEach([o.equals], o);
+        const v = stackEquals(filters.map((f) => f.program), fb.program, { budget: budgetOf(o) });
+        process.exitCode = printVerdict(`stack(${labels.join(", ")}) = ${filterLabel(fb)}`, v, [`stack`, filterLabel(fb)], o.json);
+        return;
+      }
+      const space = new SymbolicSpace(budgetOf(o));
+      let outs;
+      try {
+        outs = stackOutcomes(space, filters.map((f) => f.program));
+      } catch (e) {
+        if (e instanceof Inconclusive) outs = e;
+        else throw e;
+      }
+      if (outs instanceof Inconclusive) {
+        process.exitCode = printVerdict(`stack(${labels.join(", ")})`, outs, labels, o.json);
+        return;
+      }
+      // The effective actions and, for each, the arches and syscall numbers that reach it.
+      const rows = outs.map((oc) => {
+        const arches = space.wordRanges(space.existsAllBut(oc.set, 1), 1, 64) ?? [];
+        return { action: formatRet(oc.value), arches: arches.map(([lo, hi]) => (lo === hi ? hex(lo) : `${hex(lo)}-${hex(hi)}`)) };
+      });
+      if (o.json) out(JSON.stringify({ stack: labels, outcomes: rows }));
+      else {
+        out(`stack (oldest first): ${labels.join(", ")}`);
+        for (const r of rows) out(`  ${r.action.padEnd(18)} arch ${r.arches.join(" ") || "(none)"}`);
+      }
+      process.exitCode = ExitCode.OK;
+    });
+}

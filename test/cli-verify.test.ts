@@ -1,0 +1,64 @@
+// `sysfence verify`: outputs, counterexamples and exit codes (0 holds, 1 does not hold, 3
+// inconclusive, 2 bad input).
+import { describe, it, expect, beforeAll } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, copyFileSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { repoRoot } from "./support/corpus.js";
+
+const bin = join(repoRoot, "bin/sysfence.js");
+let dir: string;
+const sf = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: dir, timeout: 60_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+};
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "sysfence-verify-"));
+  copyFileSync(join(repoRoot, "test/fixtures/policies/seccompiler-example.json"), join(dir, "fc.json"));
+  const j = JSON.parse(readFileSync(join(dir, "fc.json"), "utf8"));
+  j.vmm.filter.push({ syscall: "getpid" });
+  writeFileSync(join(dir, "more.json"), JSON.stringify(j));
+});
+
+describe("sysfence verify", () => {
+  it("subset holds (exit 0) and fails with a confirmed counterexample (exit 1)", () => {
+    expect(sf("verify", "subset", "vmm@fc.json", "vmm@more.json", "--arch", "x86_64")).toMatchObject({ code: 0 });
+    const r = sf("verify", "subset", "vmm@more.json", "vmm@fc.json", "--arch", "x86_64", "--json");
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.out);
+    expect(j.result).toBe("does not hold");
+    expect(j.counterexample).toMatchObject({ arch: "x86_64", syscall: "getpid", nr: 39 });
+    expect(Object.values(j.counterexample.results)).toEqual(["ALLOW", "TRAP(0)"]);
+  });
+  it("--stricter compares by kernel precedence", () => {
+    expect(sf("verify", "subset", "--stricter", "vmm@fc.json", "vmm@more.json", "--arch", "x86_64").code).toBe(0);
+    expect(sf("verify", "subset", "--stricter", "vmm@more.json", "vmm@fc.json", "--arch", "x86_64").code).toBe(1);
+  });
+  it("equal across containers: a compiled bpf equals its policy", () => {
+    expect(sf("compile", "fc.json", "--arch", "x86_64", "--thread", "vmm", "-o", "vmm.bpf").code).toBe(0);
+    expect(sf("verify", "equal", "vmm.bpf", "vmm@fc.json", "--arch", "x86_64").out).toMatch(/: holds$/m);
+    expect(sf("verify", "equal", "vmm.bpf", "api@fc.json", "--arch", "x86_64").code).toBe(1);
+  });
+  it("stack: the effective policy, and --equals", () => {
+    const r = sf("verify", "stack", "vmm@more.json", "vmm@fc.json", "--arch", "x86_64", "--json");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.outcomes.map((o: { action: string }) => o.action).sort()).toEqual(["ALLOW", "KILL_PROCESS", "TRAP(0)"]);
+    // The api thread (empty filter) under vmm allows nothing at all.
+    const api = JSON.parse(sf("verify", "stack", "api@fc.json", "vmm@fc.json", "--arch", "x86_64", "--json").out);
+    expect(api.outcomes.map((o: { action: string }) => o.action).sort()).toEqual(["KILL_PROCESS", "TRAP(0)"]);
+    // A permissive phase under a restrictive one: the effective policy is the restrictive one.
+    expect(sf("verify", "stack", "vmm@more.json", "vmm@fc.json", "--equals", "vmm@fc.json", "--arch", "x86_64").code).toBe(0);
+    expect(sf("verify", "stack", "vmm@more.json", "vmm@fc.json", "--equals", "vmm@more.json", "--arch", "x86_64").code).toBe(1);
+  });
+  it("says inconclusive (exit 3) when the budget is too small, never yes or no", () => {
+    const r = sf("verify", "equal", "vmm@fc.json", "vmm@more.json", "--arch", "x86_64", "--budget", "1000");
+    expect(r.code).toBe(3);
+    expect(r.out).toMatch(/inconclusive: the BDD node budget was exceeded/);
+  });
+  it("bad input exits 2", () => {
+    expect(sf("verify", "equal", "missing.bpf", "vmm@fc.json").code).toBe(2);
+  });
+});
