@@ -22,7 +22,9 @@ import {
 // ---- input encoding (u32 words), mirrored by src/policy/compile.ts --------------------------
 // [0] version (1)        [1] flags: bit0 big-endian
 // [2] mismatch action    [3] group count G
-// per group: token, background-run count B, then B × (lo, hi, action),
+// per group: token, horizon count H, then H × (lo, hi) (where the ABI's real syscall numbers
+//            are; the tree is balanced by how many of them each run covers),
+//            background-run count B, then B × (lo, hi, action),
 //            syscall count S, then per syscall: nr, rule count R,
 //            per rule: action, condition count C,
 //            per condition: index, width (32|64), op, vlo, vhi, mlo, mhi
@@ -153,14 +155,23 @@ const rCount = new StaticArray<i32>(MAX_RULES);
 let ruleCount: i32 = 0;
 let blockDefault: u32 = 0;
 
-// Memo of build(r, c, context) for the syscall being compiled.
+// Memo of build(r, c, context, knowledge) for the syscall being compiled.
 const MAX_MEMO: i32 = 1 << 14;
 const mR = new StaticArray<i32>(MAX_MEMO);
 const mC = new StaticArray<i32>(MAX_MEMO);
 const mOff = new StaticArray<u32>(MAX_MEMO);
 const mMask = new StaticArray<u32>(MAX_MEMO);
+const mKIdx = new StaticArray<i32>(MAX_MEMO);
+const mKVal = new StaticArray<u32>(MAX_MEMO);
 const mNode = new StaticArray<u32>(MAX_MEMO);
 let memoCount: i32 = 0;
+
+// One fact about the input that the path has established, carried into later rules: the high
+// word of argument kIdx equals kVal (learned when a 64-bit compare went on to its low word).
+// Facts about the input never stop being true on a path, so a later rule comparing the same
+// argument's high word with the same value can skip straight to the low word: Docker's five
+// `personality` values cost one high-word test, not five.
+const NO_FACT: i32 = -1;
 
 /**
  * The code that checks condition c of rule r onwards (then rule r+1 …, then the default),
@@ -168,37 +179,44 @@ let memoCount: i32 = 0;
  * that tests the same word as the one before it skip the reload: fourteen `ioctl` request
  * values cost one load and fourteen jeq, not fourteen loads.
  */
-function build(r: i32, c: i32, ctxOff: u32, ctxMask: u32): u32 {
+function build(r: i32, c: i32, ctxOff: u32, ctxMask: u32, kIdx: i32, kVal: u32): u32 {
   if (r >= ruleCount) return ret(blockDefault);
   if (c >= unchecked(rCount[r])) return ret(unchecked(rAction[r]));
   for (let i = 0; i < memoCount; i++) {
-    if (unchecked(mR[i]) == r && unchecked(mC[i]) == c && unchecked(mOff[i]) == ctxOff && unchecked(mMask[i]) == ctxMask) {
+    if (unchecked(mR[i]) == r && unchecked(mC[i]) == c && unchecked(mOff[i]) == ctxOff && unchecked(mMask[i]) == ctxMask
+      && unchecked(mKIdx[i]) == kIdx && unchecked(mKVal[i]) == kVal) {
       return unchecked(mNode[i]);
     }
   }
-  const n = condition(r, c, ctxOff, ctxMask);
+  const n = condition(r, c, ctxOff, ctxMask, kIdx, kVal);
   if (memoCount < MAX_MEMO) {
     unchecked(mR[memoCount] = r);
     unchecked(mC[memoCount] = c);
     unchecked(mOff[memoCount] = ctxOff);
     unchecked(mMask[memoCount] = ctxMask);
+    unchecked(mKIdx[memoCount] = kIdx);
+    unchecked(mKVal[memoCount] = kVal);
     unchecked(mNode[memoCount] = n);
     memoCount++;
   }
   return n;
 }
 
+// Knowledge carried by the continuation builders below (set by condition()).
+let curKIdx: i32 = NO_FACT;
+let curKVal: u32 = 0;
+
 /** Continue with the next condition of the rule (the condition held). */
-// @ts-ignore: decorator
-@inline function T(r: i32, c: i32, off: u32, mask: u32): u32 { return build(r, c + 1, off, mask); }
+function T(r: i32, c: i32, off: u32, mask: u32): u32 { return build(r, c + 1, off, mask, curKIdx, curKVal); }
 /** Continue with the next rule (the condition failed). */
-// @ts-ignore: decorator
-@inline function F(r: i32, off: u32, mask: u32): u32 { return build(r + 1, 0, off, mask); }
+function F(r: i32, off: u32, mask: u32): u32 { return build(r + 1, 0, off, mask, curKIdx, curKVal); }
 
 const FULL: u32 = 0xffffffff;
 
-/** Condition c of rule r, entered with A = word ctxOff & ctxMask. */
-function condition(r: i32, c: i32, ctxOff: u32, ctxMask: u32): u32 {
+/** Condition c of rule r, entered with A = word ctxOff & ctxMask and the given fact. */
+function condition(r: i32, c: i32, ctxOff: u32, ctxMask: u32, kIdx: i32, kVal: u32): u32 {
+  curKIdx = kIdx;
+  curKVal = kVal;
   const i = unchecked(rFirst[r]) + c;
   const index = unchecked(cIndex[i]);
   const op = unchecked(cOp[i]);
@@ -243,10 +261,29 @@ function condition(r: i32, c: i32, ctxOff: u32, ctxMask: u32): u32 {
       : withLoad(lo, mlo, hi, mhi, jmp(JMP_JEQ_K, vlo, T(r, c, lo, mlo), F(r, lo, mlo), lo, mlo));
     return withLoad(hi, mhi, ctxOff, ctxMask, jmp(JMP_JEQ_K, vhi, loPart, F(r, hi, mhi), hi, mhi));
   }
+  const hiKnown = kIdx == <i32>index && kVal == vhi;
   const tHi = T(r, c, hi, FULL);
   const fHi = F(r, hi, FULL);
+  // Past the high-word test the path knows hi == vhi; later rules may use that.
+  curKIdx = <i32>index;
+  curKVal = vhi;
   const tLo = T(r, c, lo, FULL);
   const fLo = F(r, lo, FULL);
+  curKIdx = kIdx;
+  curKVal = kVal;
+  if (hiKnown) {
+    // The high words are known equal: only the low-word compare decides.
+    let j: u32;
+    switch (op) {
+      case 0: j = jmp(JMP_JEQ_K, vlo, tLo, fLo, lo, FULL); break;
+      case 1: j = jmp(JMP_JEQ_K, vlo, fLo, tLo, lo, FULL); break;
+      case 2: j = jmp(JMP_JGE_K, vlo, fLo, tLo, lo, FULL); break;
+      case 3: j = jmp(JMP_JGT_K, vlo, fLo, tLo, lo, FULL); break;
+      case 4: j = jmp(JMP_JGT_K, vlo, tLo, fLo, lo, FULL); break;
+      default: j = jmp(JMP_JGE_K, vlo, tLo, fLo, lo, FULL); break;
+    }
+    return withLoad(lo, FULL, ctxOff, ctxMask, j);
+  }
   let top: u32;
   switch (op) {
     case 0: { // eq
@@ -278,7 +315,7 @@ function syscallBlock(nrules: i32, dflt: u32): u32 {
   ruleCount = nrules;
   blockDefault = dflt;
   memoCount = 0;
-  return build(0, 0, 0, FULL);
+  return build(0, 0, 0, FULL, NO_FACT, 0);
 }
 
 // ---- segments and the dispatch tree ----------------------------------------------------------
@@ -311,6 +348,53 @@ function pushSeg(lo: u32, nd: u32): void {
   segCount++;
 }
 
+// Weights for balancing: 1 + the number of real syscall numbers (inside the horizons) a
+// segment covers, so wide runs of allowed syscalls sit near the root and the average number
+// of jumps over the ABI's syscalls is small. prefixW[i] = total weight of segments before i.
+const prefixW = new StaticArray<f64>(MAX_SEGS + 1);
+const hzLo = new StaticArray<u32>(8);
+const hzHi = new StaticArray<u32>(8);
+let hzCount: i32 = 0;
+
+function weigh(): void {
+  unchecked(prefixW[0] = 0);
+  for (let i = 0; i < segCount; i++) {
+    const lo = <u64>unchecked(segLo[i]);
+    const hi = <u64>segHi(i);
+    let w: f64 = 1;
+    for (let h = 0; h < hzCount; h++) {
+      const a = max<u64>(lo, <u64>unchecked(hzLo[h]));
+      const b = min<u64>(hi, <u64>unchecked(hzHi[h]));
+      if (a <= b) w += <f64>(b - a + 1);
+    }
+    unchecked(prefixW[i + 1] = unchecked(prefixW[i]) + w);
+  }
+}
+
+/** The split index m (a < m <= b) that halves the weight of [a, b] best. */
+function splitAt(a: i32, b: i32): i32 {
+  const half = (unchecked(prefixW[a]) + unchecked(prefixW[b + 1])) / 2;
+  let best = (a + b + 1) >> 1;
+  let bestDiff = f64.MAX_VALUE;
+  // Binary search for the first m with prefixW[m] >= half, then look at it and its neighbour.
+  let lo = a + 1;
+  let hi = b;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (unchecked(prefixW[mid]) < half) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let m = lo - 1; m <= lo; m++) {
+    if (m <= a || m > b) continue;
+    const d = Math.abs(unchecked(prefixW[m]) - half);
+    if (d < bestDiff) {
+      bestDiff = d;
+      best = m;
+    }
+  }
+  return best;
+}
+
 /** Segment i covers [segLo[i], segLo[i+1] - 1]; the last ends at 0xffffffff. */
 function segHi(i: i32): u32 {
   return i + 1 < segCount ? unchecked(segLo[i + 1]) - 1 : 0xffffffff;
@@ -327,7 +411,7 @@ function tree(a: i32, b: i32): u32 {
   // A jeq chain works when one outcome fills everything but a few single-number segments.
   const chain = chainFor(a, b);
   if (chain != 0xffffffff) return chain;
-  const mid = (a + b + 1) >> 1;
+  const mid = splitAt(a, b);
   const right = tree(mid, b);
   const left = tree(a, mid - 1);
   return jmp(JMP_JGE_K, unchecked(segLo[mid]), right, left, 0, 0xffffffff);
@@ -465,6 +549,12 @@ export function compilePolicy(input: usize, words: u32, out: usize, cap: u32): i
   const groupToken = new StaticArray<u32>(64);
   for (let g = 0; g < groups; g++) {
     groupToken[g] = rd();
+    hzCount = <i32>rd();
+    if (inBad || hzCount < 0 || hzCount > 8) return C_ERR_FORMAT;
+    for (let h = 0; h < hzCount; h++) {
+      unchecked(hzLo[h] = rd());
+      unchecked(hzHi[h] = rd());
+    }
     const nbg = <i32>rd();
     if (inBad || nbg < 1 || nbg > 64) return C_ERR_FORMAT;
     for (let i = 0; i < nbg; i++) {
@@ -525,6 +615,7 @@ export function compilePolicy(input: usize, words: u32, out: usize, cap: u32): i
     }
     if (expect != 0x100000000) return C_ERR_FORMAT;
     if (s != nsys) return C_ERR_FORMAT;
+    weigh();
     groupEntry[g] = ld(0, tree(0, segCount - 1));
     if (overflow) return C_ERR_NODES;
   }

@@ -6,6 +6,7 @@ import { X32_BIT } from "./ir.js";
 import { engine, Region } from "../engine/wasm.js";
 import { Program } from "../engine/program.js";
 import { InputError, InternalError } from "../errors.js";
+import { syscallCount } from "../syscalls/index.js";
 
 const OP_CODES: Record<CompareOp, number> = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5, masked_eq: 6 };
 const M32 = 0xffffffffn;
@@ -39,6 +40,12 @@ export function encodePolicy(ir: PolicyIR): Uint32Array {
   w.push(gs.length);
   for (const g of gs) {
     w.push(g.token >>> 0);
+    // Horizons: where each ABI of the group has real syscall numbers (for balancing the tree).
+    w.push(g.sections.length);
+    for (const s of g.sections) {
+      const base = s.arch.nrBase >>> 0;
+      w.push(base, (base + Math.max(1, syscallCount(s.arch)) - 1) >>> 0);
+    }
     const x32 = g.sections.find((s) => s.arch.nrBase === X32_BIT);
     const plain = g.sections.filter((s) => s.arch.nrBase !== X32_BIT);
     if (plain.length > 1) throw new InputError(`${ir.name ?? "policy"}: arch ${plain[0].arch.name} appears twice`);
