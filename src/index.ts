@@ -35,3 +35,8 @@ export type {
 export { policy, arg } from "./policy/builder.js";
 export { loadPolicy } from "./policy/frontend.js";
 export { cacheReport, type CacheReport } from "./engine/cache-report.js";
+export {
+  subset, stricter, equal, stackEquals, stackOutcomes, allows, effective, Inconclusive,
+  type Verdict, type Counterexample, type VerifyOptions,
+} from "./verify/relations.js";
+export { SymbolicSpace, type Outcome } from "./verify/symbolic.js";
