@@ -40,3 +40,4 @@ import { overflowed } from "./bdd";
 export function bddOverflowed(): bool {
   return overflowed;
 }
+export { jitCompile } from "./jit";

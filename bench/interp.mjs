@@ -168,6 +168,10 @@ export async function run(ctx) {
     const engineRun = () => {
       for (let c = 0; c < calls; c++) last = evaluateBatch(program, bigBatch);
     };
+    let lastInterp;
+    const interpRun = () => {
+      for (let c = 0; c < calls; c++) lastInterp = evaluateBatch(program, bigBatch, { engine: "interpreter" });
+    };
     const jsOut = new Uint32Array(big.count);
     const jsRun = () => {
       for (let c = 0; c < calls; c++) runBatch(jsProg, big.words, big.count, jsOut);
@@ -192,26 +196,30 @@ export async function run(ctx) {
       writeFileSync(progFile, program.bytes);
     }
     timeRuns(engineRun, { runs: 0, warmup });
+    timeRuns(interpRun, { runs: 0, warmup });
     timeRuns(jsRun, { runs: 0, warmup });
-    const engTimes = [], jsTimes = [], cTimes = [];
+    const engTimes = [], intTimes = [], jsTimes = [], cTimes = [];
     for (let round = 0; round < runs; round++) {
       engTimes.push(...timeRuns(engineRun, { runs: 1, warmup: 0 }));
+      intTimes.push(...timeRuns(interpRun, { runs: 1, warmup: 0 }));
       jsTimes.push(...timeRuns(jsRun, { runs: 1, warmup: 0 }));
       if (!native.skip) cTimes.push(cRun());
     }
     for (let i = 0; i < big.count; i++) {
       if (last.rets[i] !== eng.rets[i % D]) throw new Error(`${pname}: engine batch result ${i} differs from the verification pass`);
+      if (lastInterp.rets[i] !== eng.rets[i % D]) throw new Error(`${pname}: interpreter batch result ${i} differs`);
       if (jsOut[i] !== eng.rets[i % D]) throw new Error(`${pname}: JS batch result ${i} differs`);
     }
     checksums.push(`${pname}: 0x${checksum.toString(16).padStart(8, "0")} over ${D} inputs, ${insnsPerPass} insns (engine = JS${cRes ? " = C" : ""})`);
 
     const eEv = evals / (median(engTimes) / 1e9);
+    const iEv = evals / (median(intTimes) / 1e9);
     const jEv = evals / (median(jsTimes) / 1e9);
     const cEv = cRes ? evals / (median(cTimes) / 1e9) : NaN;
     results.push({ name: pname, length: program.length, meanInsns, evals, engine: eEv, js: jEv, c: cEv });
     rows.push([
       pname, String(program.length), meanInsns.toFixed(1), si(evals),
-      si(eEv), si(eEv * meanInsns), si(jEv), si(jEv * meanInsns), si(cEv), si(cEv * meanInsns),
+      si(eEv), si(eEv * meanInsns), si(iEv), ratio(iEv, cEv), si(jEv), si(jEv * meanInsns), si(cEv), si(cEv * meanInsns),
       ratio(eEv, jEv), ratio(eEv, cEv),
       cRes ? (eEv / cEv >= TARGET_VS_C ? "met" : "MISSED") : "-",
     ]);
@@ -219,7 +227,8 @@ export async function run(ctx) {
 
   const columns = [
     { title: "program", align: "l" }, { title: "insns" }, { title: "exec/eval" }, { title: "evals/run" },
-    { title: "engine ev/s" }, { title: "engine insn/s" }, { title: "JS ev/s" }, { title: "JS insn/s" },
+    { title: "engine ev/s" }, { title: "engine insn/s" }, { title: "interp ev/s" }, { title: "interp/C" },
+    { title: "JS ev/s" }, { title: "JS insn/s" },
     { title: "C ev/s" }, { title: "C insn/s" }, { title: "eng/JS" }, { title: "eng/C" },
     { title: `target eng/C>=${TARGET_VS_C}` },
   ];
@@ -227,7 +236,7 @@ export async function run(ctx) {
     formatTable(columns, rows),
     "",
     `inputs: ${D} distinct (x86_64 nr 0..${nrCount - 1} + rule-satisfying/-breaking argument vectors), tiled to ${big.count} per batch; ` +
-      `median of ${runs} interleaved runs after ${warmup} warm-up; engine = evaluateBatch (chunked per program size) incl. copies; ` +
+      `median of ${runs} interleaved runs after ${warmup} warm-up; engine = evaluateBatch incl. copies (large batches run the program compiled to Wasm: assembly/jit.ts); interp = the same with { engine: "interpreter" }; ` +
       `C = ${native.skip ? "skipped" : `${native.cc} -O2, loop timed inside the process`}`,
     "checksums (FNV-1a of the results of one pass; all implementations agree):",
     ...checksums.map((c) => "  " + c),

@@ -8,6 +8,7 @@ import type { Program } from "./program.js";
 import { InputBatch, DATA_WORDS, type SeccompData } from "./data.js";
 import { decodeRet, type Verdict } from "./actions.js";
 import { RejectedProgramError } from "../errors.js";
+import { jitFor, JIT_MIN_BATCH } from "./jit.js";
 
 /**
  * The x86_64 uretprobe (335) / uprobe (336) exception: recent kernels skip every filter for
@@ -80,8 +81,16 @@ export interface BatchResult {
 }
 
 /** Runs one program on every input of `batch`. */
-export function evaluateBatch(p: Program, batch: InputBatch, opts: EvalOptions & { counts?: boolean } = {}): BatchResult {
+export function evaluateBatch(
+  p: Program,
+  batch: InputBatch,
+  opts: EvalOptions & { counts?: boolean; engine?: "auto" | "interpreter" | "jit" } = {},
+): BatchResult {
   requireAccepted(p);
+  // Large batches run as native code; counts and the 335/336 option need the interpreter.
+  const mode = opts.engine ?? "auto";
+  const canJit = !opts.counts && optBits(opts) === 0;
+  if (canJit && (mode === "jit" || (mode === "auto" && batch.count >= JIT_MIN_BATCH))) return jitBatch(p, batch);
   const e = engine();
   const r = regions();
   r.prog.ensure(p.bytes.length);
@@ -98,6 +107,20 @@ export function evaluateBatch(p: Program, batch: InputBatch, opts: EvalOptions &
     if (counts) counts.set(r.counts.u32().subarray(0, n), start);
   }
   return { rets, counts };
+}
+
+function jitBatch(p: Program, batch: InputBatch): BatchResult {
+  const jp = jitFor(p);
+  const r = regions();
+  const rets = new Uint32Array(batch.count);
+  const chunk = 16384;
+  for (let start = 0; start < batch.count; start += chunk) {
+    const n = Math.min(chunk, batch.count - start);
+    r.data.u32().set(batch.words.subarray(start * DATA_WORDS, (start + n) * DATA_WORDS));
+    jp.batch(r.data.ptr, n, r.out.ptr);
+    rets.set(r.out.u32().subarray(0, n), start);
+  }
+  return { rets };
 }
 
 /** Runs one program on one input. */
