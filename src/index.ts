@@ -37,6 +37,6 @@ export { loadPolicy } from "./policy/frontend.js";
 export { cacheReport, type CacheReport } from "./engine/cache-report.js";
 export {
   subset, stricter, equal, stackEquals, stackOutcomes, allows, effective, Inconclusive,
-  type Verdict, type Counterexample, type VerifyOptions,
+  type Verdict as RelationVerdict, type Counterexample, type VerifyOptions,
 } from "./verify/relations.js";
 export { SymbolicSpace, type Outcome } from "./verify/symbolic.js";
