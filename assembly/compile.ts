@@ -213,6 +213,21 @@ function F(r: i32, off: u32, mask: u32): u32 { return build(r + 1, 0, off, mask,
 
 const FULL: u32 = 0xffffffff;
 
+/**
+ * One 32-bit unsigned compare of the word at `off` (held in A) with v: eq/ne/lt/le/gt/ge as
+ * the cBPF jumps JEQ/JGT/JGE with the branches swapped where needed.
+ */
+function cmp32(op: u32, v: u32, t: u32, f: u32, off: u32): u32 {
+  switch (op) {
+    case 0: return jmp(JMP_JEQ_K, v, t, f, off, FULL);
+    case 1: return jmp(JMP_JEQ_K, v, f, t, off, FULL);
+    case 2: return jmp(JMP_JGE_K, v, f, t, off, FULL);
+    case 3: return jmp(JMP_JGT_K, v, f, t, off, FULL);
+    case 4: return jmp(JMP_JGT_K, v, t, f, off, FULL);
+    default: return jmp(JMP_JGE_K, v, t, f, off, FULL);
+  }
+}
+
 /** Condition c of rule r, entered with A = word ctxOff & ctxMask and the given fact. */
 function condition(r: i32, c: i32, ctxOff: u32, ctxMask: u32, kIdx: i32, kVal: u32): u32 {
   curKIdx = kIdx;
@@ -233,18 +248,7 @@ function condition(r: i32, c: i32, ctxOff: u32, ctxMask: u32, kIdx: i32, kVal: u
       if ((vlo & ~mlo) != 0) return F(r, ctxOff, ctxMask);
       return withLoad(lo, mlo, ctxOff, ctxMask, jmp(JMP_JEQ_K, vlo, T(r, c, lo, mlo), F(r, lo, mlo), lo, mlo));
     }
-    const t = T(r, c, lo, FULL);
-    const f = F(r, lo, FULL);
-    let j: u32;
-    switch (op) {
-      case 0: j = jmp(JMP_JEQ_K, vlo, t, f, lo, FULL); break;
-      case 1: j = jmp(JMP_JEQ_K, vlo, f, t, lo, FULL); break;
-      case 2: j = jmp(JMP_JGE_K, vlo, f, t, lo, FULL); break;
-      case 3: j = jmp(JMP_JGT_K, vlo, f, t, lo, FULL); break;
-      case 4: j = jmp(JMP_JGT_K, vlo, t, f, lo, FULL); break;
-      default: j = jmp(JMP_JGE_K, vlo, t, f, lo, FULL); break;
-    }
-    return withLoad(lo, FULL, ctxOff, ctxMask, j);
+    return withLoad(lo, FULL, ctxOff, ctxMask, cmp32(op, vlo, T(r, c, lo, FULL), F(r, lo, FULL), lo));
   }
   // 64 bits: the high word first, the low word only when the high words are equal.
   if (op == 6) {
@@ -273,16 +277,7 @@ function condition(r: i32, c: i32, ctxOff: u32, ctxMask: u32, kIdx: i32, kVal: u
   curKVal = kVal;
   if (hiKnown) {
     // The high words are known equal: only the low-word compare decides.
-    let j: u32;
-    switch (op) {
-      case 0: j = jmp(JMP_JEQ_K, vlo, tLo, fLo, lo, FULL); break;
-      case 1: j = jmp(JMP_JEQ_K, vlo, fLo, tLo, lo, FULL); break;
-      case 2: j = jmp(JMP_JGE_K, vlo, fLo, tLo, lo, FULL); break;
-      case 3: j = jmp(JMP_JGT_K, vlo, fLo, tLo, lo, FULL); break;
-      case 4: j = jmp(JMP_JGT_K, vlo, tLo, fLo, lo, FULL); break;
-      default: j = jmp(JMP_JGE_K, vlo, tLo, fLo, lo, FULL); break;
-    }
-    return withLoad(lo, FULL, ctxOff, ctxMask, j);
+    return withLoad(lo, FULL, ctxOff, ctxMask, cmp32(op, vlo, tLo, fLo, lo));
   }
   let top: u32;
   switch (op) {

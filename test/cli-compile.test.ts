@@ -1,18 +1,14 @@
 // `sysfence compile` and policies wherever a FILTER is accepted; `check --cache`.
 import { describe, it, expect, beforeAll } from "vitest";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, readFileSync, readdirSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./support/corpus.js";
+import { runCli } from "./support/cli.js";
 import { readBincode } from "../src/formats/bincode.js";
 
-const bin = join(repoRoot, "bin/sysfence.js");
 let dir: string;
-const sf = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: dir, timeout: 60_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-};
+const sf = (...args: string[]) => runCli(dir, args);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "sysfence-compile-"));

@@ -1,18 +1,14 @@
 // `sysfence verify`: outputs, counterexamples and exit codes (0 holds, 1 does not hold, 3
 // inconclusive, 2 bad input).
 import { describe, it, expect, beforeAll } from "vitest";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, copyFileSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./support/corpus.js";
+import { runCli } from "./support/cli.js";
 
-const bin = join(repoRoot, "bin/sysfence.js");
 let dir: string;
-const sf = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: dir, timeout: 60_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-};
+const sf = (...args: string[]) => runCli(dir, args);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "sysfence-verify-"));

@@ -1,21 +1,17 @@
 // The CLI contract (README): outputs, --json shapes, exit codes, one-line errors without stack
 // traces. Runs the built bin/sysfence.js as a user would.
 import { describe, it, expect, beforeAll } from "vitest";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./support/corpus.js";
+import { runCli } from "./support/cli.js";
 import { writeBincode } from "../src/formats/bincode.js";
 import { readRaw } from "../src/formats/raw.js";
 
-const bin = join(repoRoot, "bin/sysfence.js");
 let dir: string;
 
-function sf(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: dir, timeout: 60_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
+const sf = (...args: string[]) => runCli(dir, args);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "sysfence-cli-"));
