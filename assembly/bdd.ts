@@ -307,3 +307,13 @@ function addRange(lo: u32, hi: u32): void {
   store<u32>(rangeOut + (<usize>rangeCount << 3), hi, 4);
   rangeCount++;
 }
+
+/** The set "word == value" (a chain of 32 nodes). */
+export function bddWordEquals(word: u32, value: u32): u32 {
+  let n = TRUE;
+  for (let bit: u32 = 0; bit < 32; bit++) {
+    const v = word * 32 + (31 - bit);
+    n = ((value >>> bit) & 1) != 0 ? mk(v, FALSE, n) : mk(v, n, FALSE);
+  }
+  return n;
+}

@@ -49,6 +49,21 @@ describe("sysfence verify", () => {
     expect(sf("verify", "stack", "vmm@more.json", "vmm@fc.json", "--equals", "vmm@fc.json", "--arch", "x86_64").code).toBe(0);
     expect(sf("verify", "stack", "vmm@more.json", "vmm@fc.json", "--equals", "vmm@more.json", "--arch", "x86_64").code).toBe(1);
   });
+  it("diff lists each syscall where the filters differ, with the argument condition", () => {
+    const j = JSON.parse(readFileSync(join(dir, "fc.json"), "utf8"));
+    j.vmm.filter.find((r: { syscall: string }) => r.syscall === "ioctl").args[0].val = 21506; // TCGETS -> TCSETS
+    writeFileSync(join(dir, "ioctl.json"), JSON.stringify(j));
+    const r = sf("verify", "diff", "vmm@more.json", "vmm@ioctl.json", "--arch", "x86_64", "--json");
+    expect(r.code).toBe(1);
+    const d = JSON.parse(r.out).differences;
+    expect(d).toContainEqual({ arch: "x86_64", syscall: "getpid", nr: [39, 39], a: "ALLOW", b: "TRAP(0)", when: "always" });
+    expect(d).toContainEqual({ arch: "x86_64", syscall: "ioctl", nr: [16, 16], a: "ALLOW", b: "TRAP(0)", when: "args[1].lo in {0x5401}" });
+    expect(d).toContainEqual({ arch: "x86_64", syscall: "ioctl", nr: [16, 16], a: "TRAP(0)", b: "ALLOW", when: "args[1].lo in {0x5402}" });
+    expect(d).toHaveLength(3);
+    const same = sf("verify", "diff", "vmm@fc.json", "vmm@fc.json", "--arch", "x86_64");
+    expect(same.code).toBe(0);
+    expect(same.out).toMatch(/no difference/);
+  });
   it("says inconclusive (exit 3) when the budget is too small, never yes or no", () => {
     const r = sf("verify", "equal", "vmm@fc.json", "vmm@more.json", "--arch", "x86_64", "--budget", "1000");
     expect(r.code).toBe(3);

@@ -36,6 +36,7 @@ export interface EngineExports {
   bddRestrictWord(f: number, word: number, value: number): number;
   bddSatOne(f: number, out: number): number;
   bddWordRanges(f: number, word: number, out: number, cap: number): number;
+  bddWordEquals(word: number, value: number): number;
   bddNodeCount(): number;
   bddOverflowed(): number;
   symReset(): void;

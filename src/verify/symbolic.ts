@@ -69,6 +69,11 @@ export class SymbolicSpace {
   existsWord(f: number, word: number): number { return this.check(engine().bddExistsWord(f, word)); }
   restrictWord(f: number, word: number, value: number): number { return this.check(engine().bddRestrictWord(f, word, value >>> 0)); }
 
+  /** The set "word == value". */
+  wordEquals(word: number, value: number): number {
+    return this.check(engine().bddWordEquals(word, value >>> 0));
+  }
+
   /** f with every word but `keep` quantified away: the values of `keep` f allows. */
   existsAllBut(f: number, keep: number): number {
     let r = f;

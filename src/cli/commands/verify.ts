@@ -7,6 +7,7 @@ import { formatRet } from "../../engine/actions.js";
 import { ExitCode, InputError } from "../../errors.js";
 import { loadOneEach, out, filterLabel, type FilterArgOptions } from "../common.js";
 import type { LoadedFilter } from "../../formats/detect.js";
+import { diff } from "../../verify/diff.js";
 
 interface VerifyOpts extends FilterArgOptions {
   json?: boolean;
@@ -92,6 +93,38 @@ export function verifyCommand(program: Command): void {
       const [fa, fb] = loadOneEach([a, b], o);
       const labels = [filterLabel(fa), filterLabel(fb)];
       process.exitCode = printVerdict(`${labels[0]} = ${labels[1]}`, equal(fa.program, fb.program, { budget: budgetOf(o) }), labels, o.json);
+    });
+
+  common(verify.command("diff")
+    .description("where A and B differ: per arch, per syscall, with the argument conditions")
+    .argument("<a>", "filter A")
+    .argument("<b>", "filter B"))
+    .action((a: string, b: string, o: VerifyOpts) => {
+      const [fa, fb] = loadOneEach([a, b], o);
+      const labels = [filterLabel(fa), filterLabel(fb)];
+      const r = diff(fa.program, fb.program, { budget: budgetOf(o) });
+      if (r instanceof Inconclusive) {
+        process.exitCode = printVerdict(`diff ${labels.join(" ")}`, r, labels, o.json);
+        return;
+      }
+      if (o.json) {
+        out(JSON.stringify({ a: labels[0], b: labels[1], differences: r.entries, truncated: r.truncated }));
+      } else if (r.entries.length === 0) {
+        out(`${labels[0]} and ${labels[1]}: no difference`);
+      } else {
+        out(`A = ${labels[0]}\nB = ${labels[1]}`);
+        let arch = "";
+        for (const e of r.entries) {
+          if (e.arch !== arch) {
+            arch = e.arch;
+            out(`${arch}:`);
+          }
+          const nr = e.nr[0] === e.nr[1] ? ` (${e.nr[0]})` : "";
+          out(`  ${e.syscall}${nr}: A ${e.a}, B ${e.b}${e.when === "always" ? "" : ` when ${e.when}`}`);
+        }
+        if (r.truncated) out("  … (more differences; use --json for the full list)");
+      }
+      process.exitCode = r.entries.length ? ExitCode.FAIL : ExitCode.OK;
     });
 
   common(verify.command("stack")
