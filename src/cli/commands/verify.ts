@@ -8,6 +8,12 @@ import { ExitCode, InputError } from "../../errors.js";
 import { loadOneEach, out, filterLabel, type FilterArgOptions } from "../common.js";
 import type { LoadedFilter } from "../../formats/detect.js";
 import { diff } from "../../verify/diff.js";
+import { lint, lintPolicy, findingsExitCode, type Finding } from "../../verify/lint.js";
+import { loadPolicy } from "../../policy/frontend.js";
+import { parseFilterSpec } from "../../formats/detect.js";
+import { archOption } from "../common.js";
+import { hostArch } from "../../syscalls/arches.js";
+import { readFileSync } from "node:fs";
 
 interface VerifyOpts extends FilterArgOptions {
   json?: boolean;
@@ -125,6 +131,41 @@ export function verifyCommand(program: Command): void {
         if (r.truncated) out("  … (more differences; use --json for the full list)");
       }
       process.exitCode = r.entries.length ? ExitCode.FAIL : ExitCode.OK;
+    });
+
+  common(verify.command("lint")
+    .description("find flaws: no arch check, x32 reachable, 64-bit compares on int arguments, io_uring next to socket rules, odd return values, dead code, conditions that always or never hold")
+    .argument("<filter>", "filter to lint")
+    .option("--under <older...>", "filters installed before it (for the stack-size check)"))
+    .action((spec: string, o: VerifyOpts & { under?: string[] }) => {
+      const [f] = loadOneEach([spec], o);
+      const under = o.under ? loadOneEach(o.under, o).map((x) => x.program) : undefined;
+      const r = lint(f.program, { budget: budgetOf(o), stackedUnder: under });
+      if (r instanceof Inconclusive) {
+        process.exitCode = printVerdict(`lint ${filterLabel(f)}`, r, [filterLabel(f)], o.json);
+        return;
+      }
+      const findings: Finding[] = [...r];
+      // A policy file also gets the checks only its source can show.
+      const { file, thread } = parseFilterSpec(spec);
+      try {
+        const text = readFileSync(file, "utf8");
+        if (text.trimStart().startsWith("{")) {
+          const p = loadPolicy(text, file, { arch: archOption(o.arch) ?? hostArch(), thread: thread ?? o.thread });
+          for (const ir of p.policies.values()) findings.push(...lintPolicy(ir));
+        }
+      } catch {
+        // Not a policy (or not readable as one): the BPF findings stand alone.
+      }
+      if (o.json) out(JSON.stringify({ filter: filterLabel(f), findings }));
+      else if (findings.length === 0) out(`${filterLabel(f)}: clean`);
+      else {
+        for (const x of findings) {
+          const at = x.index !== undefined ? ` insn ${x.index}` : "";
+          out(`${filterLabel(f)}:${at} ${x.severity} [${x.id}] ${x.message}\n    fix: ${x.hint}`);
+        }
+      }
+      process.exitCode = findingsExitCode(findings);
     });
 
   common(verify.command("stack")

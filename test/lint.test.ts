@@ -1,0 +1,80 @@
+// Each lint finding on a filter that has the flaw and on one that does not.
+import { describe, it, expect } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Program } from "../src/engine/program.js";
+import { assemble } from "../src/text/asm.js";
+import { readRaw } from "../src/formats/raw.js";
+import { policy, arg } from "../src/policy/builder.js";
+import { compileIR } from "../src/policy/compile.js";
+import { lint, lintPolicy, type Finding } from "../src/verify/lint.js";
+import { Inconclusive } from "../src/verify/symbolic.js";
+import { corpusPath } from "./support/corpus.js";
+
+const ids = (p: Program, under?: Program[]): string[] => {
+  const r = lint(p, { stackedUnder: under });
+  if (r instanceof Inconclusive) throw new Error(r.reason);
+  return r.map((f: Finding) => f.id);
+};
+const asm = (body: string) => assemble(".arch x86_64\n" + body);
+const GUARD = "ld arch\njeq #AUDIT_ARCH_X86_64, next, kill\nld nr\njge #0x40000000, kill, next\n";
+const TAIL = "allow: ret ALLOW\nkill: ret KILL_PROCESS\n";
+
+describe("lint", () => {
+  it("no-arch-check", () => {
+    expect(ids(asm("ld nr\njeq #execve, kill\n" + TAIL))).toContain("no-arch-check");
+    expect(ids(asm(GUARD + "jeq #execve, kill\n" + TAIL))).not.toContain("no-arch-check");
+  });
+  it("x32-reachable under a permissive default", () => {
+    expect(ids(asm("ld arch\njeq #AUDIT_ARCH_X86_64, next, kill\nld nr\njeq #execve, kill\n" + TAIL))).toContain("x32-reachable");
+    expect(ids(asm(GUARD + "jeq #execve, kill\n" + TAIL))).not.toContain("x32-reachable");
+  });
+  it("int-arg-high-word: a 64-bit compare on socket's family", () => {
+    const wide = policy({ arch: "x86_64", default: "errno(1)" }).rule("socket", [arg(0).qword().eq(1n)], "allow").build();
+    const low = policy({ arch: "x86_64", default: "errno(1)" }).rule("socket", [arg(0).dword().eq(1n)], "allow").build();
+    expect(ids(compileIR(wide))).toContain("int-arg-high-word");
+    expect(ids(compileIR(low))).not.toContain("int-arg-high-word");
+  });
+  it("int-arg-high-word finds the sandbox-runtime v1 bypass and not v2", () => {
+    const dir = corpusPath("golden");
+    if (!dir) return;
+    const v1 = readRaw(readFileSync(join(dir, "srt-unix-block-v1-x86_64.bpf")));
+    const v2 = readRaw(readFileSync(join(dir, "srt-unix-block-v2-x86_64.bpf")));
+    expect(ids(v1)).toContain("int-arg-high-word");
+    expect(ids(v2)).toEqual([]);
+  });
+  it("io-uring-bypass", () => {
+    const base = () => policy({ arch: "x86_64", default: "errno(1)" }).rule("socket", [arg(0).dword().eq(1n)], "allow");
+    expect(ids(compileIR(base().allow("io_uring_setup", "io_uring_enter").build()))).toContain("io-uring-bypass");
+    expect(ids(compileIR(base().build()))).not.toContain("io-uring-bypass");
+  });
+  it("unreachable instructions", () => {
+    expect(ids(asm(GUARD + "ja allow\nld #1\n" + TAIL))).toContain("unreachable");
+    expect(ids(asm(GUARD + TAIL))).not.toContain("unreachable");
+  });
+  it("odd return values: ERRNO above 4095, restart codes, TRACE/USER_NOTIF, unknown actions", () => {
+    expect(ids(asm(GUARD + "jeq #read, allow\nret ERRNO(5000)\n" + TAIL))).toContain("errno-range");
+    expect(ids(asm(GUARD + "jeq #read, allow\nret ERRNO(512)\n" + TAIL))).toContain("errno-restart");
+    expect(ids(asm(GUARD + "jeq #read, allow\nret TRACE(1)\n" + TAIL))).toContain("nothing-answers");
+    expect(ids(asm(GUARD + "jeq #read, allow\nret USER_NOTIF\n" + TAIL))).toContain("nothing-answers");
+    expect(ids(asm(GUARD + "jeq #read, allow\nret #0x00010000\n" + TAIL))).toContain("unknown-action");
+    expect(ids(asm(GUARD + "jeq #read, allow\nret ERRNO(1)\n" + TAIL))).toEqual([]);
+  });
+  it("too long, and a stack over the kernel's total", () => {
+    const ret = { code: 0x06, jt: 0, jf: 0, k: 0x7fff0000 };
+    expect(ids(Program.fromInsns(new Array(4097).fill(ret)))).toContain("too-long");
+    const big = Program.fromInsns(new Array(4096).fill(ret));
+    const clean = asm(GUARD + TAIL);
+    expect(ids(clean, new Array(8).fill(big))).toContain("stack-too-large");
+    expect(ids(clean, [big])).not.toContain("stack-too-large");
+  });
+  it("conditions that always or never hold (policy source)", () => {
+    const ir = policy({ arch: "x86_64", default: "errno(1)" })
+      .rule("read", [arg(0).dword().ge(0n)], "allow")
+      .rule("write", [arg(0).dword().lt(0n)], "allow")
+      .rule("close", [arg(0).dword().ge(3n)], "allow")
+      .build();
+    const found = lintPolicy(ir).map((f) => `${f.syscall}:${f.id}`);
+    expect(found).toEqual(["read:always-true", "write:never-true"]);
+  });
+});
