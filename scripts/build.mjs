@@ -56,6 +56,13 @@ await esbuild.build({
 });
 copyFileSync(join(root, "build/sysfence.wasm"), join(root, "dist/sysfence.wasm"));
 
+// 2b. native parts (launcher/): each folder with a build.mjs builds itself; a missing C compiler
+// is reported there and everything else keeps working.
+for (const native of ["launcher"]) {
+  const script = join(root, native, "build.mjs");
+  if (existsSync(script)) run(process.execPath, [script]);
+}
+
 // 3. declarations for the typed API
 if (!process.argv.includes("--no-types")) {
   run(bin("tsc"), ["-p", "tsconfig.json", "--emitDeclarationOnly"]);
