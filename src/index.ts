@@ -40,3 +40,21 @@ export {
   type Verdict as RelationVerdict, type Counterexample, type VerifyOptions,
 } from "./verify/relations.js";
 export { SymbolicSpace, type Outcome } from "./verify/symbolic.js";
+export {
+  launch, launchStack, LaunchError, refuseBeforeStart, rewriteKillsToNotify, validateJail, loadJailFile, jailFromEnv, mergeJail,
+  jailArgs, JAIL_ENV, createCgroups, removeCgroups, cgroupV2Mount, numaNodes, prepareJailRoot, removeJailRoot, sanitiseId,
+  kmsgDiagnosis, formatCall, launcherPath, requireLauncher,
+  type LaunchOptions, type LaunchHandle, type LaunchResult, type FilterSource, type JailOptions, type BindSpec, type IdMapEntry,
+  type LandlockOptions, type CgroupOptions, type JailRootOptions, type DiagnoseMode, type Diagnosis, type BlockedCall,
+} from "./launch/index.js";
+export {
+  readTrace, detectTraceFormat, sniffTraceFile, TRACE_FORMATS,
+  type TraceFormat, type TraceFileSummary, type ReadTraceOptions,
+} from "./traces/reader.js";
+export { parseTraceRecord } from "./traces/jsonl.js";
+export { TraceEvent, KNOWN_IP, knownArgBit, type TraceSink, type ParseStats } from "./traces/event.js";
+export {
+  replayTraces, formatReplayText, replayJson, Replayer, makeDecider, SymbolicDecider, ProbeDecider,
+  type ReplayResult, type ReplayTracesOptions, type SyscallReport, type SyscallOutcome, type Decider, type Decision,
+} from "./replay/index.js";
+export { learnPolicy, type LearnOptions, type LearnResult, type LearnFormat } from "./learn/index.js";

@@ -7,14 +7,20 @@ import { runCommand } from "./commands/run.js";
 import { textCommands } from "./commands/text.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { demoCommand } from "./commands/demo.js";
+import { launchCommand } from "./commands/launch.js";
 import { verifyCommand } from "./commands/verify.js";
+import { replayCommand } from "./commands/replay.js";
+import { learnCommand } from "./commands/learn.js";
 
 export const COMMANDS: ((program: Command) => void)[] = [
   compileCommand,
   checkCommand,
   runCommand,
   verifyCommand,
+  replayCommand,
+  learnCommand,
   textCommands,
+  launchCommand,
   doctorCommand,
   demoCommand,
 ];

@@ -13,6 +13,16 @@ export interface SyscallRecord {
   line: number;
   arch: ArchInfo;
   data: SeccompData;
+  /**
+   * Trace records only (parseTraceRecord): which values the line does not show. Argument i is
+   * unknown when it is null or missing; the ip when "ip" is absent. `data` holds 0 there.
+   */
+  unknownArgs?: number[];
+  unknownIp?: boolean;
+  /** Trace records only: the thread id ("pid"), when given. */
+  pid?: number;
+  /** Trace records only: the return value ("ret"), when given (installs and clones need it). */
+  ret?: number;
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -58,10 +68,26 @@ function parseLine(text: string, where: string): Record<string, unknown> {
  * line for errors.
  */
 export function parseRecord(text: string, lineNo: number, file: string, defaultArch?: ArchInfo): SyscallRecord {
+  return parseWith(text, lineNo, file, defaultArch, false);
+}
+
+/**
+ * A record of a trace to replay or learn from: like parseRecord, plus optional "pid" and "ret", and
+ * what the line does not show is UNKNOWN instead of 0: an argument that is null or beyond the
+ * "args" array, and the ip when "ip" is absent (a filter that looks at them then "depends").
+ */
+export function parseTraceRecord(text: string, lineNo: number, file: string, defaultArch?: ArchInfo): SyscallRecord {
+  return parseWith(text, lineNo, file, defaultArch, true);
+}
+
+const FIELDS = ["arch", "nr", "syscall", "args", "ip", "instruction_pointer", "comment"];
+const TRACE_FIELDS = [...FIELDS, "pid", "ret"];
+
+function parseWith(text: string, lineNo: number, file: string, defaultArch: ArchInfo | undefined, trace: boolean): SyscallRecord {
   const where = `${file}:${lineNo}`;
   const o = parseLine(text, where);
   for (const key of Object.keys(o)) {
-    if (!["arch", "nr", "syscall", "args", "ip", "instruction_pointer", "comment"].includes(key)) {
+    if (!(trace ? TRACE_FIELDS : FIELDS).includes(key)) {
       throw new InputError(`unknown field "${key}"`, where);
     }
   }
@@ -84,15 +110,41 @@ export function parseRecord(text: string, lineNo: number, file: string, defaultA
     throw new InputError('each line needs "nr" (a number) or "syscall" (a name)', where);
   }
   const args: bigint[] = [];
+  const unknownArgs: number[] = [];
   if (o.args !== undefined) {
     if (!Array.isArray(o.args)) throw new InputError('"args" must be an array', where);
     if (o.args.length > 6) throw new InputError(`"args" has ${o.args.length} values; a syscall has at most 6`, where);
-    o.args.forEach((a, i) => args.push(toU64(a, `args[${i}]`, where)));
+    o.args.forEach((a, i) => {
+      if (trace && a === null) {
+        unknownArgs.push(i);
+        args.push(0n);
+      } else {
+        args.push(toU64(a, `args[${i}]`, where));
+      }
+    });
   }
-  while (args.length < 6) args.push(0n);
+  while (args.length < 6) {
+    if (trace) unknownArgs.push(args.length);
+    args.push(0n);
+  }
   const ipv = o.ip ?? o.instruction_pointer;
   const ip = ipv === undefined ? 0n : toU64(ipv, '"ip"', where);
-  return { line: lineNo, arch, data: { nr, arch: arch.token, instructionPointer: ip, args } };
+  const rec: SyscallRecord = { line: lineNo, arch, data: { nr, arch: arch.token, instructionPointer: ip, args } };
+  if (trace) {
+    rec.unknownArgs = unknownArgs;
+    rec.unknownIp = ipv === undefined;
+    if (o.pid !== undefined) {
+      const pid = toBigInt(o.pid, '"pid"', where);
+      if (pid < 0n || pid > 0x7fffffffn) throw new InputError(`"pid" ${pid} is not a thread id`, where);
+      rec.pid = Number(pid);
+    }
+    if (o.ret !== undefined) {
+      const ret = toBigInt(o.ret, '"ret"', where);
+      if (ret < -(1n << 63n) || ret >= 1n << 64n) throw new InputError(`"ret" ${ret} does not fit in 64 bits`, where);
+      rec.ret = Number(ret);
+    }
+  }
+  return rec;
 }
 
 /** Parses a whole JSONL text; blank lines and lines starting with # or // are skipped. */

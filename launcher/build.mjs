@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Builds the native launcher (launcher/src/*.c) with the system C compiler into the
+// git-ignored launcher/build/sysfence-launcher. Run by scripts/build.mjs during `npm install`,
+// and on demand by the tests and the bench. Static linking is tried first (no dynamic loader
+// on the launch path: it saves start-up time), then a normal dynamic link.
+//
+// Without a C compiler this prints why and exits 0: everything else in sysfence keeps working,
+// and `sysfence launch` says the launcher is missing. `--force` rebuilds even when up to date;
+// `--quiet` prints only problems.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const srcDir = join(here, "src");
+const outDir = join(here, "build");
+const out = join(outDir, "sysfence-launcher");
+const force = process.argv.includes("--force");
+const quiet = process.argv.includes("--quiet");
+const log = (m) => quiet || console.log(`launcher: ${m}`);
+
+const sources = readdirSync(srcDir).filter((f) => f.endsWith(".c")).sort().map((f) => join(srcDir, f));
+const inputs = [...sources, ...readdirSync(srcDir).filter((f) => f.endsWith(".h")).map((f) => join(srcDir, f)), fileURLToPath(import.meta.url)];
+const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
+
+if (process.platform !== "linux") {
+  log(`not built: the launcher is Linux-only (this is ${process.platform})`);
+  process.exit(0);
+}
+if (!force && mtime(out) > Math.max(...inputs.map(mtime))) {
+  log(`up to date (${out})`);
+  process.exit(0);
+}
+
+const cc = process.env.CC || "cc";
+const probe = spawnSync(cc, ["--version"], { stdio: "ignore" });
+if (probe.error || probe.status !== 0) {
+  console.log(
+    `launcher: not built: no C compiler (\`${cc} --version\` failed). sysfence works without it, ` +
+      "but `sysfence launch` and launch() need it: install a C compiler (Debian: apt-get install gcc libc6-dev) " +
+      "and run `node launcher/build.mjs`.",
+  );
+  process.exit(0);
+}
+
+mkdirSync(outDir, { recursive: true });
+// Concurrent builds (two test workers) write private names and rename atomically.
+const tmp = `${out}.${process.pid}.tmp`;
+const common = ["-O2", "-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-D_FORTIFY_SOURCE=2", "-o", tmp, ...sources];
+let r = spawnSync(cc, [...common, "-static", "-pthread"], { encoding: "utf8" });
+let linkage = "static";
+if (r.status !== 0) {
+  const why = (r.stderr || "").trim().split("\n").slice(-1)[0];
+  r = spawnSync(cc, [...common, "-pthread"], { encoding: "utf8" });
+  linkage = `dynamic (static link failed: ${why})`;
+}
+if (r.status !== 0) {
+  rmSync(tmp, { force: true });
+  console.error(`launcher: build failed with ${cc}:\n${r.stderr}`);
+  // A compiler that exists but cannot build the launcher is a real failure.
+  process.exit(1);
+}
+renameSync(tmp, out);
+log(`built ${out} (${linkage})`);

@@ -1,0 +1,140 @@
+// Reading trace files: format detection, gzip (and truncated gzip), lines across chunk
+// boundaries, JSON lines with unknown values, and the one-line errors for bad input.
+import { describe, it, expect } from "vitest";
+import { join } from "node:path";
+import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { gzipSync } from "node:zlib";
+import { repoRoot } from "./support/corpus.js";
+import { readTrace, detectTraceFormat, sniffTraceFile } from "../src/traces/reader.js";
+import { parseRecord, parseTraceRecord } from "../src/traces/jsonl.js";
+import { CHUNK_BYTES } from "../src/traces/source.js";
+import { findArch } from "../src/syscalls/index.js";
+import type { TraceEvent } from "../src/traces/event.js";
+import type { InputError } from "../src/errors.js";
+
+const fx = (name: string) => join(repoRoot, "test/fixtures/traces", name);
+const x86_64 = findArch("x86_64")!;
+const dir = mkdtempSync(join(tmpdir(), "sf-reader-"));
+
+async function read(file: string) {
+  const evs: { line: number; name: string; args: (bigint | undefined)[]; pid: number }[] = [];
+  const s = await readTrace(file, {
+    fileIndex: 0, arch: x86_64,
+    sink: { event: (ev: TraceEvent) => evs.push({ line: ev.line, name: ev.name, pid: ev.pid, args: [0, 1, 2, 3, 4, 5].map((i) => ev.arg(i)) }) },
+  });
+  return { evs, s };
+}
+
+async function oneLine(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as InputError).oneLine();
+  }
+  return "no error";
+}
+
+describe("format detection", () => {
+  it("by content, never by name", () => {
+    expect(detectTraceFormat("4349  brk(NULL) = 0x1\n")).toBe("strace");
+    expect(detectTraceFormat("strace: Process 1 attached\n[pid     1] brk(NULL) = 0x1\n")).toBe("strace");
+    expect(detectTraceFormat("1795403737.634390 execve(0x1, 0x2, 0x3) = 0\n")).toBe("strace");
+    expect(detectTraceFormat("type=SECCOMP msg=audit(1.2:3): arch=c000003e syscall=1\n")).toBe("audit");
+    expect(detectTraceFormat("Jul 1 host sshd[1]: hello\nJul 1 host kernel: audit: type=1326 audit(1.2:3): x=1\n")).toBe("audit");
+    expect(detectTraceFormat('{"arch":"x86_64","nr":1}\n')).toBe("jsonl");
+    expect(detectTraceFormat('{"vmm": {"default_action": "trap"}}\n')).toBeUndefined(); // a policy, not a trace
+    expect(detectTraceFormat('{"main":{"filter":[{"syscall":"read"}]}}\n')).toBeUndefined();
+    expect(detectTraceFormat("ld arch\nret ALLOW\n")).toBeUndefined();
+    expect(detectTraceFormat(Buffer.from([0x20, 0, 0, 0, 4, 0, 0, 0]))).toBeUndefined();
+  });
+  it("sniffTraceFile looks inside gzip", () => {
+    writeFileSync(join(dir, "s.gz"), gzipSync(readFileSync(fx("shapes.strace"))));
+    expect(sniffTraceFile(join(dir, "s.gz"))).toBe("strace");
+    expect(sniffTraceFile(fx("seccomp-exec.c"))).toBeUndefined();
+    expect(sniffTraceFile(join(dir, "missing"))).toBeUndefined();
+  });
+});
+
+describe("gzip", () => {
+  it("reads gzip (even concatenated members) like plain text", async () => {
+    const plain = await read(fx("shapes.strace"));
+    const text = readFileSync(fx("shapes.strace"));
+    writeFileSync(join(dir, "two.gz"), Buffer.concat([gzipSync(text.subarray(0, 500)), gzipSync(text.subarray(500))]));
+    const gz = await read(join(dir, "two.gz"));
+    expect(gz.s.gzip).toBe(true);
+    expect(gz.evs).toEqual(plain.evs);
+  });
+  it("truncated gzip is one error naming the file and the line reached", async () => {
+    const big = Buffer.from(Array.from({ length: 20000 }, (_, i) => `1  close(${i}) = 0\n`).join(""));
+    const gz = gzipSync(big);
+    writeFileSync(join(dir, "cut.gz"), gz.subarray(0, Math.floor(gz.length / 2)));
+    expect(await oneLine(read(join(dir, "cut.gz")))).toMatch(new RegExp(`^${dir}/cut\\.gz:\\d+: truncated gzip data \\(unexpected end of file\\)$`));
+    const bad = Buffer.from(gz);
+    bad.fill(0x55, 40, 80);
+    writeFileSync(join(dir, "bad.gz"), bad);
+    expect(await oneLine(read(join(dir, "bad.gz")))).toMatch(/bad\.gz:\d+: corrupt gzip data/);
+  });
+});
+
+describe("lines and chunks", () => {
+  it("a line split across chunk boundaries is read once, whole", async () => {
+    // Lines of varying length until well past two chunks; every 7th is an unfinished/resumed pair.
+    const lines: string[] = [];
+    let bytes = 0;
+    let i = 0;
+    while (bytes < 2.5 * CHUNK_BYTES) {
+      const l = i % 7 === 3 ? `7  read(${i}, ${"x".repeat(i % 97)} <unfinished ...>\n7  <... read resumed>"", 5) = 0` : `${i % 5}  close(${i})${" ".repeat(i % 13)} = 0`;
+      lines.push(l);
+      bytes += l.length + 1;
+      i++;
+    }
+    writeFileSync(join(dir, "big.strace"), lines.join("\n") + "\n");
+    const { evs, s } = await read(join(dir, "big.strace"));
+    expect(evs.length).toBe(i);
+    expect(evs.every((e, k) => e.args[0] === BigInt(k))).toBe(true);
+    expect(s.stats.lines).toBe(lines.join("\n").split("\n").length);
+  });
+  it("CRLF line ends and a last line without newline", async () => {
+    writeFileSync(join(dir, "crlf.strace"), "1  close(3) = 0\r\n1  close(4) = 0");
+    expect((await read(join(dir, "crlf.strace"))).evs.map((e) => e.args[0])).toEqual([3n, 4n]);
+  });
+});
+
+describe("JSON lines", () => {
+  it("null or missing arguments and a missing ip are unknown in a trace; pid is read", async () => {
+    const { evs, s } = await read(fx("calls.jsonl"));
+    expect(s.format).toBe("jsonl");
+    expect(evs).toEqual([
+      { line: 2, name: "socket", pid: 10, args: [2n, 1n, 0n, undefined, undefined, undefined] },
+      { line: 3, name: "socket", pid: 10, args: [1n, 0x80001n, undefined, undefined, undefined, undefined] },
+      { line: 4, name: "read", pid: 0, args: [3n, undefined, 832n, undefined, undefined, undefined] },
+      { line: 5, name: "write", pid: 0, args: [1n, undefined, undefined, undefined, undefined, undefined] },
+    ]);
+  });
+  it("`run --inputs` keeps its meaning: missing values are 0, no pid field", () => {
+    const r = parseRecord('{"syscall":"write","args":[1]}', 1, "f", x86_64);
+    expect(r.data.args).toEqual([1n, 0n, 0n, 0n, 0n, 0n]);
+    expect(r.data.instructionPointer).toBe(0n);
+    expect(() => parseRecord('{"syscall":"write","pid":3}', 1, "f", x86_64)).toThrow(/unknown field "pid"/);
+    expect(() => parseRecord('{"syscall":"write","args":[null]}', 1, "f", x86_64)).toThrow(/args\[0\]/);
+    const t = parseTraceRecord('{"syscall":"write","args":[null, 2],"ip":5}', 1, "f", x86_64);
+    expect(t.unknownArgs).toEqual([0, 2, 3, 4, 5]);
+    expect(t.unknownIp).toBe(false);
+  });
+  it("a bad record is one error with file:line", async () => {
+    writeFileSync(join(dir, "bad.jsonl"), '{"syscall":"write"}\n{"syscall":"nosuch"}\n');
+    expect(await oneLine(read(join(dir, "bad.jsonl")))).toBe(`${dir}/bad.jsonl:2: unknown syscall "nosuch" for arch x86_64`);
+  });
+});
+
+describe("not a trace", () => {
+  it("binary, empty, missing, a directory", async () => {
+    writeFileSync(join(dir, "bin"), Buffer.from([0x20, 0, 0, 0, 4, 0, 0, 0, 0x06, 0, 0, 0, 0, 0, 0xff, 0x7f]));
+    expect(await oneLine(read(join(dir, "bin")))).toMatch(/bin:1: not a trace \(strace, audit log or JSON lines\)/);
+    writeFileSync(join(dir, "empty"), "");
+    expect(await oneLine(read(join(dir, "empty")))).toBe(`${dir}/empty:1: is empty: not a trace`);
+    expect(await oneLine(read(join(dir, "nope")))).toBe(`${join(dir, "nope")}: cannot read: no such file`);
+    expect(await oneLine(read(dir))).toBe(`${dir}: is a directory, not a trace`);
+  });
+});
