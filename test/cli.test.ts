@@ -139,6 +139,9 @@ describe("demo and doctor", () => {
     expect(r.out).toMatch(/^x86_64 +vmm \d+ insns \(accepted, \d+ syscalls cached\)/m);
     expect(r.out).toMatch(/ioctl\(fd, KVM_RUN\) with garbage in the high word \(musl\) +ALLOW/);
     expect(r.out).toMatch(/mmap\(…, PROT_READ\|PROT_EXEC, …\) +TRAP\(0\)/);
+    expect(r.out).toMatch(/api ⊆ vmm: does not hold; counterexample x86_64 \w+ \(nr \d+\): api ALLOW, vmm TRAP\(0\)/);
+    expect(r.out).toMatch(/qemu-microvm policy \(qemu\): (\d+) calls, \1 allowed, 0 denied/);
+    expect(r.out).toMatch(/vmm: refused before anything starts: .*execve/);
   });
   it("doctor reports the kernel's actions", () => {
     const r = sf("doctor", "--json");

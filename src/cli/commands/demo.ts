@@ -16,6 +16,11 @@ import type { Program } from "../../engine/program.js";
 import { bundledFilters } from "../../paths.js";
 import { compilePolicyText } from "../../policy/index.js";
 import { cacheReport } from "../../engine/cache-report.js";
+import { subset } from "../../verify/relations.js";
+import { lint, lintPolicy } from "../../verify/lint.js";
+import { Inconclusive } from "../../verify/symbolic.js";
+import { replayTraces } from "../../replay/index.js";
+import { refuseBeforeStart } from "../../launch/filters.js";
 import { out } from "../common.js";
 
 function section(title: string): void {
@@ -26,7 +31,7 @@ export function demoCommand(program: Command): void {
   program
     .command("demo")
     .description("run the main job on the bundled filters (filters/)")
-    .action(() => {
+    .action(async () => {
       const dir = bundledFilters();
       const x86_64 = findArch("x86_64")!;
       const x86 = findArch("x86")!;
@@ -102,6 +107,47 @@ export function demoCommand(program: Command): void {
       cached.forEach((c, n) => c && names.push(syscallName(x86_64, n) ?? String(n)));
       out(`x86_64: ${names.length} syscalls cached: ${names.join(" ")}`);
       out("socket is not cached: its path loads an argument, so the filter runs on every call.");
-      out("\nNext: `sysfence check`, `sysfence run`, `sysfence disasm` on your own filters (see README).");
+      section("verify: is the api thread's policy inside the vmm thread's? (decided exactly)");
+      const threads = compilePolicyText(policyText, policyFile, { arch: x86_64 });
+      const api = threads.programs.find((p) => p.name === "api")!;
+      const vmmT = threads.programs.find((p) => p.name === "vmm")!;
+      const v = subset(api.program, vmmT.program);
+      if (v instanceof Inconclusive) out(`inconclusive: ${v.reason}`);
+      else if (v.holds) out("api ⊆ vmm: holds");
+      else {
+        const cx = v.counterexample;
+        out(`api ⊆ vmm: does not hold; counterexample ${cx.arch?.name} ${cx.syscall} (nr ${cx.data.nr}): api ${formatRet(cx.results[0])}, vmm ${formatRet(cx.results[1])}`);
+      }
+      const findings = lint(vmmT.program);
+      const pf = lintPolicy(vmmT.ir);
+      const all = findings instanceof Inconclusive ? [] : [...findings, ...pf];
+      out(`lint vmm: ${all.length === 0 ? "clean" : all.map((f) => `${f.severity} [${f.id}]`).join(", ")}`);
+
+      section("replay a real QEMU boot (strace -f, gzip) against two filters");
+      const trace = join(dir, "qemu-microvm-boot.strace.gz");
+      const qemuFile = join(dir, "qemu-microvm.seccompiler.json");
+      const qemu = compilePolicyText(readFileSync(qemuFile, "utf8"), qemuFile, { arch: x86_64 }).programs[0];
+      for (const [label, prog] of [[`qemu-microvm policy (${qemu.name})`, qemu.program], ["vmm thread of vmm.seccompiler.json", vmmT.program]] as const) {
+        const r = await replayTraces([prog], [trace], { arch: x86_64 });
+        const t = r.totals;
+        const denied = r.syscalls.filter((s) => s.denied > 0).map((s) => s.name);
+        out(`${label}: ${t.events} calls, ${t.allowed} allowed, ${t.denied} denied, ${t.depends} depend on arguments not in the trace` +
+          (denied.length ? `; denied: ${denied.slice(0, 8).join(" ")}${denied.length > 8 ? " …" : ""}` : ""));
+      }
+
+      section("launch pre-flight: would the final execve survive the filter?");
+      try {
+        refuseBeforeStart([{ label: "vmm", program: vmmT.program }], { arch: x86_64 });
+        out("vmm: the launcher would start it");
+      } catch (e) {
+        out(`vmm: refused before anything starts: ${(e as Error).message}`);
+      }
+      try {
+        refuseBeforeStart([{ label: "qemu-microvm", program: qemu.program }], { arch: x86_64 });
+        out("qemu-microvm: passes the checks (`sysfence launch --policy filters/qemu-microvm.seccompiler.json -- qemu-system-x86_64 …`)");
+      } catch (e) {
+        out(`qemu-microvm: refused: ${(e as Error).message}`);
+      }
+      out("\nNext: `sysfence compile`, `verify`, `replay`, `learn`, `launch` on your own filters (see README).");
     });
 }
