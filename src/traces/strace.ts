@@ -578,14 +578,25 @@ export class StraceParser {
     const joined = this.scratch;
     copyBytes(pend.line, pend.argsStart, pend.argsEnd, joined, 0);
     copyBytes(b, r + RESUMED.length, e, joined, head);
+    const ev = this.pendingEvent(pend);
+    if (!this.fill(ev, pend.info, pend.arch, joined, 0, total, pid, pend.lineNo, wanted)) {
+      this.garbage(b, s, e, lineNo, "unterminated argument list");
+    }
+    this.emitPending(ev, pend);
+  }
+
+  /** The shared event, reset to read from a pending (unfinished) call's saved line. */
+  private pendingEvent(pend: Pending): TraceEvent {
     const ev = this.ev;
     ev.reset();
     ev.buf = pend.line;
     ev.start = 0;
     ev.end = pend.line.length;
-    if (!this.fill(ev, pend.info, pend.arch, joined, 0, total, pid, pend.lineNo, wanted)) {
-      this.garbage(b, s, e, lineNo, "unterminated argument list");
-    }
+    return ev;
+  }
+
+  /** Adds the pending call's instruction pointer (from -i) and hands the event on. */
+  private emitPending(ev: TraceEvent, pend: Pending): void {
     if (pend.ipKnown) {
       ev.vals[0] = pend.ipLo;
       ev.vals[1] = pend.ipHi;
@@ -597,24 +608,14 @@ export class StraceParser {
 
   /** Emits a resumed call whose arguments nobody reads. */
   private emitBare(pend: Pending, pid: number): void {
-    const ev = this.ev;
-    ev.reset();
-    ev.buf = pend.line;
-    ev.start = 0;
-    ev.end = pend.line.length;
+    const ev = this.pendingEvent(pend);
     ev.line = pend.lineNo;
     ev.pid = pid;
     ev.arch = pend.arch;
     ev.nr = pend.info.nr;
     ev.name = pend.info.name;
     ev.special = pend.info.special;
-    if (pend.ipKnown) {
-      ev.vals[0] = pend.ipLo;
-      ev.vals[1] = pend.ipHi;
-      ev.known |= KNOWN_IP;
-    }
-    this.o.stats.events++;
-    this.o.sink.event(ev);
+    this.emitPending(ev, pend);
   }
 
   /** Emits an unfinished call that will not resume, with the arguments its line showed. */
@@ -622,11 +623,7 @@ export class StraceParser {
     const pend = st.pending;
     if (!pend) return;
     st.pending = undefined;
-    const ev = this.ev;
-    ev.reset();
-    ev.buf = pend.line;
-    ev.start = 0;
-    ev.end = pend.line.length;
+    const ev = this.pendingEvent(pend);
     ev.line = pend.lineNo;
     ev.pid = pid;
     ev.arch = pend.arch;
@@ -636,13 +633,7 @@ export class StraceParser {
     this.args(ev, pend.info, pend.arch, pend.line, pend.argsStart, pend.argsEnd, this.wanted(pend.arch, pend.info));
     // The last argument was cut by " <unfinished ...>" only if the list ended with ", ": args
     // shows what was printed; an argument split across the halves is a struct (unknown) anyway.
-    if (pend.ipKnown) {
-      ev.vals[0] = pend.ipLo;
-      ev.vals[1] = pend.ipHi;
-      ev.known |= KNOWN_IP;
-    }
-    this.o.stats.events++;
-    this.o.sink.event(ev);
+    this.emitPending(ev, pend);
   }
 
   private signalLine(b: Buffer, p: number, e: number, pid: number, lineNo: number): void {
