@@ -13,7 +13,8 @@ import { loadPolicy } from "../../policy/frontend.js";
 import { parseFilterSpec } from "../../formats/detect.js";
 import { archOption } from "../common.js";
 import { hostArch } from "../../syscalls/arches.js";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { runSpec, ciAnnotations, junitXml } from "../../verify/spec.js";
 
 interface VerifyOpts extends FilterArgOptions {
   json?: boolean;
@@ -75,7 +76,28 @@ function common(cmd: Command): Command {
 }
 
 export function verifyCommand(program: Command): void {
-  const verify = program.command("verify").description("decide relations between filters exactly, with counterexamples");
+  const verify = program
+    .command("verify")
+    .description("decide relations between filters exactly, with counterexamples (or check an assertion file: --spec)")
+    .option("--spec <file>", "assertion file (sysfence.verify.json): subset/equal/stack/deny/allow/lint assertions")
+    .option("--arch <arch>", "ABI for policies and syscall names in the spec (default: the spec's, else the host's)")
+    .option("--json", "one JSON object with every assertion's result")
+    .option("--ci", "print GitHub Actions annotations (::error file=…,line=…::) for failed assertions")
+    .option("--junit <file>", "write JUnit XML")
+    .action((o: { spec?: string; arch?: string; json?: boolean; ci?: boolean; junit?: string }) => {
+      if (!o.spec) {
+        verify.help({ error: true });
+        return;
+      }
+      const results = runSpec(o.spec, { arch: archOption(o.arch) });
+      if (o.junit) writeFileSync(o.junit, junitXml(results));
+      if (o.json) out(JSON.stringify({ spec: o.spec, results }));
+      else for (const r of results) out(`${r.status.padEnd(12)} ${r.name}: ${r.message}`);
+      if (o.ci) for (const line of ciAnnotations(results)) out(line);
+      process.exitCode = results.some((r) => r.status === "fail")
+        ? ExitCode.FAIL
+        : results.some((r) => r.status === "inconclusive") ? ExitCode.INCONCLUSIVE : ExitCode.OK;
+    });
 
   common(verify.command("subset")
     .description("every input that A allows, B allows (--stricter: A at least as restrictive as B everywhere)")

@@ -1,0 +1,231 @@
+// Assertion files (`sysfence verify --spec sysfence.verify.json`): a repository states the
+// invariants of its filters once, and CI checks them on every change.
+//
+//   {
+//     "arch": "x86_64",                       // for policy JSON and syscall names (default: host)
+//     "assertions": [
+//       { "name": "vmm within api", "subset": ["vmm@fc.json", "api@fc.json"] },
+//       { "stricter": ["new.bpf", "old.bpf"] },
+//       { "equal": ["vmm.bpf", "vmm@fc.json"] },
+//       { "stack": ["helper.bpf", "vmm.bpf"], "equals": "vmm.bpf" },
+//       { "deny": "vmm@fc.json", "syscall": "execve" },            // for every argument
+//       { "allow": "vmm@fc.json", "syscall": "ioctl", "args": [3, "0x5401"] },
+//       { "lint": "vmm@fc.json", "fail": "warning" }               // error | warning | info
+//     ]
+//   }
+//
+// Paths are relative to the spec file. Each assertion passes, fails (with a counterexample or the
+// findings) or is inconclusive; a failure that involves a syscall of a policy file points at the
+// line of the rule for it, for CI annotations.
+import { readFileSync, existsSync } from "node:fs";
+import { dirname, resolve, isAbsolute, relative } from "node:path";
+import { parse as losslessParse } from "lossless-json";
+import type { Program } from "../engine/program.js";
+import { InputBatch } from "../engine/data.js";
+import { evaluateBatch } from "../engine/run.js";
+import { formatRet } from "../engine/actions.js";
+import { loadFilters, parseFilterSpec } from "../formats/detect.js";
+import { resolveArch, resolveSyscall, syscallName } from "../syscalls/index.js";
+import { hostArch, type ArchInfo } from "../syscalls/arches.js";
+import { loadPolicy } from "../policy/frontend.js";
+import type { PolicyIR, SourceRef } from "../policy/ir.js";
+import { InputError } from "../errors.js";
+import { subset, stricter, equal, stackEquals, allows, Inconclusive, type Verdict } from "./relations.js";
+import { lint, lintPolicy, type Finding, type Severity } from "./lint.js";
+import { SymbolicSpace, FALSE, TRUE } from "./symbolic.js";
+import { toBigInt } from "../traces/jsonl.js";
+
+export type Status = "pass" | "fail" | "inconclusive";
+
+export interface AssertionResult {
+  name: string;
+  status: Status;
+  message: string;
+  /** Where a CI annotation should point (the policy rule involved, else the spec entry). */
+  file?: string;
+  line?: number;
+}
+
+interface Ctx {
+  dir: string;
+  specFile: string;
+  arch: ArchInfo;
+}
+
+/** `T@FILE` with FILE made relative to the spec file's folder. */
+function filePath(ctx: Ctx, spec: string): string {
+  const inDir = isAbsolute(spec) ? spec : resolve(ctx.dir, spec);
+  // A path that exists as written wins over the T@FILE reading (a file name may contain '@').
+  const { file, thread } = parseFilterSpec(spec.includes("@") && !isAbsolute(spec) && !existsSync(inDir) ? spec : inDir);
+  const full = isAbsolute(file) ? file : resolve(ctx.dir, file);
+  return thread === undefined ? full : `${thread}@${full}`;
+}
+
+function loadOne(ctx: Ctx, spec: string): Program {
+  const full = filePath(ctx, spec);
+  const { file, thread } = parseFilterSpec(full);
+  const list = loadFilters(file, { thread, arch: ctx.arch });
+  if (list.length !== 1) throw new InputError(`holds ${list.length} filters: pick one with T@FILE`, spec);
+  return list[0].program;
+}
+
+/** The file of a FILTER spec (no thread), relative to the working directory, for annotations. */
+function plainFile(ctx: Ctx, spec: string): string {
+  return relative(process.cwd(), parseFilterSpec(filePath(ctx, spec)).file) || ".";
+}
+
+/** A rule's source file, relative to the working directory. */
+function rel(file: string | undefined): string | undefined {
+  return file === undefined ? undefined : relative(process.cwd(), file) || file;
+}
+
+/** The IR behind a FILTER spec when it is a policy file (for pointing at rules). */
+function policyOf(ctx: Ctx, spec: string): PolicyIR | undefined {
+  const { file, thread } = parseFilterSpec(filePath(ctx, spec));
+  try {
+    const text = readFileSync(file, "utf8");
+    if (!text.trimStart().startsWith("{")) return undefined;
+    const p = loadPolicy(text, file, { arch: ctx.arch, thread });
+    return p.policies.size === 1 ? [...p.policies.values()][0] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The source of the first rule for `syscall` in a policy, if any. */
+function ruleSource(ir: PolicyIR | undefined, syscall: string | undefined): SourceRef | undefined {
+  if (!ir || !syscall) return undefined;
+  for (const sec of ir.arches) for (const s of sec.syscalls) if (s.name === syscall) return s.rules[0]?.source;
+  return undefined;
+}
+
+function verdictResult(name: string, v: Verdict, blame: { ir?: PolicyIR; file: string }): AssertionResult {
+  if (v instanceof Inconclusive) return { name, status: "inconclusive", message: v.reason };
+  if (v.holds) return { name, status: "pass", message: "holds" };
+  const cx = v.counterexample;
+  const args = (cx.data.args ?? []).map((a) => "0x" + a.toString(16)).join(", ");
+  const src = ruleSource(blame.ir, cx.syscall);
+  return {
+    name, status: "fail",
+    message: `does not hold: ${cx.arch?.name ?? "arch 0x" + (cx.data.arch >>> 0).toString(16)} ${cx.syscall ?? "nr " + (cx.data.nr >>> 0)}(${args}) gives ${cx.results.map(formatRet).join(" vs ")}`,
+    file: rel(src?.file) ?? blame.file, line: src?.line,
+  };
+}
+
+const RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
+
+function runOne(ctx: Ctx, a: Record<string, unknown>, i: number): AssertionResult {
+  const pair = (key: string): [string, string] => {
+    const v = a[key];
+    if (!Array.isArray(v) || v.length !== 2 || v.some((x) => typeof x !== "string")) {
+      throw new InputError(`"${key}" takes two FILTER strings`, `${ctx.specFile} (/assertions/${i})`);
+    }
+    return [v[0] as string, v[1] as string];
+  };
+  const label = (s: string) => (typeof a.name === "string" ? a.name : s);
+  if (a.subset || a.stricter || a.equal) {
+    const key = a.subset ? "subset" : a.stricter ? "stricter" : "equal";
+    const [x, y] = pair(key);
+    const px = loadOne(ctx, x);
+    const py = loadOne(ctx, y);
+    const v = key === "subset" ? subset(px, py) : key === "stricter" ? stricter(px, py) : equal(px, py);
+    return verdictResult(label(`${key} ${x} ${y}`), v, { ir: policyOf(ctx, x), file: plainFile(ctx, x) });
+  }
+  if (a.stack) {
+    const list = a.stack;
+    if (!Array.isArray(list) || typeof a.equals !== "string") throw new InputError('"stack" takes a list of FILTERs and "equals"', `${ctx.specFile} (/assertions/${i})`);
+    const v = stackEquals(list.map((s) => loadOne(ctx, String(s))), loadOne(ctx, a.equals));
+    return verdictResult(label(`stack ${list.join(", ")} = ${a.equals}`), v, { ir: policyOf(ctx, a.equals), file: plainFile(ctx, a.equals) });
+  }
+  if (typeof a.deny === "string" || typeof a.allow === "string") {
+    const want = typeof a.deny === "string" ? "deny" : "allow";
+    const spec = (a.deny ?? a.allow) as string;
+    if (typeof a.syscall !== "string") throw new InputError('"deny"/"allow" need "syscall"', `${ctx.specFile} (/assertions/${i})`);
+    const where = `${ctx.specFile} (/assertions/${i})`;
+    const nr = resolveSyscall(ctx.arch, a.syscall, where);
+    const p = loadOne(ctx, spec);
+    const name = label(`${want} ${a.syscall} by ${spec}`);
+    const src = ruleSource(policyOf(ctx, spec), a.syscall);
+    if (Array.isArray(a.args)) {
+      const args = a.args.map((v, k) => BigInt.asUintN(64, toBigInt(v, `args[${k}]`, where)));
+      const ret = evaluateBatch(p, InputBatch.of([{ nr, arch: ctx.arch.token, args }], ctx.arch.endian)).rets[0];
+      const ok = allows(ret) === (want === "allow");
+      return { name, status: ok ? "pass" : "fail", message: `${a.syscall}(${args.map((x) => "0x" + x.toString(16)).join(", ")}) gives ${formatRet(ret)}`, file: rel(src?.file) ?? plainFile(ctx, spec), line: src?.line };
+    }
+    // For every argument value: decided on the symbolic partition.
+    const space = new SymbolicSpace();
+    const outs = space.analyze(p);
+    if (outs instanceof Inconclusive) return { name, status: "inconclusive", message: outs.reason };
+    const allowed = space.union(outs.filter((o) => allows(o.value)).map((o) => o.set));
+    const here = space.restrictWord(space.restrictWord(allowed, 1, ctx.arch.token), 0, nr);
+    const ok = want === "deny" ? here === FALSE : here === TRUE;
+    const msg = ok ? `${a.syscall} is ${want === "deny" ? "denied" : "allowed"} for every argument`
+      : here === FALSE ? `${a.syscall} is never allowed` : here === TRUE ? `${a.syscall} is always allowed` : `${a.syscall} is allowed for some arguments only`;
+    return { name, status: ok ? "pass" : "fail", message: msg, file: rel(src?.file) ?? plainFile(ctx, spec), line: src?.line };
+  }
+  if (typeof a.lint === "string") {
+    const level = (a.fail ?? "warning") as Severity;
+    if (!(level in RANK)) throw new InputError(`"fail" takes error, warning or info`, `${ctx.specFile} (/assertions/${i})`);
+    const p = loadOne(ctx, a.lint);
+    const r = lint(p);
+    if (r instanceof Inconclusive) return { name: label(`lint ${a.lint}`), status: "inconclusive", message: r.reason };
+    const ir = policyOf(ctx, a.lint);
+    const all: Finding[] = [...r, ...(ir ? lintPolicy(ir) : [])];
+    const bad = all.filter((f) => RANK[f.severity] >= RANK[level]);
+    const src = ruleSource(ir, bad[0]?.syscall);
+    return {
+      name: label(`lint ${a.lint}`), status: bad.length ? "fail" : "pass",
+      message: bad.length ? bad.map((f) => `${f.severity} [${f.id}] ${f.message}`).join("; ") : `clean at level ${level}`,
+      file: rel(src?.file) ?? plainFile(ctx, a.lint), line: src?.line,
+    };
+  }
+  throw new InputError("unknown assertion (subset, stricter, equal, stack, deny, allow, lint)", `${ctx.specFile} (/assertions/${i})`);
+}
+
+/** Runs every assertion of a spec file. */
+export function runSpec(specFile: string, opts: { arch?: ArchInfo } = {}): AssertionResult[] {
+  let text: string;
+  try {
+    text = readFileSync(specFile, "utf8");
+  } catch (e) {
+    throw new InputError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, specFile);
+  }
+  let doc: unknown;
+  try {
+    doc = losslessParse(text, null, (s: string) => s);
+  } catch (e) {
+    throw new InputError(`invalid JSON: ${(e as Error).message}`, specFile);
+  }
+  if (!doc || typeof doc !== "object" || !Array.isArray((doc as { assertions?: unknown }).assertions)) {
+    throw new InputError('a spec is an object with an "assertions" array', specFile);
+  }
+  const d = doc as { arch?: string; assertions: Record<string, unknown>[] };
+  const arch = opts.arch ?? (d.arch ? resolveArch(d.arch, `${specFile} (/arch)`) : hostArch());
+  const ctx: Ctx = { dir: dirname(resolve(specFile)), specFile, arch };
+  return d.assertions.map((a, i) => runOne(ctx, a, i));
+}
+
+/** GitHub Actions workflow commands, one per failed or inconclusive assertion. */
+export function ciAnnotations(results: readonly AssertionResult[]): string[] {
+  const esc = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+  const prop = (s: string) => esc(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
+  return results.filter((r) => r.status !== "pass").map((r) => {
+    const kind = r.status === "fail" ? "error" : "warning";
+    const loc = r.file ? ` file=${prop(r.file)}${r.line ? `,line=${r.line}` : ""}` : "";
+    return `::${kind}${loc},title=${prop(`sysfence: ${r.name}`)}::${esc(r.message)}`.replace("::error,", "::error ").replace("::warning,", "::warning ");
+  });
+}
+
+/** JUnit XML: one test case per assertion; fails as failures, inconclusive as errors. */
+export function junitXml(results: readonly AssertionResult[], suite = "sysfence verify"): string {
+  const x = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  const failures = results.filter((r) => r.status === "fail").length;
+  const errors = results.filter((r) => r.status === "inconclusive").length;
+  const cases = results.map((r) => {
+    const body = r.status === "fail" ? `<failure message="${x(r.message)}"/>` : r.status === "inconclusive" ? `<error message="inconclusive: ${x(r.message)}"/>` : "";
+    return `  <testcase classname="sysfence.verify" name="${x(r.name)}"${r.file ? ` file="${x(r.file)}"` : ""}>${body}</testcase>`;
+  });
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="${x(suite)}" tests="${results.length}" failures="${failures}" errors="${errors}">\n${cases.join("\n")}\n</testsuite>\n`;
+}
+
+export { syscallName };
