@@ -76,8 +76,11 @@ function common(cmd: Command): Command {
 }
 
 export function verifyCommand(program: Command): void {
+  // `verify --json` (spec mode) and `verify subset … --json` must not steal each other's options.
+  program.enablePositionalOptions();
   const verify = program
     .command("verify")
+    .enablePositionalOptions()
     .description("decide relations between filters exactly, with counterexamples (or check an assertion file: --spec)")
     .option("--spec <file>", "assertion file (sysfence.verify.json): subset/equal/stack/deny/allow/lint assertions")
     .option("--arch <arch>", "ABI for policies and syscall names in the spec (default: the spec's, else the host's)")
