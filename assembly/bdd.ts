@@ -317,3 +317,8 @@ export function bddWordEquals(word: u32, value: u32): u32 {
   }
   return n;
 }
+
+/** Node fields, for hosts that walk a diagram (cube enumeration in explain). */
+export function bddNodeVar(n: u32): u32 { return n <= TRUE ? 0xffffffff : varOf(n); }
+export function bddNodeLo(n: u32): u32 { return loOf(n); }
+export function bddNodeHi(n: u32): u32 { return hiOf(n); }

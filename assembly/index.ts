@@ -31,7 +31,7 @@ export function opcodeMnemonics(): string {
 export { compilePolicy } from "./compile";
 export {
   bddReset, bddAnd, bddOr, bddXor, bddNot, bddDiff, bddExistsWord, bddRestrictWord, bddSatOne,
-  bddWordRanges, bddWordEquals, nodeCount as bddNodeCount,
+  bddWordRanges, bddWordEquals, bddNodeVar, bddNodeLo, bddNodeHi, nodeCount as bddNodeCount,
 } from "./bdd";
 export { symReset, symAnalyze, symOutcomeCount, symOutcomeValue, symOutcomeSet, symStates } from "./sym";
 import { overflowed } from "./bdd";

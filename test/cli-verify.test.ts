@@ -64,6 +64,19 @@ describe("sysfence verify", () => {
     expect(same.code).toBe(0);
     expect(same.out).toMatch(/no difference/);
   });
+  it("explain prints the policy and writes seccompiler JSON that compiles back to an equal filter", () => {
+    const t = sf("explain", "vmm@fc.json", "--arch", "x86_64");
+    expect(t.code).toBe(0);
+    expect(t.out).toMatch(/^ {2}ioctl \(16\): ALLOW when args\[1\] \(low 32 bits\) == 0x5401; otherwise TRAP\(0\)$/m);
+    expect(sf("explain", "vmm@fc.json", "--arch", "x86_64", "--format", "seccompiler", "-o", "ex.json").code).toBe(0);
+    expect(sf("verify", "equal", "main@ex.json", "vmm@fc.json", "--arch", "x86_64").code).toBe(0);
+    const asm = "ld nr\njeq #0, allow, kill\nallow: ret ALLOW\nkill: ret KILL_PROCESS\n";
+    writeFileSync(join(dir, "noarch.asm"), asm);
+    expect(sf("asm", "noarch.asm", "-o", "noarch.bpf").code).toBe(0);
+    const r = sf("explain", "noarch.bpf", "--format", "seccompiler");
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/no arch check/);
+  });
   it("says inconclusive (exit 3) when the budget is too small, never yes or no", () => {
     const r = sf("verify", "equal", "vmm@fc.json", "vmm@more.json", "--arch", "x86_64", "--budget", "1000");
     expect(r.code).toBe(3);

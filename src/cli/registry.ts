@@ -9,6 +9,7 @@ import { doctorCommand } from "./commands/doctor.js";
 import { demoCommand } from "./commands/demo.js";
 import { launchCommand } from "./commands/launch.js";
 import { verifyCommand } from "./commands/verify.js";
+import { explainCommand } from "./commands/explain.js";
 import { replayCommand } from "./commands/replay.js";
 import { learnCommand } from "./commands/learn.js";
 
@@ -17,6 +18,7 @@ export const COMMANDS: ((program: Command) => void)[] = [
   checkCommand,
   runCommand,
   verifyCommand,
+  explainCommand,
   replayCommand,
   learnCommand,
   textCommands,

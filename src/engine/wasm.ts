@@ -37,6 +37,9 @@ export interface EngineExports {
   bddSatOne(f: number, out: number): number;
   bddWordRanges(f: number, word: number, out: number, cap: number): number;
   bddWordEquals(word: number, value: number): number;
+  bddNodeVar(n: number): number;
+  bddNodeLo(n: number): number;
+  bddNodeHi(n: number): number;
   bddNodeCount(): number;
   bddOverflowed(): number;
   symReset(): void;

@@ -69,6 +69,39 @@ export class SymbolicSpace {
   existsWord(f: number, word: number): number { return this.check(engine().bddExistsWord(f, word)); }
   restrictWord(f: number, word: number, value: number): number { return this.check(engine().bddRestrictWord(f, word, value >>> 0)); }
 
+  /**
+   * The paths of f to TRUE as cubes: per input word, the bits the path fixes (mask) and their
+   * values. Undefined when there are more than `cap`.
+   */
+  cubes(f: number, cap = 256): { mask: Uint32Array; value: Uint32Array }[] | undefined {
+    const e = engine();
+    const out: { mask: Uint32Array; value: Uint32Array }[] = [];
+    const mask = new Uint32Array(16);
+    const value = new Uint32Array(16);
+    let over = false;
+    const walk = (n: number) => {
+      if (over || n === FALSE) return;
+      if (n === TRUE) {
+        if (out.length >= cap) over = true;
+        else out.push({ mask: mask.slice(), value: value.slice() });
+        return;
+      }
+      const v = e.bddNodeVar(n) >>> 0;
+      const w = v >> 5;
+      const bit = 31 - (v & 31);
+      const m = (1 << bit) >>> 0;
+      mask[w] = (mask[w] | m) >>> 0;
+      value[w] = (value[w] & ~m) >>> 0;
+      walk(e.bddNodeLo(n));
+      value[w] = (value[w] | m) >>> 0;
+      walk(e.bddNodeHi(n));
+      mask[w] = (mask[w] & ~m) >>> 0;
+      value[w] = (value[w] & ~m) >>> 0;
+    };
+    walk(f);
+    return over ? undefined : out;
+  }
+
   /** The set "word == value". */
   wordEquals(word: number, value: number): number {
     return this.check(engine().bddWordEquals(word, value >>> 0));
