@@ -58,3 +58,7 @@ export {
   type ReplayResult, type ReplayTracesOptions, type SyscallReport, type SyscallOutcome, type Decider, type Decision,
 } from "./replay/index.js";
 export { learnPolicy, type LearnOptions, type LearnResult, type LearnFormat } from "./learn/index.js";
+export { lint, lintPolicy, INT_ARGS, type Finding, type Severity } from "./verify/lint.js";
+export { explain, toSeccompiler, toOci, type Explanation } from "./verify/explain.js";
+export { diff, type DiffEntry, type DiffResult } from "./verify/diff.js";
+export { runSpec, ciAnnotations, junitXml, type AssertionResult } from "./verify/spec.js";
