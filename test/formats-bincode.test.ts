@@ -5,6 +5,7 @@ import { loadFilterBytes } from "../src/formats/detect.js";
 import { Program } from "../src/engine/program.js";
 import { check } from "../src/engine/check.js";
 import { InputError } from "../src/errors.js";
+import { errorOf } from "./support/errors.js";
 
 /** The 4-instruction allow-all program of formats.md 5.2, built by hand. */
 const ALLOW_ALL = Program.fromInsns([
@@ -36,15 +37,6 @@ function entry(key: string, program: Program): string {
   return `${u64(key.length)} ${k} ${u64(program.length)} ${p}`;
 }
 
-function errorOf(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error("expected an InputError");
-}
 
 describe("bincode thread map: formats.md 5.2 examples", () => {
   it("writes the 60-byte single-thread example exactly", () => {

@@ -10,7 +10,7 @@ import { writeRaw } from "../src/formats/raw.js";
 import { Program, type Insn } from "../src/engine/program.js";
 import { check } from "../src/engine/check.js";
 import { resolveArch, hostArch } from "../src/syscalls/index.js";
-import { InputError } from "../src/errors.js";
+import { errorOf } from "./support/errors.js";
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "formats");
 const fixture = (name: string): string => readFileSync(join(fixtures, name), "utf8");
@@ -35,15 +35,6 @@ function helperMacrosExpected(token: number, read: number, write: number, exitGr
   ];
 }
 
-function errorOf(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error("expected an InputError");
-}
 
 const read = (text: string, opts: Parameters<typeof readCHeader>[1] = {}) =>
   readCHeader(text, { where: "f.h", ...opts });

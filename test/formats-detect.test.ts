@@ -12,8 +12,8 @@ import { Program } from "../src/engine/program.js";
 import { opcodes } from "../src/engine/opcodes.js";
 import { check } from "../src/engine/check.js";
 import { resolveArch } from "../src/syscalls/index.js";
-import { InputError } from "../src/errors.js";
 import { corpusPath } from "./support/corpus.js";
+import { errorOf } from "./support/errors.js";
 
 const ALLOW_ALL = Program.fromInsns([
   { code: 0x20, jt: 0, jf: 0, k: 4 },
@@ -40,15 +40,6 @@ function put(name: string, data: Uint8Array | string): string {
   return p;
 }
 
-function errorOf(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error("expected an InputError");
-}
 
 const summary = (l: LoadedFilter[]) => l.map((f) => [f.container, f.thread, f.endian, f.program.length]);
 

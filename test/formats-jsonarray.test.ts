@@ -2,7 +2,7 @@ import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import { readJsonArray, writeJsonArray } from "../src/formats/jsonarray.js";
 import { Program, type Insn } from "../src/engine/program.js";
-import { InputError } from "../src/errors.js";
+import { errorOf } from "./support/errors.js";
 
 const ALLOW_ALL = Program.fromInsns([
   { code: 0x20, jt: 0, jf: 0, k: 4 },
@@ -11,15 +11,6 @@ const ALLOW_ALL = Program.fromInsns([
   { code: 0x06, jt: 0, jf: 0, k: 0x7fff0000 },
 ]);
 
-function errorOf(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error("expected an InputError");
-}
 
 describe("JSON instruction arrays", () => {
   it("writes one object per line", () => {

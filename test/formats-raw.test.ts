@@ -6,8 +6,8 @@ import { readRaw, writeRaw, guessEndian, MAX_RAW_BYTES } from "../src/formats/ra
 import { Program, type Insn } from "../src/engine/program.js";
 import { opcodes } from "../src/engine/opcodes.js";
 import { check } from "../src/engine/check.js";
-import { InputError } from "../src/errors.js";
 import { corpusPath } from "./support/corpus.js";
+import { errorOf } from "./support/errors.js";
 
 const ALLOW_ALL = Program.fromInsns([
   { code: 0x20, jt: 0, jf: 0, k: 4 },
@@ -38,15 +38,6 @@ const plausibleProgram = fc
   )
   .map(([body, ret, k]) => Program.fromInsns([...body, { code: ret, jt: 0, jf: 0, k }]));
 
-function errorOf(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error("expected an InputError");
-}
 
 describe("raw sock_filter arrays", () => {
   it("writes little-endian as the canonical bytes and big-endian with code and k swapped", () => {

@@ -3,20 +3,12 @@ import { policy, arg, abiArgWidth, parseActionSpec, toArgCondition, lookupSyscal
 import { evaluatePolicy } from "../src/policy/reference.js";
 import type { PolicyIR } from "../src/policy/ir.js";
 import { Action, formatRet } from "../src/engine/actions.js";
-import { InputError, UnknownSyscallError } from "../src/errors.js";
+import { UnknownSyscallError } from "../src/errors.js";
 import { ARCHES, resolveArch, syscallNumber, type ArchInfo } from "../src/syscalls/index.js";
+import { errorOf } from "./support/errors.js";
 
 const X86_64 = resolveArch("x86_64");
 
-function errorOf(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error("expected an InputError");
-}
 
 function run(ir: PolicyIR, name: string, args: bigint[] = [], arch: ArchInfo = ir.arches[0].arch): string {
   return formatRet(evaluatePolicy(ir, { arch: arch.token, nr: syscallNumber(arch, name)!, args }));

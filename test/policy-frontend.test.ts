@@ -6,22 +6,14 @@ import { loadPolicy, detectDialect } from "../src/policy/frontend.js";
 import { parseJson } from "../src/policy/json.js";
 import { evaluatePolicy } from "../src/policy/reference.js";
 import { Action, formatRet } from "../src/engine/actions.js";
-import { InputError, UnknownSyscallError } from "../src/errors.js";
+import { UnknownSyscallError } from "../src/errors.js";
 import { resolveArch, syscallNumber } from "../src/syscalls/index.js";
 import { corpusPath } from "./support/corpus.js";
+import { errorOf } from "./support/errors.js";
 
 const fixture = (name: string): string =>
   readFileSync(fileURLToPath(new URL(`./fixtures/policies/${name}`, import.meta.url)), "utf8");
 
-function errorOf(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error("expected an InputError");
-}
 
 describe("loadPolicy: dialect detection by content", () => {
   it("seccompiler files give one policy per thread", () => {

@@ -5,16 +5,8 @@ import {
   type JObject, type JArray, type JNumber,
 } from "../src/policy/json.js";
 import { InputError } from "../src/errors.js";
+import { errorOf } from "./support/errors.js";
 
-function errorOf(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error("expected an InputError");
-}
 
 const TEXT = `{
   "a/b": { "x~y": [1, 2,

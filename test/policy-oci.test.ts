@@ -8,24 +8,15 @@ import {
 import { evaluatePolicy } from "../src/policy/reference.js";
 import type { PolicyIR } from "../src/policy/ir.js";
 import { Action, formatRet } from "../src/engine/actions.js";
-import { InputError } from "../src/errors.js";
 import { resolveArch, syscallNumber, type ArchInfo } from "../src/syscalls/index.js";
 import { corpusPath } from "./support/corpus.js";
+import { errorOf } from "./support/errors.js";
 
 const A = (n: string): ArchInfo => resolveArch(n);
 const X86_64 = A("x86_64");
 const fixture = (name: string): string =>
   readFileSync(fileURLToPath(new URL(`./fixtures/policies/${name}`, import.meta.url)), "utf8");
 
-function errorOf(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error("expected an InputError");
-}
 
 /** The result of `name(args…)` on ABI `arch` (a section of the policy), printed. */
 function run(ir: PolicyIR, arch: ArchInfo, name: string, args: bigint[] = []): string {

@@ -6,9 +6,10 @@ import { parseSeccompiler, SECCOMPILER_MISMATCH_ACTION } from "../src/policy/sec
 import { evaluatePolicy } from "../src/policy/reference.js";
 import type { PolicyIR } from "../src/policy/ir.js";
 import { Action, formatRet } from "../src/engine/actions.js";
-import { InputError, UnknownSyscallError } from "../src/errors.js";
+import { UnknownSyscallError } from "../src/errors.js";
 import { resolveArch, syscallNumber, type ArchInfo } from "../src/syscalls/index.js";
 import { corpusPath } from "./support/corpus.js";
+import { errorOf } from "./support/errors.js";
 
 const X86_64 = resolveArch("x86_64");
 const AARCH64 = resolveArch("aarch64");
@@ -16,15 +17,6 @@ const X86 = resolveArch("x86");
 const fixture = (name: string): string =>
   readFileSync(fileURLToPath(new URL(`./fixtures/policies/${name}`, import.meta.url)), "utf8");
 
-function errorOf(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error("expected an InputError");
-}
 
 /** The result for `name(args…)` on the policy's (first) arch. */
 function run(ir: PolicyIR, name: string, args: bigint[] = [], arch: ArchInfo = ir.arches[0].arch): string {
