@@ -113,16 +113,11 @@ export class ValueDecoder {
 
   /** A symbolic argument, through the whole-argument cache. */
   private symbolic(b: Uint8Array, s: number, e: number): boolean {
-    let h = 0x811c9dc5;
-    for (let i = s; i < e; i++) h = Math.imul(h ^ b[i], 0x01000193);
+    const h = hashBytes(b, s, e);
     let list = this.argCache.get(h);
     if (list) {
       for (const ent of list) {
-        const nb = ent.bytes;
-        if (nb.length !== e - s) continue;
-        let i = 0;
-        while (i < nb.length && nb[i] === b[s + i]) i++;
-        if (i === nb.length) {
+        if (sameBytes(ent.bytes, b, s, e)) {
           this.lo = ent.lo;
           this.hi = ent.hi;
           return ent.known;
@@ -223,16 +218,11 @@ export class ValueDecoder {
 
   /** The constant named by b[s..e), looked up by a hash of its bytes. */
   private constant(b: Uint8Array, s: number, e: number): number | undefined {
-    let h = 0x811c9dc5;
-    for (let i = s; i < e; i++) h = Math.imul(h ^ b[i], 0x01000193);
+    const h = hashBytes(b, s, e);
     let list = this.byHash.get(h);
     if (list) {
       for (const ent of list) {
-        const nb = ent.bytes;
-        if (nb.length !== e - s) continue;
-        let i = 0;
-        while (i < nb.length && nb[i] === b[s + i]) i++;
-        if (i === nb.length) return ent.value;
+        if (sameBytes(ent.bytes, b, s, e)) return ent.value;
       }
     } else {
       this.byHash.set(h, (list = []));
@@ -356,4 +346,18 @@ export class ValueDecoder {
     this.hi = 0;
     return i;
   }
+}
+
+/** FNV-1a of b[s..e): the key of the constant and argument caches. */
+function hashBytes(b: Uint8Array, s: number, e: number): number {
+  let h = 0x811c9dc5;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return h;
+}
+
+/** Does `nb` equal b[s..e)? */
+function sameBytes(nb: Uint8Array, b: Uint8Array, s: number, e: number): boolean {
+  if (nb.length !== e - s) return false;
+  for (let i = 0; i < nb.length; i++) if (nb[i] !== b[s + i]) return false;
+  return true;
 }
