@@ -60,6 +60,7 @@ export function bddReset(budget: u32): void {
   if (epoch >= (1 << 28)) {
     epoch = 1;
     memory.fill(pCache, 0, <usize>CACHE_SIZE << 4);
+    if (pIte != 0) memory.fill(pIte, 0, <usize>ITE_SIZE * 20);
   }
   maxNodes = budget < 16 ? 16 : budget > NODE_CAP ? NODE_CAP : budget;
   count = 2;
@@ -187,9 +188,46 @@ export function bddXor(a: u32, b: u32): u32 { return apply(OP_XOR, a, b); }
 export function bddNot(a: u32): u32 { return apply(OP_XOR, a, TRUE); }
 /** a and not b */
 export function bddDiff(a: u32, b: u32): u32 { return apply(OP_AND, a, bddNot(b)); }
-/** if c then t else e */
+// If-then-else has three operands, so it keeps its own computed cache (tag, c, t, e, result).
+const ITE_BITS: u32 = 19;
+const ITE_SIZE: u32 = 1 << ITE_BITS;
+let pIte: usize = 0;
+
+/** if c then t else e, in one pass over the three graphs (no intermediate results). */
 export function bddIte(c: u32, t: u32, e: u32): u32 {
-  return bddOr(bddAnd(c, t), bddAnd(bddNot(c), e));
+  if (c == TRUE || t == e) return t;
+  if (c == FALSE) return e;
+  if (t == TRUE && e == FALSE) return c;
+  if (t == FALSE && e == TRUE) return bddNot(c);
+  if (t == TRUE || t == c) return bddOr(c, e);
+  if (e == FALSE || e == c) return bddAnd(c, t);
+  if (overflowed) return FALSE;
+  if (pIte == 0) {
+    pIte = heap.alloc(<usize>ITE_SIZE * 20);
+    memory.fill(pIte, 0, <usize>ITE_SIZE * 20);
+  }
+  const slot = pIte + <usize>((hash3(c, t, e ^ 0x5bd1e995) & (ITE_SIZE - 1)) * 20);
+  if (load<u32>(slot) == epoch && load<u32>(slot, 4) == c && load<u32>(slot, 8) == t && load<u32>(slot, 12) == e) {
+    return load<u32>(slot, 16);
+  }
+  const vc = varOf(c);
+  const vt = varOf(t);
+  const ve = varOf(e);
+  let v = vc < vt ? vc : vt;
+  if (ve < v) v = ve;
+  const c0 = vc == v ? loOf(c) : c;
+  const c1 = vc == v ? hiOf(c) : c;
+  const t0 = vt == v ? loOf(t) : t;
+  const t1 = vt == v ? hiOf(t) : t;
+  const e0 = ve == v ? loOf(e) : e;
+  const e1 = ve == v ? hiOf(e) : e;
+  const r = mk(v, bddIte(c0, t0, e0), bddIte(c1, t1, e1));
+  store<u32>(slot, epoch);
+  store<u32>(slot, c, 4);
+  store<u32>(slot, t, 8);
+  store<u32>(slot, e, 12);
+  store<u32>(slot, r, 16);
+  return r;
 }
 
 /** ∃ every variable of `word`: f. */

@@ -278,20 +278,20 @@ function memIntern(): i32 {
 
 let limit: i32 = LIMIT_NONE;
 
-/** Adds a state arriving at `pc`, merging with an equal one. */
-function arrive(pc: u32, cond: u32, a: i32, x: i32, m: i32): void {
-  if (cond == FALSE) return;
+/** Adds a state arriving at `pc`, merging with an equal one; returns its id (-1: none). */
+function arrive(pc: u32, cond: u32, a: i32, x: i32, m: i32): i32 {
+  if (cond == FALSE) return -1;
   let s = unchecked(headAt[pc]);
   while (s >= 0) {
     if (unchecked(sA[s]) == a && unchecked(sX[s]) == x && unchecked(sM[s]) == m) {
       unchecked(sCond[s] = bddOr(unchecked(sCond[s]), cond));
-      return;
+      return s;
     }
     s = unchecked(sNext[s]);
   }
   if (stateCount >= MAX_STATES) {
     limit = LIMIT_STATES;
-    return;
+    return -1;
   }
   const n = stateCount++;
   unchecked(sCond[n] = cond);
@@ -300,6 +300,7 @@ function arrive(pc: u32, cond: u32, a: i32, x: i32, m: i32): void {
   unchecked(sM[n] = m);
   unchecked(sNext[n] = unchecked(headAt[pc]));
   unchecked(headAt[pc] = n);
+  return n;
 }
 
 // ---- outcomes ----------------------------------------------------------------------------
@@ -344,136 +345,271 @@ function retVector(a: i32, cond: u32, bitIdx: i32, prefix: u32): void {
   retVector(a, one, bitIdx - 1, prefix | (<u32>1 << <u32>bitIdx));
 }
 
-// ---- the analysis ------------------------------------------------------------------------
+// ---- one instruction on one register state ------------------------------------------------
+// Both analyses below use this single transfer function, so they model every opcode the same
+// way. Its result is left in the t* globals.
+const T_NEXT: u8 = 0; // continue at tPc with (tA, tX, tM)
+const T_BRANCH: u8 = 1; // tC ? tPc : tPcF, registers unchanged
+const T_RET_K: u8 = 2; // return tK
+const T_RET_A: u8 = 3; // return A
+const T_DIV_X: u8 = 4; // X == 0 (tC) returns 0; otherwise continue at tPc with (tA, tX, tM)
+let tKind: u8 = 0;
+let tPc: u32 = 0;
+let tPcF: u32 = 0;
+let tA: i32 = 0;
+let tX: i32 = 0;
+let tM: i32 = 0;
+let tC: u32 = 0;
+let tK: u32 = 0;
+
+/** What instruction `pc` does to the state (a, x, m); false for an opcode the engine refuses. */
+function transfer(prog: usize, pc: u32, a: i32, x: i32, m: i32): bool {
+  const ins = prog + (<usize>pc << 3);
+  const code = <u16>load<u16>(ins);
+  const jt = <u32>load<u8>(ins, 2);
+  const jf = <u32>load<u8>(ins, 3);
+  const k = load<u32>(ins, 4);
+  tKind = T_NEXT;
+  tPc = pc + 1;
+  tX = x;
+  tM = m;
+  switch (formOf(code)) {
+    case F_LD_ABS: { tA = vWord(k >> 2); break; }
+    case F_LEN: {
+      if (code == LD_W_LEN) { tA = vConst(64); } else { tA = a; tX = vConst(64); }
+      break;
+    }
+    case F_IMM: {
+      if (code == LD_IMM) { tA = vConst(k); } else { tA = a; tX = vConst(k); }
+      break;
+    }
+    case F_MEM_LOAD: {
+      const cell = unchecked(memCells[m * 16 + <i32>(k & 15)]);
+      // The kernel's scratch check guarantees the cell was written on every path the kernel
+      // runs; an unwritten cell can only be seen on an infeasible path, where its value is moot.
+      const v = cell < 0 ? vConst(0) : cell;
+      if (code == LD_MEM) { tA = v; } else { tA = a; tX = v; }
+      break;
+    }
+    case F_MEM_STORE: {
+      for (let i = 0; i < 16; i++) unchecked(memTmp[i] = unchecked(memCells[m * 16 + i]));
+      unchecked(memTmp[<i32>(k & 15)] = code == ST ? a : x);
+      tA = a;
+      tM = memIntern();
+      if (tM < 0) { limit = LIMIT_STATES; tM = 0; }
+      break;
+    }
+    case F_ALU_K: case F_ALU_DIV_K: case F_ALU_SHIFT_K: {
+      const kv = vConst(k);
+      if (code == ALU_ADD_K) tA = vAdd(a, kv, FALSE);
+      else if (code == ALU_SUB_K) tA = vSub(a, kv);
+      else if (code == ALU_MUL_K) tA = vMul(a, kv);
+      else if (code == ALU_DIV_K) tA = vDiv(a, kv);
+      else if (code == ALU_OR_K) tA = vOr(a, kv);
+      else if (code == ALU_AND_K) tA = vAnd(a, kv);
+      else if (code == ALU_XOR_K) tA = vXor(a, kv);
+      else if (code == ALU_LSH_K) tA = vShlConst(a, k);
+      else tA = vShrConst(a, k);
+      break;
+    }
+    case F_ALU_X: {
+      tA = a;
+      if (code == ALU_DIV_X) {
+        // Division by X == 0 ends the filter with return value 0, as the kernel does.
+        tC = eqBdd(x, vConst(0));
+        if (tC == TRUE) { tKind = T_RET_K; tK = 0; } else { tKind = T_DIV_X; tA = vDiv(a, x); }
+        break;
+      }
+      if (code == ALU_ADD_X) tA = vAdd(a, x, FALSE);
+      else if (code == ALU_SUB_X) tA = vSub(a, x);
+      else if (code == ALU_MUL_X) tA = vMul(a, x);
+      else if (code == ALU_OR_X) tA = vOr(a, x);
+      else if (code == ALU_AND_X) tA = vAnd(a, x);
+      else if (code == ALU_XOR_X) tA = vXor(a, x);
+      else if (code == ALU_LSH_X) tA = vShiftX(a, x, true);
+      else tA = vShiftX(a, x, false);
+      break;
+    }
+    case F_NEG: { tA = vSub(vConst(0), a); break; }
+    case F_MISC: {
+      if (code == MISC_TAX) { tA = a; tX = a; } else { tA = x; }
+      break;
+    }
+    case F_JA: { tA = a; tPc = pc + 1 + k; break; }
+    case F_JCOND_K: case F_JCOND_X: {
+      const src = formOf(code) == F_JCOND_K ? vConst(k) : x;
+      if (code == JMP_JEQ_K || code == JMP_JEQ_X) tC = eqBdd(a, src);
+      else if (code == JMP_JGT_K || code == JMP_JGT_X) tC = gtBdd(a, src);
+      else if (code == JMP_JGE_K || code == JMP_JGE_X) tC = geBdd(a, src);
+      else tC = setBdd(a, src);
+      tKind = T_BRANCH;
+      tA = a;
+      tPc = pc + 1 + jt;
+      tPcF = pc + 1 + jf;
+      break;
+    }
+    case F_RET_K: { tKind = T_RET_K; tK = k; break; }
+    case F_RET_A: { tKind = T_RET_A; tA = a; break; }
+    default: return false;
+  }
+  return true;
+}
+
+// ---- the analyses ------------------------------------------------------------------------
 export function symReset(): void {
   vecReset();
   memCount = 0;
   for (let s = 0; s < SLOTS; s++) unchecked(outCount[s] = 0);
 }
 
-/**
- * Analyses the (checked) program at `prog` into result slot `slot`. Returns LIMIT_NONE (0) when
- * exact, a LIMIT_* code when a bound was hit, or ERR_BAD_PROGRAM.
- */
-export function symAnalyze(prog: usize, len: u32, slot: i32): i32 {
-  if (len == 0 || len > 4096 || slot < 0 || slot >= SLOTS) return ERR_BAD_PROGRAM;
+/** Analysis methods (symAnalyze's `method`). */
+export const METHOD_AUTO: i32 = 0;
+export const METHOD_FORWARD: i32 = 1;
+export const METHOD_BACKWARD: i32 = 2;
+
+function startAnalysis(len: u32, slot: i32): void {
   curSlot = slot;
   unchecked(outCount[slot] = 0);
   limit = LIMIT_NONE;
   stateCount = 0;
   for (let i: u32 = 0; i <= len; i++) unchecked(headAt[i] = -1);
-  const zero = vConst(0);
   for (let i = 0; i < 16; i++) unchecked(memTmp[i] = -1);
-  const mem0 = memIntern();
-  arrive(0, TRUE, zero, zero, mem0);
+  const zero = vConst(0);
+  arrive(0, TRUE, zero, zero, memIntern());
+}
 
+function status(): i32 {
+  if (overflowed) return LIMIT_NODES;
+  if (vecOverflow) return LIMIT_VECTORS;
+  return limit;
+}
+
+/**
+ * Forward analysis: states carry their path condition (the BDD of the inputs that reach them),
+ * conditions of equal states are OR-ed where paths meet, and each RET adds its state's
+ * condition to the outcome. Cheap when few distinct paths reach each instruction; the path
+ * conditions grow with the number of distinct ways to reach a point.
+ */
+function analyzeForward(prog: usize, len: u32): i32 {
   for (let pc: u32 = 0; pc < len; pc++) {
-    const ins = prog + (<usize>pc << 3);
-    const code = <u16>load<u16>(ins);
-    const jt = <u32>load<u8>(ins, 2);
-    const jf = <u32>load<u8>(ins, 3);
-    const k = load<u32>(ins, 4);
-    const form = formOf(code);
     let s = unchecked(headAt[pc]);
     while (s >= 0) {
-      if (limit != LIMIT_NONE) return limit;
-      if (overflowed) return LIMIT_NODES;
-      if (vecOverflow) return LIMIT_VECTORS;
+      const st = status();
+      if (st != LIMIT_NONE) return st;
       const cond = unchecked(sCond[s]);
-      let a = unchecked(sA[s]);
-      let x = unchecked(sX[s]);
-      let m = unchecked(sM[s]);
-      const next = pc + 1;
-      switch (form) {
-        case F_LD_ABS: { arrive(next, cond, vWord(k >> 2), x, m); break; }
-        case F_LEN: {
-          if (code == LD_W_LEN) a = vConst(64); else x = vConst(64);
-          arrive(next, cond, a, x, m);
+      if (!transfer(prog, pc, unchecked(sA[s]), unchecked(sX[s]), unchecked(sM[s]))) return ERR_BAD_PROGRAM;
+      switch (tKind) {
+        case T_NEXT: { arrive(tPc, cond, tA, tX, tM); break; }
+        case T_BRANCH: {
+          arrive(tPc, bddAnd(cond, tC), tA, tX, tM);
+          arrive(tPcF, bddAnd(cond, bddNot(tC)), tA, tX, tM);
           break;
         }
-        case F_IMM: {
-          if (code == LD_IMM) a = vConst(k); else x = vConst(k);
-          arrive(next, cond, a, x, m);
-          break;
+        case T_RET_K: { addOutcome(tK, cond); break; }
+        case T_RET_A: { retVector(tA, cond, 31, 0); break; }
+        default: { // T_DIV_X
+          addOutcome(0, bddAnd(cond, tC));
+          arrive(tPc, bddAnd(cond, bddNot(tC)), tA, tX, tM);
         }
-        case F_MEM_LOAD: {
-          const cell = unchecked(memCells[m * 16 + <i32>(k & 15)]);
-          // The kernel's scratch check guarantees the cell was written; -1 cannot happen.
-          const v = cell < 0 ? zero : cell;
-          if (code == LD_MEM) a = v; else x = v;
-          arrive(next, cond, a, x, m);
-          break;
-        }
-        case F_MEM_STORE: {
-          for (let i = 0; i < 16; i++) unchecked(memTmp[i] = unchecked(memCells[m * 16 + i]));
-          unchecked(memTmp[<i32>(k & 15)] = code == ST ? a : x);
-          const m2 = memIntern();
-          if (m2 < 0) return LIMIT_STATES;
-          arrive(next, cond, a, x, m2);
-          break;
-        }
-        case F_ALU_K: case F_ALU_DIV_K: case F_ALU_SHIFT_K: {
-          const kv = vConst(k);
-          if (code == ALU_ADD_K) a = vAdd(a, kv, FALSE);
-          else if (code == ALU_SUB_K) a = vSub(a, kv);
-          else if (code == ALU_MUL_K) a = vMul(a, kv);
-          else if (code == ALU_DIV_K) a = vDiv(a, kv);
-          else if (code == ALU_OR_K) a = vOr(a, kv);
-          else if (code == ALU_AND_K) a = vAnd(a, kv);
-          else if (code == ALU_XOR_K) a = vXor(a, kv);
-          else if (code == ALU_LSH_K) a = vShlConst(a, k);
-          else if (code == ALU_RSH_K) a = vShrConst(a, k);
-          arrive(next, cond, a, x, m);
-          break;
-        }
-        case F_ALU_X: {
-          if (code == ALU_DIV_X) {
-            // Division by X == 0 ends the filter with return value 0.
-            const xz = eqBdd(x, zero);
-            addOutcome(0, bddAnd(cond, xz));
-            const rest = bddAnd(cond, bddNot(xz));
-            if (rest != FALSE) arrive(next, rest, vDiv(a, x), x, m);
-            break;
-          }
-          if (code == ALU_ADD_X) a = vAdd(a, x, FALSE);
-          else if (code == ALU_SUB_X) a = vSub(a, x);
-          else if (code == ALU_MUL_X) a = vMul(a, x);
-          else if (code == ALU_OR_X) a = vOr(a, x);
-          else if (code == ALU_AND_X) a = vAnd(a, x);
-          else if (code == ALU_XOR_X) a = vXor(a, x);
-          else if (code == ALU_LSH_X) a = vShiftX(a, x, true);
-          else if (code == ALU_RSH_X) a = vShiftX(a, x, false);
-          arrive(next, cond, a, x, m);
-          break;
-        }
-        case F_NEG: { arrive(next, cond, vSub(zero, a), x, m); break; }
-        case F_MISC: {
-          if (code == MISC_TAX) x = a; else a = x;
-          arrive(next, cond, a, x, m);
-          break;
-        }
-        case F_JA: { arrive(pc + 1 + k, cond, a, x, m); break; }
-        case F_JCOND_K: case F_JCOND_X: {
-          const src = form == F_JCOND_K ? vConst(k) : x;
-          let c: u32;
-          if (code == JMP_JEQ_K || code == JMP_JEQ_X) c = eqBdd(a, src);
-          else if (code == JMP_JGT_K || code == JMP_JGT_X) c = gtBdd(a, src);
-          else if (code == JMP_JGE_K || code == JMP_JGE_X) c = geBdd(a, src);
-          else c = setBdd(a, src);
-          arrive(pc + 1 + jt, bddAnd(cond, c), a, x, m);
-          arrive(pc + 1 + jf, bddAnd(cond, bddNot(c)), a, x, m);
-          break;
-        }
-        case F_RET_K: { addOutcome(k, cond); break; }
-        case F_RET_A: { retVector(a, cond, 31, 0); break; }
-        default: return ERR_BAD_PROGRAM;
       }
       s = unchecked(sNext[s]);
     }
   }
-  if (overflowed) return LIMIT_NODES;
-  if (vecOverflow) return LIMIT_VECTORS;
-  return limit;
+  return status();
+}
+
+// Per state, for the backward analysis: what its instruction did (kind, condition, successor
+// states, returned constant) and the return-value vector of the rest of the program from it.
+const sKind = new StaticArray<u8>(MAX_STATES);
+const sC = new StaticArray<u32>(MAX_STATES);
+const sT = new StaticArray<i32>(MAX_STATES);
+const sF = new StaticArray<i32>(MAX_STATES);
+const sG = new StaticArray<i32>(MAX_STATES);
+
+/** The vector "if c then t else e", bit by bit. */
+function vIte(c: u32, t: i32, e: i32): i32 {
+  if (c == TRUE || t == e) return t;
+  if (c == FALSE) return e;
+  for (let i = 0; i < 32; i++) unchecked(tmp[i] = bddIte(c, bit(t, i), bit(e, i)));
+  return intern();
+}
+
+/**
+ * Backward analysis. A first pass finds the register states that can reach each instruction
+ * (without path conditions: a branch is pruned only where its comparison is constant for the
+ * state); a second pass, from the last instruction up, gives each state the 32-bit vector of
+ * BDDs of the value the program returns from there: RET K is a constant, RET A is A itself,
+ * and a branch is the bitwise if-then-else of its successors. The vector of the entry state is
+ * the whole program's return value as a function of the input, split into outcomes at the end.
+ * The BDDs built are the suffix functions "what happens from here", which stay small where
+ * many paths meet, unlike the path conditions "how did we get here" of the forward analysis.
+ */
+function analyzeBackward(prog: usize, len: u32): i32 {
+  for (let pc: u32 = 0; pc < len; pc++) {
+    let s = unchecked(headAt[pc]);
+    while (s >= 0) {
+      const st = status();
+      if (st != LIMIT_NONE) return st;
+      if (!transfer(prog, pc, unchecked(sA[s]), unchecked(sX[s]), unchecked(sM[s]))) return ERR_BAD_PROGRAM;
+      unchecked(sKind[s] = tKind);
+      unchecked(sC[s] = tC);
+      unchecked(sT[s] = -1);
+      unchecked(sF[s] = -1);
+      if (tKind == T_NEXT || tKind == T_DIV_X) unchecked(sT[s] = arrive(tPc, TRUE, tA, tX, tM));
+      else if (tKind == T_BRANCH) {
+        if (tC != FALSE) unchecked(sT[s] = arrive(tPc, TRUE, tA, tX, tM));
+        if (tC != TRUE) unchecked(sF[s] = arrive(tPcF, TRUE, tA, tX, tM));
+      } else if (tKind == T_RET_K) unchecked(sC[s] = tK);
+      else unchecked(sC[s] = <u32>tA);
+      s = unchecked(sNext[s]);
+    }
+  }
+  let st = status();
+  if (st != LIMIT_NONE) return st;
+  const zero = vConst(0);
+  for (let pc = <i32>len - 1; pc >= 0; pc--) {
+    let s = unchecked(headAt[pc]);
+    while (s >= 0) {
+      const t = unchecked(sT[s]);
+      const f = unchecked(sF[s]);
+      const c = unchecked(sC[s]);
+      let g: i32;
+      switch (unchecked(sKind[s])) {
+        case T_NEXT: { g = unchecked(sG[t]); break; }
+        case T_BRANCH: {
+          g = t < 0 ? unchecked(sG[f]) : f < 0 ? unchecked(sG[t]) : vIte(c, unchecked(sG[t]), unchecked(sG[f]));
+          break;
+        }
+        case T_RET_K: { g = vConst(c); break; }
+        case T_RET_A: { g = <i32>c; break; }
+        default: { g = vIte(c, zero, unchecked(sG[t])); } // T_DIV_X
+      }
+      unchecked(sG[s] = g);
+      st = status();
+      if (st != LIMIT_NONE) return st;
+      s = unchecked(sNext[s]);
+    }
+  }
+  // State 0 is the entry state (A = X = 0, no scratch memory written).
+  retVector(unchecked(sG[0]), TRUE, 31, 0);
+  return status();
+}
+
+/**
+ * Analyses the (checked) program at `prog` into result slot `slot`. Returns LIMIT_NONE (0) when
+ * exact, a LIMIT_* code when a bound was hit, or ERR_BAD_PROGRAM. METHOD_AUTO runs the
+ * backward analysis and falls back to the forward one when the path-insensitive state pass
+ * finds too many register states (path conditions prune infeasible ones).
+ */
+export function symAnalyze(prog: usize, len: u32, slot: i32, method: i32): i32 {
+  if (len == 0 || len > 4096 || slot < 0 || slot >= SLOTS) return ERR_BAD_PROGRAM;
+  if (method != METHOD_FORWARD) {
+    startAnalysis(len, slot);
+    const r = analyzeBackward(prog, len);
+    if (r != LIMIT_STATES || method == METHOD_BACKWARD) return r;
+  }
+  startAnalysis(len, slot);
+  return analyzeForward(prog, len);
 }
 
 export function symOutcomeCount(slot: i32): i32 {

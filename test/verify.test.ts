@@ -71,6 +71,27 @@ describe("symbolic partitions equal the interpreter", () => {
   });
 });
 
+describe("the backward and forward analyses give the same partition", () => {
+  it(`as the same BDD ids in one space, on random programs (seed ${SEED})`, () => {
+    const rng = new Rng(SEED ^ 0x5a5a);
+    let both = 0;
+    for (let i = 0; i < 150 * FACTOR; i++) {
+      const g = genValid(rng, { maxLen: 80 });
+      const p = Program.fromInsns(g.insns);
+      const space = new SymbolicSpace(BUDGET);
+      const back = space.analyze(p, "backward");
+      if (space.overflowed) continue; // the space is spent; nothing to compare
+      const fwd = space.analyze(p, "forward");
+      if (back instanceof Inconclusive || fwd instanceof Inconclusive) continue;
+      const norm = (o: { value: number; set: number }[]) => o.map((x) => [x.value, x.set]).sort((x, y) => x[0] - y[0]);
+      expect(norm(back), `program ${i} (seed ${SEED})`).toEqual(norm(fwd));
+      both++;
+    }
+    console.log(`[verify] ${both} programs: backward and forward partitions identical`);
+    expect(both).toBeGreaterThan(100 * FACTOR);
+  });
+});
+
 describe("relations on random program pairs agree with random testing", () => {
   it(`never says "holds" when testing finds a difference (seed ${SEED})`, () => {
     const rng = new Rng(SEED ^ 0xabc);

@@ -43,7 +43,8 @@ export interface EngineExports {
   bddNodeCount(): number;
   bddOverflowed(): number;
   symReset(): void;
-  symAnalyze(prog: number, len: number, slot: number): number;
+  /** method: 0 auto (backward, forward when register states explode), 1 forward, 2 backward. */
+  symAnalyze(prog: number, len: number, slot: number, method: number): number;
   symOutcomeCount(slot: number): number;
   symOutcomeValue(slot: number, i: number): number;
   symOutcomeSet(slot: number, i: number): number;

@@ -25,6 +25,10 @@ export interface Outcome {
   set: number;
 }
 
+/** How the engine computes a partition: backward (suffix functions), forward (path conditions), or auto. */
+export type AnalysisMethod = "auto" | "forward" | "backward";
+const METHODS: Record<AnalysisMethod, number> = { auto: 0, forward: 1, backward: 2 };
+
 export const FALSE = 0;
 export const TRUE = 1;
 
@@ -41,8 +45,12 @@ export class SymbolicSpace {
     e.symReset();
   }
 
-  /** The exact outcome partition of `p`, or why it could not be computed. */
-  analyze(p: Program): Outcome[] | Inconclusive {
+  /**
+   * The exact outcome partition of `p`, or why it could not be computed. `method` picks the
+   * engine's analysis (see assembly/sym.ts); every method gives the same sets (the same BDD
+   * ids), only the cost differs.
+   */
+  analyze(p: Program, method: AnalysisMethod = "auto"): Outcome[] | Inconclusive {
     requireAccepted(p);
     if (this.slots >= 8) return new Inconclusive("more than 8 filters in one analysis");
     const e = engine();
@@ -50,7 +58,7 @@ export class SymbolicSpace {
     const prog = new Region(p.bytes.length);
     try {
       prog.u8().set(p.bytes);
-      const rc = e.symAnalyze(prog.ptr, p.length, slot);
+      const rc = e.symAnalyze(prog.ptr, p.length, slot, METHODS[method]);
       if (rc < 0) return new Inconclusive("program refused by the symbolic engine");
       if (rc > 0) return new Inconclusive(LIMITS[rc] ?? `limit ${rc}`);
       const out: Outcome[] = [];
