@@ -99,6 +99,11 @@ function hash3(a: u32, b: u32, c: u32): u32 {
 /** The node (v, lo, hi), reduced. */
 export function mk(v: u32, lo: u32, hi: u32): u32 {
   if (lo == hi) return lo;
+  return intern3(v, lo, hi);
+}
+
+/** The unique node (v, lo, hi), unreduced (leaves use it with v = TERMINAL_VAR). */
+function intern3(v: u32, lo: u32, hi: u32): u32 {
   let slot = hash3(v, lo, hi) & (UNIQUE_SIZE - 1);
   while (true) {
     const n = load<u32>(at(pUnique, slot));
@@ -128,6 +133,8 @@ const OP_AND: u32 = 1;
 const OP_OR: u32 = 2;
 const OP_XOR: u32 = 3;
 const OP_EXISTS_WORD: u32 = 4;
+const OP_PAIR: u32 = 5;
+const OP_LEAF_SET: u32 = 6;
 
 function cacheGet(op: u32, a: u32, b: u32): i64 {
   const e = pCache + (<usize>(hash3(op, a, b) & (CACHE_SIZE - 1)) << 4);
@@ -360,3 +367,94 @@ export function bddWordEquals(word: u32, value: u32): u32 {
 export function bddNodeVar(n: u32): u32 { return n <= TRUE ? 0xffffffff : varOf(n); }
 export function bddNodeLo(n: u32): u32 { return loOf(n); }
 export function bddNodeHi(n: u32): u32 { return hiOf(n); }
+
+// ---- multi-terminal diagrams ------------------------------------------------------------------
+// The backward and relational analyses (assembly/sym.ts) build decision diagrams whose
+// terminals carry a payload: a *leaf* is a node with the terminal variable and two payload
+// words (for example a return-value vector id), hash-consed like every other node. A diagram
+// over leaves says which payload applies to each input; FALSE may serve as one more leaf.
+// Leaves sort below every input variable, so bddIte with a boolean condition combines such
+// diagrams unchanged, and bddAnd(c, f) keeps f where c holds and is FALSE elsewhere.
+
+/** The leaf carrying (a, b). */
+export function mtLeaf(a: u32, b: u32): u32 {
+  if (overflowed) return FALSE;
+  return intern3(TERMINAL_VAR, a, b);
+}
+
+// @ts-ignore: decorator
+@inline export function mtIsLeaf(n: u32): bool {
+  return n > TRUE && varOf(n) == TERMINAL_VAR;
+}
+
+/**
+ * The diagram of leaf pairs: FALSE where f and g reach the same leaf, otherwise the leaf
+ * (payload a of f's leaf, payload a of g's leaf).
+ */
+export function mtPair(f: u32, g: u32): u32 {
+  if (f == g || overflowed) return FALSE;
+  const vf = varOf(f);
+  const vg = varOf(g);
+  if (vf == TERMINAL_VAR && vg == TERMINAL_VAR) return mtLeaf(loOf(f), loOf(g));
+  const c = cacheGet(OP_PAIR, f, g);
+  if (c >= 0) return <u32>c;
+  const v = vf < vg ? vf : vg;
+  const r = mk(v,
+    mtPair(vf == v ? loOf(f) : f, vg == v ? loOf(g) : g),
+    mtPair(vf == v ? hiOf(f) : f, vg == v ? hiOf(g) : g));
+  cachePut(OP_PAIR, f, g, r);
+  return r;
+}
+
+/** The inputs on which diagram f reaches `leaf`. */
+export function mtLeafSet(f: u32, leaf: u32): u32 {
+  if (f == leaf) return TRUE;
+  if (f <= TRUE || varOf(f) == TERMINAL_VAR || overflowed) return FALSE;
+  const c = cacheGet(OP_LEAF_SET, f, leaf);
+  if (c >= 0) return <u32>c;
+  const r = mk(varOf(f), mtLeafSet(loOf(f), leaf), mtLeafSet(hiOf(f), leaf));
+  cachePut(OP_LEAF_SET, f, leaf, r);
+  return r;
+}
+
+// Visit marks for mtLeaves, allocated on first use and told apart by a stamp.
+let pMark: usize = 0;
+let markStamp: u32 = 0;
+const leafList = new StaticArray<u32>(4096);
+let leafCount: i32 = 0;
+
+/**
+ * The distinct leaves diagram f reaches, in leafAt(0 .. n-1); returns n, or -1 when there are
+ * more than 4096.
+ */
+export function mtLeaves(f: u32): i32 {
+  if (pMark == 0) {
+    pMark = heap.alloc(<usize>NODE_CAP << 2);
+    memory.fill(pMark, 0, <usize>NODE_CAP << 2);
+  }
+  markStamp++;
+  if (markStamp == 0) {
+    memory.fill(pMark, 0, <usize>NODE_CAP << 2);
+    markStamp = 1;
+  }
+  leafCount = 0;
+  collectLeaves(f);
+  return leafCount;
+}
+
+function collectLeaves(f: u32): void {
+  if (f <= TRUE || leafCount < 0) return;
+  if (load<u32>(at(pMark, f)) == markStamp) return;
+  store<u32>(at(pMark, f), markStamp);
+  if (varOf(f) == TERMINAL_VAR) {
+    if (leafCount >= 4096) { leafCount = -1; return; }
+    unchecked(leafList[leafCount++] = f);
+    return;
+  }
+  collectLeaves(loOf(f));
+  collectLeaves(hiOf(f));
+}
+
+export function leafAt(i: i32): u32 {
+  return unchecked(leafList[i]);
+}

@@ -33,7 +33,10 @@ export {
   bddReset, bddAnd, bddOr, bddXor, bddNot, bddDiff, bddExistsWord, bddRestrictWord, bddSatOne,
   bddWordRanges, bddWordEquals, bddNodeVar, bddNodeLo, bddNodeHi, nodeCount as bddNodeCount,
 } from "./bdd";
-export { symReset, symAnalyze, symOutcomeCount, symOutcomeValue, symOutcomeSet, symStates } from "./sym";
+export {
+  symReset, symAnalyze, symOutcomeCount, symOutcomeValue, symOutcomeSet, symStates,
+  symRelate, symRelCount, symRelP, symRelQ, symRelSet,
+} from "./sym";
 import { overflowed } from "./bdd";
 
 /** True when the BDD node budget was exceeded since the last bddReset. */

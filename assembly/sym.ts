@@ -23,6 +23,7 @@ import {
 } from "./opcodes";
 import {
   FALSE, TRUE, bddVar, bddAnd, bddOr, bddXor, bddNot, bddIte, overflowed,
+  mtLeaf, mtPair, mtLeafSet, mtLeaves, leafAt, loOf, hiOf,
 } from "./bdd";
 
 // Limits (reasons the host turns into "inconclusive: …").
@@ -214,49 +215,66 @@ function vDiv(a: i32, b: i32): i32 {
 }
 
 // ---- comparisons (vectors -> BDD) -----------------------------------------------------------
+// Bits are combined from the least significant up: for a loaded word that is the deepest
+// variable first, so each step adds nodes on top instead of rebuilding the whole result. A bit
+// of b that is a constant (every K comparison) needs one operation instead of several.
 function eqBdd(a: i32, b: i32): u32 {
   let r = TRUE;
-  for (let i = 31; i >= 0 && r != FALSE; i--) r = bddAnd(r, bddNot(bddXor(bit(a, i), bit(b, i))));
+  for (let i = 0; i < 32 && r != FALSE; i++) {
+    const x = bit(a, i);
+    const y = bit(b, i);
+    const same = y == TRUE ? x : y == FALSE ? bddNot(x) : bddNot(bddXor(x, y));
+    r = bddAnd(same, r);
+  }
   return r;
 }
 
 /** a > b unsigned; from the least significant bit up: gt = a&~b | ~(a^b) & gtLower. */
 function gtBdd(a: i32, b: i32): u32 {
-  let r = FALSE;
-  for (let i = 0; i < 32; i++) {
-    const x = bit(a, i);
-    const y = bit(b, i);
-    r = bddOr(bddAnd(x, bddNot(y)), bddAnd(bddNot(bddXor(x, y)), r));
-  }
-  return r;
+  return orderBdd(a, b, FALSE);
 }
 
 function geBdd(a: i32, b: i32): u32 {
-  let r = TRUE;
+  return orderBdd(a, b, TRUE);
+}
+
+/** a > b (r0 = FALSE) or a >= b (r0 = TRUE), unsigned. */
+function orderBdd(a: i32, b: i32, r0: u32): u32 {
+  let r = r0;
   for (let i = 0; i < 32; i++) {
     const x = bit(a, i);
     const y = bit(b, i);
-    r = bddOr(bddAnd(x, bddNot(y)), bddAnd(bddNot(bddXor(x, y)), r));
+    if (y == TRUE) r = bddAnd(x, r); // this bit of a must be 1, and the lower bits decide
+    else if (y == FALSE) r = bddOr(x, r); // a 1 here wins, a 0 leaves the lower bits to decide
+    else r = bddOr(bddAnd(x, bddNot(y)), bddAnd(bddNot(bddXor(x, y)), r));
   }
   return r;
 }
 
 function setBdd(a: i32, b: i32): u32 {
   let r = FALSE;
-  for (let i = 0; i < 32; i++) r = bddOr(r, bddAnd(bit(a, i), bit(b, i)));
+  for (let i = 0; i < 32; i++) {
+    const y = bit(b, i);
+    if (y == FALSE) continue;
+    r = bddOr(y == TRUE ? bit(a, i) : bddAnd(bit(a, i), y), r);
+  }
   return r;
 }
 
 // ---- states ----------------------------------------------------------------------------
 // A state: path condition, A, X and a scratch-memory id (16 vector ids, hash-consed too).
-const MAX_STATES: i32 = 1 << 15;
+// Two programs can be analysed side by side (the relational analysis below), so the pool holds
+// the states of both and `headAt` has one list head per (side, pc); `hb` selects the side.
+const MAX_STATES: i32 = 1 << 16;
 const sCond = new StaticArray<u32>(MAX_STATES);
 const sA = new StaticArray<i32>(MAX_STATES);
 const sX = new StaticArray<i32>(MAX_STATES);
 const sM = new StaticArray<i32>(MAX_STATES);
 const sNext = new StaticArray<i32>(MAX_STATES); // linked list per pc
 let stateCount: i32 = 0;
-const headAt = new StaticArray<i32>(4097);
+const headAt = new StaticArray<i32>(2 * 4097);
+const sPc = new StaticArray<u32>(MAX_STATES);
+let hb: u32 = 0; // 0 for the first program, 4097 for the second
 
 const MAX_MEMS: i32 = 1 << 12;
 const memCells = new StaticArray<i32>(MAX_MEMS * 16);
@@ -281,7 +299,7 @@ let limit: i32 = LIMIT_NONE;
 /** Adds a state arriving at `pc`, merging with an equal one; returns its id (-1: none). */
 function arrive(pc: u32, cond: u32, a: i32, x: i32, m: i32): i32 {
   if (cond == FALSE) return -1;
-  let s = unchecked(headAt[pc]);
+  let s = unchecked(headAt[hb + pc]);
   while (s >= 0) {
     if (unchecked(sA[s]) == a && unchecked(sX[s]) == x && unchecked(sM[s]) == m) {
       unchecked(sCond[s] = bddOr(unchecked(sCond[s]), cond));
@@ -298,8 +316,9 @@ function arrive(pc: u32, cond: u32, a: i32, x: i32, m: i32): i32 {
   unchecked(sA[n] = a);
   unchecked(sX[n] = x);
   unchecked(sM[n] = m);
-  unchecked(sNext[n] = unchecked(headAt[pc]));
-  unchecked(headAt[pc] = n);
+  unchecked(sPc[n] = pc);
+  unchecked(sNext[n] = unchecked(headAt[hb + pc]));
+  unchecked(headAt[hb + pc] = n);
   return n;
 }
 
@@ -472,10 +491,16 @@ function startAnalysis(len: u32, slot: i32): void {
   unchecked(outCount[slot] = 0);
   limit = LIMIT_NONE;
   stateCount = 0;
-  for (let i: u32 = 0; i <= len; i++) unchecked(headAt[i] = -1);
+  hb = 0;
+  addEntry(len);
+}
+
+/** Clears the state lists of side `hb` and adds its entry state (A = X = 0, no scratch). */
+function addEntry(len: u32): i32 {
+  for (let i: u32 = 0; i <= len; i++) unchecked(headAt[hb + i] = -1);
   for (let i = 0; i < 16; i++) unchecked(memTmp[i] = -1);
   const zero = vConst(0);
-  arrive(0, TRUE, zero, zero, memIntern());
+  return arrive(0, TRUE, zero, zero, memIntern());
 }
 
 function status(): i32 {
@@ -519,34 +544,50 @@ function analyzeForward(prog: usize, len: u32): i32 {
 }
 
 // Per state, for the backward analysis: what its instruction did (kind, condition, successor
-// states, returned constant) and the return-value vector of the rest of the program from it.
+// states, returned constant) and the diagram of what the program returns from it.
 const sKind = new StaticArray<u8>(MAX_STATES);
 const sC = new StaticArray<u32>(MAX_STATES);
 const sT = new StaticArray<i32>(MAX_STATES);
 const sF = new StaticArray<i32>(MAX_STATES);
 const sG = new StaticArray<i32>(MAX_STATES);
 
-/** The vector "if c then t else e", bit by bit. */
-function vIte(c: u32, t: i32, e: i32): i32 {
-  if (c == TRUE || t == e) return t;
-  if (c == FALSE) return e;
-  for (let i = 0; i < 32; i++) unchecked(tmp[i] = bddIte(c, bit(t, i), bit(e, i)));
-  return intern();
-}
-
 /**
  * Backward analysis. A first pass finds the register states that can reach each instruction
  * (without path conditions: a branch is pruned only where its comparison is constant for the
- * state); a second pass, from the last instruction up, gives each state the 32-bit vector of
- * BDDs of the value the program returns from there: RET K is a constant, RET A is A itself,
- * and a branch is the bitwise if-then-else of its successors. The vector of the entry state is
- * the whole program's return value as a function of the input, split into outcomes at the end.
- * The BDDs built are the suffix functions "what happens from here", which stay small where
- * many paths meet, unlike the path conditions "how did we get here" of the forward analysis.
+ * state); a second pass, from the last instruction up, gives each state the diagram of what
+ * the program returns from there (suffixOf): a decision diagram over the input bits whose
+ * leaves are return-value vectors. The entry state's diagram is the whole program's return
+ * value as a function of the input; it is split into outcomes at the end. These are suffix
+ * functions, "what happens from here", which stay small where many paths meet, unlike the
+ * path conditions "how did we get here" of the forward analysis; and one diagram with a leaf
+ * per return expression costs one if-then-else per branch, not one per bit of the value.
  */
 function analyzeBackward(prog: usize, len: u32): i32 {
-  for (let pc: u32 = 0; pc < len; pc++) {
+  const st0 = registerPass(prog, len);
+  if (st0 != LIMIT_NONE) return st0;
+  const zero = vConst(0);
+  for (let pc = <i32>len - 1; pc >= 0; pc--) {
     let s = unchecked(headAt[pc]);
+    while (s >= 0) {
+      unchecked(sG[s] = suffixOf(s, zero));
+      const st = status();
+      if (st != LIMIT_NONE) return st;
+      s = unchecked(sNext[s]);
+    }
+  }
+  // State 0 is the entry state (A = X = 0, no scratch memory written).
+  outcomesOf(<u32>unchecked(sG[0]));
+  return status();
+}
+
+/**
+ * The path-insensitive pass of the backward and relational analyses: every register state that
+ * can reach each instruction of side `hb`, with what the instruction does to it (kind,
+ * comparison, successor states). A branch is pruned only where its comparison is constant.
+ */
+function registerPass(prog: usize, len: u32): i32 {
+  for (let pc: u32 = 0; pc < len; pc++) {
+    let s = unchecked(headAt[hb + pc]);
     while (s >= 0) {
       const st = status();
       if (st != LIMIT_NONE) return st;
@@ -564,35 +605,40 @@ function analyzeBackward(prog: usize, len: u32): i32 {
       s = unchecked(sNext[s]);
     }
   }
-  let st = status();
-  if (st != LIMIT_NONE) return st;
-  const zero = vConst(0);
-  for (let pc = <i32>len - 1; pc >= 0; pc--) {
-    let s = unchecked(headAt[pc]);
-    while (s >= 0) {
-      const t = unchecked(sT[s]);
-      const f = unchecked(sF[s]);
-      const c = unchecked(sC[s]);
-      let g: i32;
-      switch (unchecked(sKind[s])) {
-        case T_NEXT: { g = unchecked(sG[t]); break; }
-        case T_BRANCH: {
-          g = t < 0 ? unchecked(sG[f]) : f < 0 ? unchecked(sG[t]) : vIte(c, unchecked(sG[t]), unchecked(sG[f]));
-          break;
-        }
-        case T_RET_K: { g = vConst(c); break; }
-        case T_RET_A: { g = <i32>c; break; }
-        default: { g = vIte(c, zero, unchecked(sG[t])); } // T_DIV_X
-      }
-      unchecked(sG[s] = g);
-      st = status();
-      if (st != LIMIT_NONE) return st;
-      s = unchecked(sNext[s]);
-    }
-  }
-  // State 0 is the entry state (A = X = 0, no scratch memory written).
-  retVector(unchecked(sG[0]), TRUE, 31, 0);
   return status();
+}
+
+/** The leaf "the program returns the value of vector v". */
+function retLeaf(v: i32): u32 {
+  return mtLeaf(<u32>v, 0xffffffff);
+}
+
+/**
+ * What the program returns from state `s`, given its successors': a diagram over the input
+ * bits whose leaves are return-value vectors. RET K is the leaf of a constant, RET A the leaf
+ * of A's vector, a branch the if-then-else of its successors' diagrams.
+ */
+function suffixOf(s: i32, zero: i32): i32 {
+  const t = unchecked(sT[s]);
+  const f = unchecked(sF[s]);
+  const c = unchecked(sC[s]);
+  switch (unchecked(sKind[s])) {
+    case T_NEXT: return unchecked(sG[t]);
+    case T_BRANCH: return t < 0 ? unchecked(sG[f]) : f < 0 ? unchecked(sG[t]) : <i32>bddIte(c, <u32>unchecked(sG[t]), <u32>unchecked(sG[f]));
+    case T_RET_K: return <i32>retLeaf(vConst(c));
+    case T_RET_A: return <i32>retLeaf(<i32>c);
+    default: return <i32>bddIte(c, retLeaf(zero), <u32>unchecked(sG[t])); // T_DIV_X
+  }
+}
+
+/** Splits diagram g (leaves: return vectors) into outcomes: per leaf, its inputs by value. */
+function outcomesOf(g: u32): void {
+  const n = mtLeaves(g);
+  if (n < 0) { limit = LIMIT_OUTCOMES; return; }
+  for (let i = 0; i < n; i++) {
+    const leaf = leafAt(i);
+    retVector(<i32>loOf(leaf), mtLeafSet(g, leaf), 31, 0);
+  }
 }
 
 /**
@@ -611,6 +657,307 @@ export function symAnalyze(prog: usize, len: u32, slot: i32, method: i32): i32 {
   startAnalysis(len, slot);
   return analyzeForward(prog, len);
 }
+
+// ---- relational analysis of two programs ---------------------------------------------------
+// Relations (subset, stricter, equal) only need the inputs on which two programs return
+// different values, and programs being compared usually share most of their code: a filter
+// and an edited copy of it. The relational analysis exploits that exactly:
+//   - Every instruction of both programs gets a *suffix class*: two instructions share a class
+//     exactly when the code from them on is identical (same opcode and k, successors of the
+//     same class; an unconditional jump is the class of its target). Classes are interned in
+//     one table across both programs, so equality is an id compare, never a hash guess.
+//   - The two programs run in lockstep from their entries as pairs of states. A pair whose
+//     instructions share a class and whose registers are equal returns the same value on every
+//     input: nothing to compute. A pair at the same instruction (opcode and k) with equal
+//     registers steps both sides together (one comparison, two successor pairs). Any other
+//     pair has *diverged*: there, the two sides' return-value vectors (the backward analysis,
+//     computed lazily for the states reached) are compared.
+//   - Backward over the pairs, each pair gets a diagram that is FALSE where the two sides
+//     return the same value and elsewhere a leaf (P's return vector, Q's return vector). The
+//     entry pair's diagram is split into (value in P, value in Q, inputs) outcomes for the
+//     host's relation.
+// So the cost is that of the code that can reach a difference plus the code after it, not of
+// both whole programs; two unrelated programs diverge at once and cost two backward analyses.
+
+const CLASS_CAP: i32 = 2 * 4097;
+const clsAt = new StaticArray<i32>(2 * 4097); // suffix class of (side base + pc)
+const clsKey = new StaticArray<u32>(CLASS_CAP * 4); // code, k, class of jt target, class of jf target
+let clsCount: i32 = 0;
+const CLS_HASH: i32 = 1 << 14;
+const clsHash = new StaticArray<i32>(CLS_HASH);
+
+function classIntern(code: u32, k: u32, t: i32, f: i32): i32 {
+  let h = (code * 0x9e3779b1) ^ (k * 0x85ebca6b) ^ (<u32>t * 0xc2b2ae35) ^ (<u32>f * 0x27d4eb2f);
+  h ^= h >>> 15;
+  let slot = <i32>(h & <u32>(CLS_HASH - 1));
+  while (true) {
+    const id = unchecked(clsHash[slot]);
+    if (id < 0) break;
+    const b = id * 4;
+    if (unchecked(clsKey[b]) == code && unchecked(clsKey[b + 1]) == k &&
+        unchecked(clsKey[b + 2]) == <u32>t && unchecked(clsKey[b + 3]) == <u32>f) return id;
+    slot = (slot + 1) & (CLS_HASH - 1);
+  }
+  const id = clsCount++;
+  const b = id * 4;
+  unchecked(clsKey[b] = code);
+  unchecked(clsKey[b + 1] = k);
+  unchecked(clsKey[b + 2] = <u32>t);
+  unchecked(clsKey[b + 3] = <u32>f);
+  unchecked(clsHash[slot] = id);
+  return id;
+}
+
+/** Suffix classes of every instruction of side `hb` (jumps go forward: last one first). */
+function classify(prog: usize, len: u32): void {
+  for (let pc = <i32>len - 1; pc >= 0; pc--) {
+    const ins = prog + (<usize>pc << 3);
+    const code = <u32>load<u16>(ins);
+    const jt = <i32>load<u8>(ins, 2);
+    const jf = <i32>load<u8>(ins, 3);
+    const k = load<u32>(ins, 4);
+    const form = formOf(<u16>code);
+    let c: i32;
+    if (form == F_RET_K || form == F_RET_A) c = classIntern(code, k, -1, -1);
+    else if (form == F_JA) c = unchecked(clsAt[hb + <u32>(pc + 1) + k]);
+    else if (form == F_JCOND_K || form == F_JCOND_X) {
+      const t = unchecked(clsAt[hb + <u32>(pc + 1 + jt)]);
+      const f = unchecked(clsAt[hb + <u32>(pc + 1 + jf)]);
+      // A comparison whose two targets behave the same is no branch at all.
+      c = t == f ? t : classIntern(code, k, t, f);
+    } else c = classIntern(code, k, unchecked(clsAt[hb + <u32>(pc + 1)]), -1);
+    unchecked(clsAt[hb + <u32>pc] = c);
+  }
+}
+
+// The suffix return vector of a state, computed on demand: a depth-first walk that finishes
+// successors first. A successor still unfinished (even one already on the stack below, pushed
+// by a sibling) is pushed again, so it is finished before its predecessor resurfaces; every
+// state is thus pushed at most once per incoming edge.
+const gStack = new StaticArray<i32>(2 * MAX_STATES + 1);
+const G_UNKNOWN: i32 = -1;
+
+function suffixVector(root: i32, zero: i32): i32 {
+  if (unchecked(sG[root]) >= 0) return unchecked(sG[root]);
+  let sp = 0;
+  unchecked(gStack[sp++] = root);
+  while (sp > 0) {
+    const s = unchecked(gStack[sp - 1]);
+    if (unchecked(sG[s]) >= 0) { sp--; continue; }
+    let waiting = false;
+    const t = unchecked(sT[s]);
+    const f = unchecked(sF[s]);
+    if (t >= 0 && unchecked(sG[t]) < 0) { unchecked(gStack[sp++] = t); waiting = true; }
+    if (f >= 0 && unchecked(sG[f]) < 0) { unchecked(gStack[sp++] = f); waiting = true; }
+    if (waiting) continue;
+    unchecked(sG[s] = suffixOf(s, zero));
+    sp--;
+    if (status() != LIMIT_NONE) return zero;
+  }
+  return unchecked(sG[root]);
+}
+
+const MAX_PAIRS: i32 = 1 << 16;
+const pS = new StaticArray<i32>(MAX_PAIRS * 2); // (state in P, state in Q)
+const pKind = new StaticArray<u8>(MAX_PAIRS); // 0 unclassified, 1 same, 2 step, 3 diverged
+const pT = new StaticArray<i32>(MAX_PAIRS);
+const pF = new StaticArray<i32>(MAX_PAIRS);
+const pC = new StaticArray<u32>(MAX_PAIRS);
+const pM = new StaticArray<u32>(MAX_PAIRS); // the pair's diagram of differing return values
+const pDone = new StaticArray<u8>(MAX_PAIRS); // 1 once (D, VP, VQ) is known
+let pairCount: i32 = 0;
+const PAIR_HASH: i32 = 1 << 17;
+const pairHash = new StaticArray<i32>(PAIR_HASH);
+const pairStack = new StaticArray<i32>(2 * MAX_PAIRS + 1);
+
+function pairOf(a: i32, b: i32): i32 {
+  let h = (<u32>a * 0x9e3779b1) ^ (<u32>b * 0x85ebca6b);
+  h ^= h >>> 16;
+  let slot = <i32>(h & <u32>(PAIR_HASH - 1));
+  while (true) {
+    const id = unchecked(pairHash[slot]);
+    if (id < 0) break;
+    if (unchecked(pS[id * 2]) == a && unchecked(pS[id * 2 + 1]) == b) return id;
+    slot = (slot + 1) & (PAIR_HASH - 1);
+  }
+  if (pairCount >= MAX_PAIRS) {
+    limit = LIMIT_STATES;
+    return -1;
+  }
+  const id = pairCount++;
+  unchecked(pS[id * 2] = a);
+  unchecked(pS[id * 2 + 1] = b);
+  unchecked(pKind[id] = 0);
+  unchecked(pDone[id] = 0);
+  unchecked(pairHash[slot] = id);
+  return id;
+}
+
+const PAIR_SAME: u8 = 1;
+const PAIR_STEP: u8 = 2;
+const PAIR_DIVERGED: u8 = 3;
+
+/** Decides how pair `p` proceeds (see the section comment) and creates its successor pairs. */
+function classifyPair(p: i32, progP: usize, progQ: usize): void {
+  const a = unchecked(pS[p * 2]);
+  const b = unchecked(pS[p * 2 + 1]);
+  const pcA = unchecked(sPc[a]);
+  const pcB = unchecked(sPc[b]);
+  unchecked(pT[p] = -1);
+  unchecked(pF[p] = -1);
+  const regsEqual = unchecked(sA[a]) == unchecked(sA[b]) && unchecked(sX[a]) == unchecked(sX[b]) && unchecked(sM[a]) == unchecked(sM[b]);
+  if (regsEqual && unchecked(clsAt[pcA]) == unchecked(clsAt[4097 + pcB])) {
+    unchecked(pKind[p] = PAIR_SAME);
+    return;
+  }
+  const insA = progP + (<usize>pcA << 3);
+  const insB = progQ + (<usize>pcB << 3);
+  if (regsEqual && load<u16>(insA) == load<u16>(insB) && load<u32>(insA, 4) == load<u32>(insB, 4)) {
+    // Same operation on the same registers: same comparison, same kind of successors.
+    const kind = unchecked(sKind[a]);
+    if (kind == T_RET_K || kind == T_RET_A) {
+      unchecked(pKind[p] = PAIR_SAME);
+      return;
+    }
+    unchecked(pKind[p] = PAIR_STEP);
+    unchecked(pC[p] = kind == T_BRANCH || kind == T_DIV_X ? unchecked(sC[a]) : TRUE);
+    const ta = unchecked(sT[a]);
+    const fa = unchecked(sF[a]);
+    if (kind == T_DIV_X) {
+      // X == 0 returns 0 on both sides: the "true" successor is a pair that agrees.
+      unchecked(pT[p] = -2);
+      unchecked(pF[p] = pairOf(ta, unchecked(sT[b])));
+    } else {
+      if (ta >= 0) unchecked(pT[p] = pairOf(ta, unchecked(sT[b])));
+      if (fa >= 0) unchecked(pF[p] = pairOf(fa, unchecked(sF[b])));
+    }
+    return;
+  }
+  unchecked(pKind[p] = PAIR_DIVERGED);
+}
+
+/**
+ * The diagram of pair `p`, its successors being done: FALSE where both sides return the same
+ * value, elsewhere a leaf (P's return vector, Q's return vector).
+ */
+function finishPair(p: i32, zero: i32): void {
+  const kind = unchecked(pKind[p]);
+  if (kind == PAIR_SAME) {
+    unchecked(pM[p] = FALSE);
+  } else if (kind == PAIR_DIVERGED) {
+    const gp = suffixVector(unchecked(pS[p * 2]), zero);
+    const gq = suffixVector(unchecked(pS[p * 2 + 1]), zero);
+    unchecked(pM[p] = mtPair(<u32>gp, <u32>gq));
+  } else {
+    // A stepped pair. A missing successor (-1: its comparison is constant, so the
+    // if-then-else never picks it; -2: division by zero, which both sides return as 0) adds
+    // no difference.
+    const t = unchecked(pT[p]);
+    const f = unchecked(pF[p]);
+    unchecked(pM[p] = bddIte(unchecked(pC[p]), t >= 0 ? unchecked(pM[t]) : FALSE, f >= 0 ? unchecked(pM[f]) : FALSE));
+  }
+}
+
+// Outcomes of a relational analysis: (value in P, value in Q, inputs), only where they differ.
+const relP = new StaticArray<u32>(MAX_OUTCOMES);
+const relQ = new StaticArray<u32>(MAX_OUTCOMES);
+const relSet = new StaticArray<u32>(MAX_OUTCOMES);
+let relCount: i32 = 0;
+
+function relSplit(vp: i32, vq: i32, cond: u32, bitIdx: i32, valP: u32, valQ: u32): void {
+  if (cond == FALSE || limit != LIMIT_NONE || overflowed) return;
+  if (bitIdx < 0) {
+    if (valP == valQ) return; // two vectors that differ somewhere, but not on these inputs
+    // Several leaves can give the same pair of values: one outcome per pair.
+    for (let i = 0; i < relCount; i++) {
+      if (unchecked(relP[i]) == valP && unchecked(relQ[i]) == valQ) {
+        unchecked(relSet[i] = bddOr(unchecked(relSet[i]), cond));
+        return;
+      }
+    }
+    if (relCount >= MAX_OUTCOMES) { limit = LIMIT_OUTCOMES; return; }
+    unchecked(relP[relCount] = valP);
+    unchecked(relQ[relCount] = valQ);
+    unchecked(relSet[relCount] = cond);
+    relCount++;
+    return;
+  }
+  // Bits 63..32 are P's value, 31..0 Q's.
+  const onP = bitIdx >= 32;
+  const i = onP ? bitIdx - 32 : bitIdx;
+  const b = bit(onP ? vp : vq, i);
+  const one = bddAnd(cond, b);
+  const zeroSet = bddAnd(cond, bddNot(b));
+  const m: u32 = <u32>1 << <u32>i;
+  relSplit(vp, vq, zeroSet, bitIdx - 1, valP, valQ);
+  relSplit(vp, vq, one, bitIdx - 1, onP ? valP | m : valP, onP ? valQ : valQ | m);
+}
+
+/**
+ * Relational analysis of the (checked) programs P and Q. On LIMIT_NONE, symRelCount() outcomes
+ * (symRelP(i), symRelQ(i), symRelSet(i)) give, for each pair of differing return values, the
+ * inputs on which P returns the first and Q the second; on every other input they return the
+ * same value. Returns a LIMIT_* code when a bound was hit, or ERR_BAD_PROGRAM.
+ */
+export function symRelate(progP: usize, lenP: u32, progQ: usize, lenQ: u32): i32 {
+  if (lenP == 0 || lenP > 4096 || lenQ == 0 || lenQ > 4096) return ERR_BAD_PROGRAM;
+  limit = LIMIT_NONE;
+  relCount = 0;
+  stateCount = 0;
+  clsCount = 0;
+  pairCount = 0;
+  for (let i = 0; i < CLS_HASH; i++) unchecked(clsHash[i] = -1);
+  for (let i = 0; i < PAIR_HASH; i++) unchecked(pairHash[i] = -1);
+  hb = 0;
+  classify(progP, lenP);
+  const entryP = addEntry(lenP);
+  let st = registerPass(progP, lenP);
+  if (st != LIMIT_NONE) return st;
+  hb = 4097;
+  classify(progQ, lenQ);
+  const entryQ = addEntry(lenQ);
+  st = registerPass(progQ, lenQ);
+  hb = 0;
+  if (st != LIMIT_NONE) return st;
+  for (let s = 0; s < stateCount; s++) unchecked(sG[s] = G_UNKNOWN);
+  const zero = vConst(0);
+
+  // Depth-first over pairs, successors finished first (as suffixVector does for states).
+  const root = pairOf(entryP, entryQ);
+  let sp = 0;
+  unchecked(pairStack[sp++] = root);
+  while (sp > 0) {
+    const p = unchecked(pairStack[sp - 1]);
+    if (unchecked(pDone[p]) != 0) { sp--; continue; }
+    if (unchecked(pKind[p]) == 0) classifyPair(p, progP, progQ);
+    st = status();
+    if (st != LIMIT_NONE) return st;
+    let waiting = false;
+    const t = unchecked(pT[p]);
+    const f = unchecked(pF[p]);
+    if (t >= 0 && unchecked(pDone[t]) == 0) { unchecked(pairStack[sp++] = t); waiting = true; }
+    if (f >= 0 && unchecked(pDone[f]) == 0) { unchecked(pairStack[sp++] = f); waiting = true; }
+    if (waiting) continue;
+    finishPair(p, zero);
+    unchecked(pDone[p] = 1);
+    sp--;
+    st = status();
+    if (st != LIMIT_NONE) return st;
+  }
+  const m = unchecked(pM[root]);
+  const n = mtLeaves(m);
+  if (n < 0) return LIMIT_OUTCOMES;
+  for (let i = 0; i < n; i++) {
+    const leaf = leafAt(i);
+    relSplit(<i32>loOf(leaf), <i32>hiOf(leaf), mtLeafSet(m, leaf), 63, 0, 0);
+  }
+  return status();
+}
+
+export function symRelCount(): i32 { return relCount; }
+export function symRelP(i: i32): u32 { return unchecked(relP[i]); }
+export function symRelQ(i: i32): u32 { return unchecked(relQ[i]); }
+export function symRelSet(i: i32): u32 { return unchecked(relSet[i]); }
 
 export function symOutcomeCount(slot: i32): i32 {
   return unchecked(outCount[slot]);

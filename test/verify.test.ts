@@ -92,6 +92,49 @@ describe("the backward and forward analyses give the same partition", () => {
   });
 });
 
+describe("the relational analysis", () => {
+  it(`equals the difference of the two whole partitions, as BDD ids (seed ${SEED})`, () => {
+    const rng = new Rng(SEED ^ 0x7e1a);
+    const kinds = { mutated: 0, independent: 0, shifted: 0, same: 0 };
+    let compared = 0;
+    for (let i = 0; i < 200 * FACTOR; i++) {
+      const a = genValid(rng, { maxLen: 60 });
+      let bInsns = a.insns.map((x) => ({ ...x }));
+      const kind = rng.pick(["mutated", "mutated", "independent", "shifted", "same"] as const);
+      if (kind === "mutated") {
+        // One constant changed: a comparison's k or a return value; the rest is shared code.
+        const at = bInsns.map((x, j) => [x, j] as const).filter(([x]) => ((x.code & 7) === 5 && x.code !== 0x05) || x.code === 0x06);
+        if (at.length) {
+          const [x, j] = rng.pick(at);
+          bInsns[j] = { ...x, k: (x.k + rng.pick([1, -1, 0x10000])) >>> 0 };
+        }
+      } else if (kind === "independent") bInsns = genValid(rng, { maxLen: 60 }).insns;
+      else if (kind === "shifted") bInsns = [{ code: 0x05, jt: 0, jf: 0, k: 0 }, ...bInsns]; // ja +0: same code at other pcs
+      kinds[kind]++;
+      const pa = Program.fromInsns(a.insns);
+      const pb = Program.fromInsns(bInsns);
+      const space = new SymbolicSpace(BUDGET);
+      const rel = space.relate(pa, pb);
+      if (rel instanceof Inconclusive || space.overflowed) continue;
+      const oa = space.analyze(pa);
+      const ob = space.analyze(pb);
+      if (oa instanceof Inconclusive || ob instanceof Inconclusive || space.overflowed) continue;
+      const expected = new Map<string, number>();
+      for (const x of oa) for (const y of ob) {
+        if (x.value === y.value) continue;
+        const s = space.and(x.set, y.set);
+        if (s !== 0) expected.set(`${x.value}/${y.value}`, s);
+      }
+      const got = new Map(rel.map((r) => [`${r.a}/${r.b}`, r.set]));
+      expect(got, `pair ${i} (${kind}, seed ${SEED})`).toEqual(expected);
+      if (kind === "same" || kind === "shifted") expect(rel, `pair ${i} (${kind})`).toEqual([]);
+      compared++;
+    }
+    console.log(`[verify] relational = partitions on ${compared} pairs ${JSON.stringify(kinds)}`);
+    expect(compared).toBeGreaterThan(120 * FACTOR);
+  });
+});
+
 describe("relations on random program pairs agree with random testing", () => {
   it(`never says "holds" when testing finds a difference (seed ${SEED})`, () => {
     const rng = new Rng(SEED ^ 0xabc);

@@ -49,6 +49,12 @@ export interface EngineExports {
   symOutcomeValue(slot: number, i: number): number;
   symOutcomeSet(slot: number, i: number): number;
   symStates(): number;
+  /** Relational analysis of P and Q; outcomes via symRelCount/symRelP/symRelQ/symRelSet. */
+  symRelate(progP: number, lenP: number, progQ: number, lenQ: number): number;
+  symRelCount(): number;
+  symRelP(i: number): number;
+  symRelQ(i: number): number;
+  symRelSet(i: number): number;
   opcodeTablePtr(): number;
   opcodeTableLen(): number;
   opcodeMnemonics(): number;

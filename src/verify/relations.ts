@@ -11,7 +11,7 @@ import { archTokens } from "../text/disasm.js";
 import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
 import { syscallName, syscallNames, syscallNumber } from "../syscalls/index.js";
 import { InternalError } from "../errors.js";
-import { SymbolicSpace, Inconclusive, FALSE, type Outcome } from "./symbolic.js";
+import { SymbolicSpace, Inconclusive, FALSE, type Outcome, type PairOutcome } from "./symbolic.js";
 
 export { Inconclusive };
 
@@ -28,6 +28,12 @@ export interface Counterexample {
 export interface VerifyOptions {
   /** BDD node budget (default 2^21); past it the answer is "inconclusive". */
   budget?: number;
+  /**
+   * How two filters are compared: "relational" (default) analyses only where they can differ,
+   * comparing shared code structurally; "partitions" computes each filter's whole outcome
+   * partition first. Both are exact; the tests check that they agree.
+   */
+  strategy?: "relational" | "partitions";
 }
 
 export type Verdict =
@@ -142,39 +148,44 @@ function guarded(fn: () => Verdict): Verdict {
   }
 }
 
-/** Every input that A allows, B allows. */
-export function subset(a: Program, b: Program, opts: VerifyOptions = {}): Verdict {
-  return guarded(() => {
-    const space = new SymbolicSpace(opts.budget);
+/**
+ * The inputs on which (A's value, B's value) satisfies `bad`, which must be false for equal
+ * values (every relation here is reflexive): from the relational analysis by default, from
+ * the two whole partitions with strategy "partitions".
+ */
+function badInputs(space: SymbolicSpace, a: Program, b: Program, opts: VerifyOptions, bad: (x: number, y: number) => boolean): number | Inconclusive {
+  if (opts.strategy === "partitions") {
     const outs = analyzeAll(space, [a, b]);
     if (outs instanceof Inconclusive) return outs;
-    const bad = space.diff(setWhere(space, outs[0], allows), setWhere(space, outs[1], allows));
-    return verdict(space, bad, [a, b], [[a], [b]], ([ra, rb]) => !(allows(ra) && !allows(rb)));
+    return badPairs(space, outs[0], outs[1], bad);
+  }
+  const pairs: PairOutcome[] | Inconclusive = space.relate(a, b);
+  if (pairs instanceof Inconclusive) return pairs;
+  return space.union(pairs.filter((p) => bad(p.a, p.b)).map((p) => p.set));
+}
+
+function decide(a: Program, b: Program, opts: VerifyOptions, bad: (x: number, y: number) => boolean): Verdict {
+  return guarded(() => {
+    const space = new SymbolicSpace(opts.budget);
+    const set = badInputs(space, a, b, opts, bad);
+    if (set instanceof Inconclusive) return set;
+    return verdict(space, set, [a, b], [[a], [b]], ([ra, rb]) => !bad(ra, rb));
   });
+}
+
+/** Every input that A allows, B allows. */
+export function subset(a: Program, b: Program, opts: VerifyOptions = {}): Verdict {
+  return decide(a, b, opts, (x, y) => allows(x) && !allows(y));
 }
 
 /** On every input, A's action is at least as restrictive as B's (kernel precedence). */
 export function stricter(a: Program, b: Program, opts: VerifyOptions = {}): Verdict {
-  return guarded(() => {
-    const space = new SymbolicSpace(opts.budget);
-    const outs = analyzeAll(space, [a, b]);
-    if (outs instanceof Inconclusive) return outs;
-    const weaker = (x: number, y: number) => rank(effective(x)) > rank(effective(y));
-    const bad = badPairs(space, outs[0], outs[1], weaker);
-    return verdict(space, bad, [a, b], [[a], [b]], ([ra, rb]) => !weaker(ra, rb));
-  });
+  return decide(a, b, opts, (x, y) => rank(effective(x)) > rank(effective(y)));
 }
 
 /** Same effective action and data on every input. */
 export function equal(a: Program, b: Program, opts: VerifyOptions = {}): Verdict {
-  return guarded(() => {
-    const space = new SymbolicSpace(opts.budget);
-    const outs = analyzeAll(space, [a, b]);
-    if (outs instanceof Inconclusive) return outs;
-    const differ = (x: number, y: number) => effective(x) !== effective(y);
-    const bad = badPairs(space, outs[0], outs[1], differ);
-    return verdict(space, bad, [a, b], [[a], [b]], ([ra, rb]) => !differ(ra, rb));
-  });
+  return decide(a, b, opts, (x, y) => effective(x) !== effective(y));
 }
 
 /**

@@ -29,6 +29,13 @@ export interface Outcome {
 export type AnalysisMethod = "auto" | "forward" | "backward";
 const METHODS: Record<AnalysisMethod, number> = { auto: 0, forward: 1, backward: 2 };
 
+/** Inputs on which one program returns `a` and the other `b` (a !== b). */
+export interface PairOutcome {
+  a: number;
+  b: number;
+  set: number;
+}
+
 export const FALSE = 0;
 export const TRUE = 1;
 
@@ -67,6 +74,34 @@ export class SymbolicSpace {
       return out;
     } finally {
       prog.free();
+    }
+  }
+
+  /**
+   * Where `p` and `q` return different values: for each pair of values (P's, Q's), the inputs
+   * on which they occur. On every other input the two programs return the same value. Shared
+   * code (a filter and an edited copy) is compared structurally instead of being analysed; see
+   * the relational analysis in assembly/sym.ts. Uses no result slot.
+   */
+  relate(p: Program, q: Program): PairOutcome[] | Inconclusive {
+    requireAccepted(p);
+    requireAccepted(q);
+    const e = engine();
+    const rp = new Region(p.bytes.length);
+    const rq = new Region(q.bytes.length);
+    try {
+      rp.u8().set(p.bytes);
+      rq.u8().set(q.bytes);
+      const rc = e.symRelate(rp.ptr, p.length, rq.ptr, q.length);
+      if (rc < 0) return new Inconclusive("program refused by the symbolic engine");
+      if (rc > 0) return new Inconclusive(LIMITS[rc] ?? `limit ${rc}`);
+      const out: PairOutcome[] = [];
+      const n = e.symRelCount();
+      for (let i = 0; i < n; i++) out.push({ a: e.symRelP(i) >>> 0, b: e.symRelQ(i) >>> 0, set: e.symRelSet(i) });
+      return out;
+    } finally {
+      rp.free();
+      rq.free();
     }
   }
 
