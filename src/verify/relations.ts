@@ -11,6 +11,7 @@ import { archTokens } from "../text/disasm.js";
 import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
 import { syscallName, syscallNames, syscallNumber } from "../syscalls/index.js";
 import { InternalError } from "../errors.js";
+import { falsify } from "./falsify.js";
 import { SymbolicSpace, Inconclusive, FALSE, type Outcome, type PairOutcome } from "./symbolic.js";
 
 export { Inconclusive };
@@ -34,6 +35,11 @@ export interface VerifyOptions {
    * partition first. Both are exact; the tests check that they agree.
    */
   strategy?: "relational" | "partitions";
+  /**
+   * Try the filters on inputs built from their constants first (default true): a difference
+   * found there is the answer, with that input as the counterexample. See falsify.ts.
+   */
+  falsify?: boolean;
 }
 
 export type Verdict =
@@ -165,6 +171,14 @@ function badInputs(space: SymbolicSpace, a: Program, b: Program, opts: VerifyOpt
 }
 
 function decide(a: Program, b: Program, opts: VerifyOptions, bad: (x: number, y: number) => boolean): Verdict {
+  if (opts.falsify !== false) {
+    const words = falsify(a, b, bad);
+    if (words) {
+      const cx = confirm(words, [[a], [b]]);
+      if (!bad(cx.results[0], cx.results[1])) throw new InternalError("falsification input did not reproduce");
+      return { holds: false, counterexample: cx, nodes: 0 };
+    }
+  }
   return guarded(() => {
     const space = new SymbolicSpace(opts.budget);
     const set = badInputs(space, a, b, opts, bad);

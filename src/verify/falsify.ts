@@ -1,0 +1,95 @@
+// Cheap falsification before symbolic analysis: run both filters on inputs built from their
+// own constants and look for one where a relation fails. A hit is an exact answer ("does not
+// hold", with a concrete input the interpreter confirms); a miss proves nothing, and the
+// symbolic engine then decides. Equivalence checkers for circuits do the same (simulation
+// before SAT): most unrelated or badly edited pairs differ on some boundary input, and finding
+// one costs milliseconds even at 4096 instructions, where the symbolic cost grows with the
+// program. The inputs are deterministic (a fixed-seed generator), so answers are reproducible.
+import type { Program } from "../engine/program.js";
+import { InputBatch, DATA_WORDS } from "../engine/data.js";
+import { evaluateBatch } from "../engine/run.js";
+import { opcodeInfo, Form } from "../engine/opcodes.js";
+import { archTokens } from "../text/disasm.js";
+import { archesByToken } from "../syscalls/arches.js";
+import { syscallNames, syscallNumber } from "../syscalls/index.js";
+
+/** How many inputs the random phase tries. */
+const RANDOM_INPUTS = 4096;
+
+/** Comparison and immediate constants of the programs, each with its neighbours. */
+function constantPool(progs: readonly Program[]): number[] {
+  const pool = new Set<number>([0, 1, 0xffffffff, 0x40000000, 0x80000000]);
+  for (const p of progs) {
+    for (const ins of p.insns()) {
+      const form = opcodeInfo(ins.code)?.form;
+      if (form === Form.JCOND_K || form === Form.IMM || form === Form.ALU_K) {
+        for (const d of [-1, 0, 1]) pool.add((ins.k + d) >>> 0);
+      }
+    }
+  }
+  return [...pool];
+}
+
+/** xorshift32: deterministic, fast, enough for picking from pools. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>>= 0);
+  };
+}
+
+/**
+ * Inputs most likely to tell filters apart, readable ones first: every syscall number of each
+ * arch the filters check, with zero arguments; then words drawn from the constants.
+ */
+function candidates(progs: readonly Program[]): InputBatch {
+  const tokens = [...new Set(progs.flatMap((p) => archTokens(p)))];
+  const nrs: number[] = [];
+  const rows: number[][] = [];
+  for (const token of tokens) {
+    for (const arch of archesByToken(token)) {
+      for (const name of syscallNames(arch)) {
+        const nr = syscallNumber(arch, name)!;
+        nrs.push(nr);
+        const w = new Array<number>(DATA_WORDS).fill(0);
+        w[0] = nr >>> 0;
+        w[1] = token >>> 0;
+        rows.push(w);
+      }
+    }
+  }
+  const pool = constantPool(progs);
+  const next = rng(0x5eed1234);
+  const pick = <T>(a: readonly T[]): T => a[next() % a.length];
+  for (let i = 0; i < RANDOM_INPUTS; i++) {
+    const w = new Array<number>(DATA_WORDS);
+    for (let j = 0; j < DATA_WORDS; j++) {
+      const r = next() % 8;
+      w[j] = r < 5 ? pick(pool) : r < 7 ? 0 : next();
+    }
+    if (tokens.length && next() % 2 === 0) w[1] = pick(tokens);
+    if (nrs.length && next() % 2 === 0) w[0] = pick(nrs);
+    rows.push(w);
+  }
+  const batch = new InputBatch(rows.length);
+  rows.forEach((w, i) => batch.words.set(w.map((x) => x >>> 0), i * DATA_WORDS));
+  return batch;
+}
+
+/**
+ * An input on which `bad(a's value, b's value)` holds, or undefined when none of the
+ * candidates shows one.
+ */
+export function falsify(a: Program, b: Program, bad: (x: number, y: number) => boolean): Uint32Array | undefined {
+  const batch = candidates([a, b]);
+  const ra = evaluateBatch(a, batch).rets;
+  const rb = evaluateBatch(b, batch).rets;
+  for (let i = 0; i < batch.count; i++) {
+    if (bad(ra[i] >>> 0, rb[i] >>> 0)) return batch.words.slice(i * DATA_WORDS, (i + 1) * DATA_WORDS);
+  }
+  return undefined;
+}
