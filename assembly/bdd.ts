@@ -135,6 +135,7 @@ const OP_XOR: u32 = 3;
 const OP_EXISTS_WORD: u32 = 4;
 const OP_PAIR: u32 = 5;
 const OP_LEAF_SET: u32 = 6;
+const OP_RESTRICT_CUBE: u32 = 7;
 
 function cacheGet(op: u32, a: u32, b: u32): i64 {
   const e = pCache + (<usize>(hash3(op, a, b) & (CACHE_SIZE - 1)) << 4);
@@ -457,4 +458,51 @@ function collectLeaves(f: u32): void {
 
 export function leafAt(i: i32): u32 {
   return unchecked(leafList[i]);
+}
+
+// ---- cubes ----------------------------------------------------------------------------------
+// A cube fixes some input bits and leaves the rest free: per word, a mask of fixed bits and
+// their values. The relational analysis re-analyses code under a cube (assembly/sym.ts).
+export const cubeMask = new StaticArray<u32>(16);
+export const cubeValue = new StaticArray<u32>(16);
+let cubeStamp: u32 = 0;
+
+/** When f is a cube (one path to TRUE), stores it in cubeMask/cubeValue and returns true. */
+export function bddToCube(f: u32): bool {
+  if (f == FALSE) return false;
+  for (let w = 0; w < 16; w++) { unchecked(cubeMask[w] = 0); unchecked(cubeValue[w] = 0); }
+  let n = f;
+  while (n != TRUE) {
+    const lo = loOf(n);
+    const hi = hiOf(n);
+    let one: bool;
+    if (lo == FALSE) one = true;
+    else if (hi == FALSE) one = false;
+    else return false;
+    const v = varOf(n);
+    const w = v >> 5;
+    const m: u32 = <u32>1 << (31 - (v & 31));
+    unchecked(cubeMask[w] = unchecked(cubeMask[w]) | m);
+    if (one) unchecked(cubeValue[w] = unchecked(cubeValue[w]) | m);
+    n = one ? hi : lo;
+  }
+  cubeStamp++; // a new cube: cached restrictions of the previous one no longer apply
+  return true;
+}
+
+/** f with the bits of the current cube fixed (f's cofactor by the cube). */
+export function bddRestrictCube(f: u32): u32 {
+  if (f <= TRUE || overflowed) return f;
+  const v = varOf(f);
+  if (v == TERMINAL_VAR) return f;
+  const w = v >> 5;
+  const m: u32 = <u32>1 << (31 - (v & 31));
+  if ((unchecked(cubeMask[w]) & m) != 0) {
+    return bddRestrictCube((unchecked(cubeValue[w]) & m) != 0 ? hiOf(f) : loOf(f));
+  }
+  const c = cacheGet(OP_RESTRICT_CUBE, f, cubeStamp);
+  if (c >= 0) return <u32>c;
+  const r = mk(v, bddRestrictCube(loOf(f)), bddRestrictCube(hiOf(f)));
+  cachePut(OP_RESTRICT_CUBE, f, cubeStamp, r);
+  return r;
 }

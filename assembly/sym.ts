@@ -24,6 +24,7 @@ import {
 import {
   FALSE, TRUE, bddVar, bddAnd, bddOr, bddXor, bddNot, bddIte, overflowed,
   mtLeaf, mtPair, mtLeafSet, mtLeaves, leafAt, loOf, hiOf,
+  cubeMask, cubeValue, bddToCube, bddRestrictCube,
 } from "./bdd";
 
 // Limits (reasons the host turns into "inconclusive: …").
@@ -95,8 +96,22 @@ function vConst(k: u32): i32 {
   return intern();
 }
 
+// Under a cube (the relational analysis's forks), loads see the cube's fixed bits as constants.
+let cubeOn = false;
+
 function vWord(word: u32): i32 {
-  for (let i = 0; i < 32; i++) unchecked(tmp[i] = bddVar(word * 32 + (31 - <u32>i)));
+  const m = cubeOn ? unchecked(cubeMask[word]) : 0;
+  const val = unchecked(cubeValue[word]);
+  for (let i = 0; i < 32; i++) {
+    const b: u32 = <u32>1 << <u32>i;
+    unchecked(tmp[i] = (m & b) != 0 ? ((val & b) != 0 ? TRUE : FALSE) : bddVar(word * 32 + (31 - <u32>i)));
+  }
+  return intern();
+}
+
+/** v with the current cube's bits fixed. */
+function vRestrict(v: i32): i32 {
+  for (let i = 0; i < 32; i++) unchecked(tmp[i] = bddRestrictCube(bit(v, i)));
   return intern();
 }
 
@@ -265,16 +280,17 @@ function setBdd(a: i32, b: i32): u32 {
 // A state: path condition, A, X and a scratch-memory id (16 vector ids, hash-consed too).
 // Two programs can be analysed side by side (the relational analysis below), so the pool holds
 // the states of both and `headAt` has one list head per (side, pc); `hb` selects the side.
-const MAX_STATES: i32 = 1 << 16;
+const MAX_STATES: i32 = 1 << 17;
 const sCond = new StaticArray<u32>(MAX_STATES);
 const sA = new StaticArray<i32>(MAX_STATES);
 const sX = new StaticArray<i32>(MAX_STATES);
 const sM = new StaticArray<i32>(MAX_STATES);
 const sNext = new StaticArray<i32>(MAX_STATES); // linked list per pc
 let stateCount: i32 = 0;
-const headAt = new StaticArray<i32>(2 * 4097);
+const headAt = new StaticArray<i32>(3 * 4097); // P, Q, and scratch for re-analyses under a cube
 const sPc = new StaticArray<u32>(MAX_STATES);
-let hb: u32 = 0; // 0 for the first program, 4097 for the second
+let hb: u32 = 0; // 0 for the first program, 4097 for the second, 8194 for a re-analysis
+const HB_SCRATCH: u32 = 2 * 4097;
 
 const MAX_MEMS: i32 = 1 << 12;
 const memCells = new StaticArray<i32>(MAX_MEMS * 16);
@@ -585,8 +601,8 @@ function analyzeBackward(prog: usize, len: u32): i32 {
  * can reach each instruction of side `hb`, with what the instruction does to it (kind,
  * comparison, successor states). A branch is pruned only where its comparison is constant.
  */
-function registerPass(prog: usize, len: u32): i32 {
-  for (let pc: u32 = 0; pc < len; pc++) {
+function registerPass(prog: usize, len: u32, start: u32 = 0): i32 {
+  for (let pc: u32 = start; pc < len; pc++) {
     let s = unchecked(headAt[hb + pc]);
     while (s >= 0) {
       const st = status();
@@ -796,6 +812,7 @@ function pairOf(a: i32, b: i32): i32 {
 const PAIR_SAME: u8 = 1;
 const PAIR_STEP: u8 = 2;
 const PAIR_DIVERGED: u8 = 3;
+const PAIR_FORK: u8 = 4;
 
 /** Decides how pair `p` proceeds (see the section comment) and creates its successor pairs. */
 function classifyPair(p: i32, progP: usize, progQ: usize): void {
@@ -833,7 +850,102 @@ function classifyPair(p: i32, progP: usize, progQ: usize): void {
     }
     return;
   }
+  // Two conditional jumps on the same registers that compare differently (an edited
+  // constant): up to four combinations of their outcomes, each on its own slice of inputs.
+  if (regsEqual && unchecked(sKind[a]) == T_BRANCH && unchecked(sKind[b]) == T_BRANCH) {
+    unchecked(pKind[p] = PAIR_FORK);
+    return;
+  }
   unchecked(pKind[p] = PAIR_DIVERGED);
+}
+
+/** States x (of P) and y (of Q) return the same value on every input. */
+function sameState(x: i32, y: i32): bool {
+  return unchecked(sA[x]) == unchecked(sA[y]) && unchecked(sX[x]) == unchecked(sX[y]) && unchecked(sM[x]) == unchecked(sM[y]) &&
+    unchecked(clsAt[unchecked(sPc[x])]) == unchecked(clsAt[4097 + unchecked(sPc[y])]);
+}
+
+let relProgP: usize = 0;
+let relLenP: u32 = 0;
+let relProgQ: usize = 0;
+let relLenQ: u32 = 0;
+
+/**
+ * State s (of program prog) again, with the current cube's bits fixed: its registers and
+ * scratch cells restricted, and the register pass redone from its instruction on, so every
+ * comparison the cube decides becomes a constant and its other branch disappears. Returns the
+ * new state (in the scratch lists; successor links are all the suffix walk needs).
+ */
+function reanalyze(s: i32, prog: usize, len: u32): i32 {
+  const pc = unchecked(sPc[s]);
+  hb = HB_SCRATCH;
+  for (let i = pc; i <= len; i++) unchecked(headAt[hb + i] = -1);
+  const m = unchecked(sM[s]);
+  for (let i = 0; i < 16; i++) {
+    const cell = unchecked(memCells[m * 16 + i]);
+    unchecked(memTmp[i] = cell < 0 ? -1 : vRestrict(cell));
+  }
+  const m2 = memIntern();
+  const first = stateCount;
+  let s2 = -1;
+  if (m2 < 0) limit = LIMIT_STATES;
+  else {
+    s2 = arrive(pc, TRUE, vRestrict(unchecked(sA[s])), vRestrict(unchecked(sX[s])), m2);
+    if (s2 >= 0) registerPass(prog, len, pc);
+  }
+  for (let k = first; k < stateCount; k++) unchecked(sG[k] = G_UNKNOWN);
+  hb = 0;
+  return s2;
+}
+
+/**
+ * The diagram of differing values between state x (of P) and state y (of Q), needed only on
+ * the inputs of `cond`. When cond is a cube (an edited "jeq #k" is the cube "A == k" for a
+ * loaded word), both suffixes are re-analysed under it, which removes every later comparison
+ * the cube decides; otherwise, and when the state pool is short, the two suffixes are
+ * compared whole. Either way the caller keeps the result only on cond.
+ */
+function divergence(x: i32, y: i32, cond: u32, zero: i32): u32 {
+  // The margin leaves room for a re-analysis of a long suffix (a few states per instruction).
+  if (stateCount < MAX_STATES - 16384 && bddToCube(cond)) {
+    const saved = stateCount;
+    cubeOn = true;
+    const x2 = reanalyze(x, relProgP, relLenP);
+    const y2 = x2 >= 0 ? reanalyze(y, relProgQ, relLenQ) : -1;
+    cubeOn = false;
+    if (limit == LIMIT_STATES) {
+      // Out of states: forget the partial re-analysis and compare the suffixes whole.
+      limit = LIMIT_NONE;
+      stateCount = saved;
+    } else if (x2 >= 0 && y2 >= 0) {
+      return mtPair(<u32>suffixVector(x2, zero), <u32>suffixVector(y2, zero));
+    }
+  }
+  return mtPair(<u32>suffixVector(x, zero), <u32>suffixVector(y, zero));
+}
+
+/** The diagram of a forked pair: each combination of the two jumps' outcomes on its slice. */
+function forkDiagram(p: i32, zero: i32): u32 {
+  const a = unchecked(pS[p * 2]);
+  const b = unchecked(pS[p * 2 + 1]);
+  const cA = unchecked(sC[a]);
+  const cB = unchecked(sC[b]);
+  let r = FALSE;
+  for (let i = 0; i < 2; i++) {
+    const x = i == 0 ? unchecked(sT[a]) : unchecked(sF[a]);
+    if (x < 0) continue;
+    const condA = i == 0 ? cA : bddNot(cA);
+    for (let j = 0; j < 2; j++) {
+      const y = j == 0 ? unchecked(sT[b]) : unchecked(sF[b]);
+      if (y < 0) continue;
+      const cond = bddAnd(condA, j == 0 ? cB : bddNot(cB));
+      if (cond == FALSE || sameState(x, y)) continue;
+      // The slices are disjoint, so if-then-else chains them without overlap.
+      r = bddIte(cond, divergence(x, y, cond, zero), r);
+      if (status() != LIMIT_NONE) return FALSE;
+    }
+  }
+  return r;
 }
 
 /**
@@ -844,6 +956,8 @@ function finishPair(p: i32, zero: i32): void {
   const kind = unchecked(pKind[p]);
   if (kind == PAIR_SAME) {
     unchecked(pM[p] = FALSE);
+  } else if (kind == PAIR_FORK) {
+    unchecked(pM[p] = forkDiagram(p, zero));
   } else if (kind == PAIR_DIVERGED) {
     const gp = suffixVector(unchecked(pS[p * 2]), zero);
     const gq = suffixVector(unchecked(pS[p * 2 + 1]), zero);
@@ -909,6 +1023,10 @@ export function symRelate(progP: usize, lenP: u32, progQ: usize, lenQ: u32): i32
   for (let i = 0; i < CLS_HASH; i++) unchecked(clsHash[i] = -1);
   for (let i = 0; i < PAIR_HASH; i++) unchecked(pairHash[i] = -1);
   hb = 0;
+  relProgP = progP;
+  relLenP = lenP;
+  relProgQ = progQ;
+  relLenQ = lenQ;
   classify(progP, lenP);
   const entryP = addEntry(lenP);
   let st = registerPass(progP, lenP);
