@@ -73,6 +73,11 @@ export function nodeCount(): u32 {
   return count;
 }
 
+/** The node budget of the current space. */
+export function nodeBudget(): u32 {
+  return maxNodes;
+}
+
 // @ts-ignore: decorator
 @inline export function varOf(n: u32): u32 {
   return load<u32>(at(pVar, n));

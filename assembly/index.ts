@@ -35,7 +35,7 @@ export {
 } from "./bdd";
 export {
   symReset, symAnalyze, symOutcomeCount, symOutcomeValue, symOutcomeSet, symStates,
-  symRelate, symRelCount, symRelP, symRelQ, symRelSet,
+  symRelate, symRelCount, symRelWitnessCount, symRelWitness, symRelP, symRelQ, symRelSet,
 } from "./sym";
 import { overflowed } from "./bdd";
 

@@ -24,7 +24,7 @@ import {
 import {
   FALSE, TRUE, bddVar, bddAnd, bddOr, bddXor, bddNot, bddIte, overflowed,
   mtLeaf, mtPair, mtLeafSet, mtLeaves, leafAt, loOf, hiOf,
-  cubeMask, cubeValue, bddToCube, bddRestrictCube,
+  cubeMask, cubeValue, bddToCube, bddRestrictCube, bddSatOne, nodeCount, nodeBudget,
 } from "./bdd";
 
 // Limits (reasons the host turns into "inconclusive: …").
@@ -33,6 +33,7 @@ export const LIMIT_NODES: i32 = 1; // BDD node budget
 export const LIMIT_STATES: i32 = 2; // distinct register states
 export const LIMIT_OUTCOMES: i32 = 3; // distinct return values (RET A)
 export const LIMIT_VECTORS: i32 = 4; // vector pool
+export const STOPPED_WITNESS: i32 = 5; // relational analysis stopped early: candidate inputs found
 export const ERR_BAD_PROGRAM: i32 = -1;
 
 // ---- vectors -------------------------------------------------------------------------------
@@ -924,6 +925,96 @@ function divergence(x: i32, y: i32, cond: u32, zero: i32): u32 {
   return mtPair(<u32>suffixVector(x, zero), <u32>suffixVector(y, zero));
 }
 
+// ---- witnesses ------------------------------------------------------------------------------
+// A fork whose diagram is not FALSE shows that P and Q differ on the inputs that reach it with
+// some slice of values. Deciding the whole relation can still run out of budget further up
+// (the set of inputs that reach a deep instruction can be large). So forks that differ are
+// remembered, and when the analysis nears its node budget it stops and, with the rest of the
+// budget, looks for one concrete input that reaches each remembered fork: a depth-first walk
+// over P's register states from the entry, with the path condition as a BDD, that enters only
+// states from which the fork's state is reachable and skips a state when the path condition is
+// inside what already failed there. The answer is then still "inconclusive" from the engine;
+// the host re-runs the inputs found and uses one only when it shows the relation failing.
+const MAX_WITNESSES: i32 = 8;
+const witnessWords = new StaticArray<u32>(MAX_WITNESSES * 16);
+let witnessCount: i32 = 0;
+let searchSteps: i32 = 0;
+const SEARCH_STEPS: i32 = 1 << 16; // per relational analysis
+const canReach = new StaticArray<u8>(MAX_STATES);
+const failedAt = new StaticArray<u32>(MAX_STATES);
+const walkState = new StaticArray<i32>(4097);
+const walkCond = new StaticArray<u32>(4097);
+const walkNext = new StaticArray<u8>(4097);
+let entryOfP: i32 = 0;
+let searchAt: u32 = 0;
+const forkState = new StaticArray<i32>(MAX_WITNESSES);
+const forkWant = new StaticArray<u32>(MAX_WITNESSES);
+let forkCount: i32 = 0;
+
+function rememberFork(state: i32, want: u32): void {
+  if (forkCount < MAX_WITNESSES) {
+    unchecked(forkState[forkCount] = state);
+    unchecked(forkWant[forkCount] = want);
+    forkCount++;
+  }
+}
+
+/** Looks for an input that reaches P's state `target` and lies in `want`; records it if found. */
+function searchWitness(target: i32, want: u32, lenP: u32): void {
+  if (witnessCount >= MAX_WITNESSES || searchSteps >= SEARCH_STEPS) return;
+  // Which states of P's main pass can reach the target (successors have larger pcs).
+  for (let pc = <i32>lenP - 1; pc >= 0; pc--) {
+    let s = unchecked(headAt[pc]);
+    while (s >= 0) {
+      const t = unchecked(sT[s]);
+      const f = unchecked(sF[s]);
+      unchecked(canReach[s] = <u8>(s == target || (t >= 0 && unchecked(canReach[t]) != 0) || (f >= 0 && unchecked(canReach[f]) != 0) ? 1 : 0));
+      unchecked(failedAt[s] = FALSE);
+      s = unchecked(sNext[s]);
+    }
+  }
+  if (unchecked(canReach[entryOfP]) == 0) return;
+  let sp = 0;
+  unchecked(walkState[0] = entryOfP);
+  unchecked(walkCond[0] = TRUE);
+  unchecked(walkNext[0] = 0);
+  sp = 1;
+  while (sp > 0) {
+    if (++searchSteps > SEARCH_STEPS || status() != LIMIT_NONE) return;
+    const s = unchecked(walkState[sp - 1]);
+    const cond = unchecked(walkCond[sp - 1]);
+    if (s == target) {
+      const hit = bddAnd(cond, want);
+      if (hit != FALSE) {
+        bddSatOne(hit, changetype<usize>(witnessWords) + (<usize>(witnessCount * 16) << 2));
+        witnessCount++;
+        return;
+      }
+    }
+    const which = unchecked(walkNext[sp - 1]);
+    if (s == target || which >= 2) {
+      // Done here: remember that this condition leads nowhere from s.
+      unchecked(failedAt[s] = bddOr(unchecked(failedAt[s]), cond));
+      sp--;
+      continue;
+    }
+    unchecked(walkNext[sp - 1] = which + 1);
+    const succ = which == 0 ? unchecked(sT[s]) : unchecked(sF[s]);
+    if (succ < 0 || unchecked(canReach[succ]) == 0) continue;
+    const kind = unchecked(sKind[s]);
+    const c = unchecked(sC[s]);
+    let next = cond;
+    if (kind == T_BRANCH) next = bddAnd(cond, which == 0 ? c : bddNot(c));
+    else if (kind == T_DIV_X) next = bddAnd(cond, bddNot(c));
+    if (next == FALSE || bddAnd(next, bddNot(unchecked(failedAt[succ]))) == FALSE) continue;
+    if (sp >= 4097) continue;
+    unchecked(walkState[sp] = succ);
+    unchecked(walkCond[sp] = next);
+    unchecked(walkNext[sp] = 0);
+    sp++;
+  }
+}
+
 /** The diagram of a forked pair: each combination of the two jumps' outcomes on its slice. */
 function forkDiagram(p: i32, zero: i32): u32 {
   const a = unchecked(pS[p * 2]);
@@ -945,6 +1036,7 @@ function forkDiagram(p: i32, zero: i32): u32 {
       if (status() != LIMIT_NONE) return FALSE;
     }
   }
+  if (r != FALSE) rememberFork(a, bddNot(mtLeafSet(r, FALSE)));
   return r;
 }
 
@@ -1011,10 +1103,15 @@ function relSplit(vp: i32, vq: i32, cond: u32, bitIdx: i32, valP: u32, valQ: u32
  * Relational analysis of the (checked) programs P and Q. On LIMIT_NONE, symRelCount() outcomes
  * (symRelP(i), symRelQ(i), symRelSet(i)) give, for each pair of differing return values, the
  * inputs on which P returns the first and Q the second; on every other input they return the
- * same value. Returns a LIMIT_* code when a bound was hit, or ERR_BAD_PROGRAM.
+ * same value. Returns a LIMIT_* code when a bound was hit, STOPPED_WITNESS when `witnesses`
+ * is set and a costly analysis stopped with candidate inputs (symRelWitness), or
+ * ERR_BAD_PROGRAM.
  */
-export function symRelate(progP: usize, lenP: u32, progQ: usize, lenQ: u32): i32 {
+export function symRelate(progP: usize, lenP: u32, progQ: usize, lenQ: u32, witnesses: bool): i32 {
   if (lenP == 0 || lenP > 4096 || lenQ == 0 || lenQ > 4096) return ERR_BAD_PROGRAM;
+  // Witness search starts once an eighth of the node budget is used (cheap analyses never
+  // reach it, so their answers come from the diagrams alone).
+  searchAt = witnesses ? nodeBudget() >> 3 : 0;
   limit = LIMIT_NONE;
   relCount = 0;
   stateCount = 0;
@@ -1027,8 +1124,12 @@ export function symRelate(progP: usize, lenP: u32, progQ: usize, lenQ: u32): i32
   relLenP = lenP;
   relProgQ = progQ;
   relLenQ = lenQ;
+  witnessCount = 0;
+  searchSteps = 0;
+  forkCount = 0;
   classify(progP, lenP);
   const entryP = addEntry(lenP);
+  entryOfP = entryP;
   let st = registerPass(progP, lenP);
   if (st != LIMIT_NONE) return st;
   hb = 4097;
@@ -1061,6 +1162,15 @@ export function symRelate(progP: usize, lenP: u32, progQ: usize, lenQ: u32): i32
     sp--;
     st = status();
     if (st != LIMIT_NONE) return st;
+    if (searchAt != 0 && forkCount > 0 && nodeCount() > searchAt) {
+      // A costly analysis with known differences: look for witnesses once; when one is found,
+      // stop and let the host judge it (it knows the relation). Otherwise go on.
+      searchAt = 0;
+      for (let i = 0; i < forkCount; i++) searchWitness(unchecked(forkState[i]), unchecked(forkWant[i]), lenP);
+      st = status();
+      if (st != LIMIT_NONE) return st;
+      if (witnessCount > 0) return STOPPED_WITNESS;
+    }
   }
   const m = unchecked(pM[root]);
   const n = mtLeaves(m);
@@ -1073,6 +1183,9 @@ export function symRelate(progP: usize, lenP: u32, progQ: usize, lenQ: u32): i32
 }
 
 export function symRelCount(): i32 { return relCount; }
+/** Candidate inputs on which the last relational analysis saw the programs differ. */
+export function symRelWitnessCount(): i32 { return witnessCount; }
+export function symRelWitness(i: i32, word: i32): u32 { return unchecked(witnessWords[i * 16 + word]); }
 export function symRelP(i: i32): u32 { return unchecked(relP[i]); }
 export function symRelQ(i: i32): u32 { return unchecked(relQ[i]); }
 export function symRelSet(i: i32): u32 { return unchecked(relSet[i]); }

@@ -7,7 +7,7 @@ import { InputBatch } from "../src/engine/data.js";
 import { evaluateBatch } from "../src/engine/run.js";
 import { compilePolicyText } from "../src/policy/index.js";
 import { findArch } from "../src/syscalls/arches.js";
-import { SymbolicSpace, Inconclusive } from "../src/verify/symbolic.js";
+import { SymbolicSpace, Inconclusive, Witnesses } from "../src/verify/symbolic.js";
 import { subset, equal, stricter, effective, allows } from "../src/verify/relations.js";
 import { Rng, genValid, runSeed, soakFactor } from "./support/randprog.js";
 import { corpusPath } from "./support/corpus.js";
@@ -115,7 +115,7 @@ describe("the relational analysis", () => {
       const pb = Program.fromInsns(bInsns);
       const space = new SymbolicSpace(BUDGET);
       const rel = space.relate(pa, pb);
-      if (rel instanceof Inconclusive || space.overflowed) continue;
+      if (rel instanceof Inconclusive || rel instanceof Witnesses || space.overflowed) continue;
       const oa = space.analyze(pa);
       const ob = space.analyze(pb);
       if (oa instanceof Inconclusive || ob instanceof Inconclusive || space.overflowed) continue;
@@ -171,7 +171,7 @@ describe("the relational analysis under cubes", () => {
       const pb = Program.fromInsns(b);
       const space = new SymbolicSpace(BUDGET);
       const rel = space.relate(pa, pb);
-      if (rel instanceof Inconclusive || space.overflowed) continue;
+      if (rel instanceof Inconclusive || rel instanceof Witnesses || space.overflowed) continue;
       const oa = space.analyze(pa);
       const ob = space.analyze(pb);
       if (oa instanceof Inconclusive || ob instanceof Inconclusive || space.overflowed) continue;
@@ -188,6 +188,35 @@ describe("the relational analysis under cubes", () => {
     console.log(`[verify] relational = partitions on ${compared} edited decision DAGs (${differing} differ)`);
     expect(compared).toBeGreaterThan(100 * FACTOR);
     expect(differing).toBeGreaterThan(0);
+  });
+});
+
+describe("witnesses of a stopped relational analysis", () => {
+  it(`each make the two programs return different values (seed ${SEED})`, () => {
+    const rng = new Rng(SEED ^ 0x3177);
+    let stopped = 0;
+    let inputs = 0;
+    for (let i = 0; i < 500 * FACTOR; i++) {
+      const a = dagProgram(rng, rng.range(100, 400));
+      const b = a.map((x) => ({ ...x }));
+      const jumps = b.map((x, j) => [x, j] as const).filter(([x, j]) => (x.code & 0xf0) !== 0 && (x.code & 7) === 5 && x.jt !== x.jf && j > 20);
+      if (!jumps.length) continue;
+      const [x, j] = rng.pick(jumps);
+      b[j] = { ...x, k: (x.k + 1) >>> 0 };
+      const pa = Program.fromInsns(a);
+      const pb = Program.fromInsns(b);
+      // A small budget, so that the analysis grows "costly" and searches for witnesses.
+      const r = new SymbolicSpace(1 << 12).relate(pa, pb, { witnesses: true });
+      if (!(r instanceof Witnesses)) continue;
+      stopped++;
+      for (const w of r.inputs) {
+        const batch = new InputBatch(1, Uint32Array.from(w));
+        expect(evaluateBatch(pa, batch).rets[0], `pair ${i} (seed ${SEED})`).not.toBe(evaluateBatch(pb, batch).rets[0]);
+        inputs++;
+      }
+    }
+    console.log(`[verify] ${stopped} analyses stopped with ${inputs} witnesses, each a real difference`);
+    expect(stopped).toBeGreaterThan(0);
   });
 });
 

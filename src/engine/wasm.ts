@@ -50,7 +50,9 @@ export interface EngineExports {
   symOutcomeSet(slot: number, i: number): number;
   symStates(): number;
   /** Relational analysis of P and Q; outcomes via symRelCount/symRelP/symRelQ/symRelSet. */
-  symRelate(progP: number, lenP: number, progQ: number, lenQ: number): number;
+  symRelate(progP: number, lenP: number, progQ: number, lenQ: number, witnesses: number): number;
+  symRelWitnessCount(): number;
+  symRelWitness(i: number, word: number): number;
   symRelCount(): number;
   symRelP(i: number): number;
   symRelQ(i: number): number;

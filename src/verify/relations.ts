@@ -12,7 +12,7 @@ import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
 import { syscallName, syscallNames, syscallNumber } from "../syscalls/index.js";
 import { InternalError } from "../errors.js";
 import { falsify } from "./falsify.js";
-import { SymbolicSpace, Inconclusive, FALSE, type Outcome, type PairOutcome } from "./symbolic.js";
+import { SymbolicSpace, Inconclusive, Witnesses, FALSE, type Outcome } from "./symbolic.js";
 
 export { Inconclusive };
 
@@ -155,35 +155,44 @@ function guarded(fn: () => Verdict): Verdict {
 }
 
 /**
- * The inputs on which (A's value, B's value) satisfies `bad`, which must be false for equal
- * values (every relation here is reflexive): from the relational analysis by default, from
- * the two whole partitions with strategy "partitions".
+ * Decides "no input has bad(A's value, B's value)"; `bad` must be false for equal values
+ * (every relation here is reflexive). In order: falsification on boundary inputs; then the
+ * relational analysis (default) or the two whole partitions (strategy "partitions"). A costly
+ * relational analysis may stop early with candidate inputs: one that shows `bad` is the
+ * answer, otherwise the analysis runs again to the end without stopping.
  */
-function badInputs(space: SymbolicSpace, a: Program, b: Program, opts: VerifyOptions, bad: (x: number, y: number) => boolean): number | Inconclusive {
-  if (opts.strategy === "partitions") {
-    const outs = analyzeAll(space, [a, b]);
-    if (outs instanceof Inconclusive) return outs;
-    return badPairs(space, outs[0], outs[1], bad);
-  }
-  const pairs: PairOutcome[] | Inconclusive = space.relate(a, b);
-  if (pairs instanceof Inconclusive) return pairs;
-  return space.union(pairs.filter((p) => bad(p.a, p.b)).map((p) => p.set));
-}
-
 function decide(a: Program, b: Program, opts: VerifyOptions, bad: (x: number, y: number) => boolean): Verdict {
+  const holdsOn = ([ra, rb]: number[]) => !bad(ra, rb);
   if (opts.falsify !== false) {
     const words = falsify(a, b, bad);
     if (words) {
       const cx = confirm(words, [[a], [b]]);
-      if (!bad(cx.results[0], cx.results[1])) throw new InternalError("falsification input did not reproduce");
+      if (holdsOn(cx.results)) throw new InternalError("falsification input did not reproduce");
       return { holds: false, counterexample: cx, nodes: 0 };
     }
   }
   return guarded(() => {
-    const space = new SymbolicSpace(opts.budget);
-    const set = badInputs(space, a, b, opts, bad);
-    if (set instanceof Inconclusive) return set;
-    return verdict(space, set, [a, b], [[a], [b]], ([ra, rb]) => !bad(ra, rb));
+    if (opts.strategy === "partitions") {
+      const space = new SymbolicSpace(opts.budget);
+      const outs = analyzeAll(space, [a, b]);
+      if (outs instanceof Inconclusive) return outs;
+      return verdict(space, badPairs(space, outs[0], outs[1], bad), [a, b], [[a], [b]], holdsOn);
+    }
+    for (const witnesses of [true, false]) {
+      const space = new SymbolicSpace(opts.budget);
+      const r = space.relate(a, b, { witnesses });
+      if (r instanceof Witnesses) {
+        for (const words of r.inputs) {
+          const cx = confirm(words, [[a], [b]]);
+          if (!holdsOn(cx.results)) return { holds: false, counterexample: cx, nodes: space.nodeCount() };
+        }
+        continue;
+      }
+      if (r instanceof Inconclusive) return r;
+      const set = space.union(r.filter((p) => bad(p.a, p.b)).map((p) => p.set));
+      return verdict(space, set, [a, b], [[a], [b]], holdsOn);
+    }
+    throw new InternalError("relational analysis stopped early without witness search");
   });
 }
 

@@ -18,6 +18,18 @@ const LIMITS: Record<number, string> = {
   4: "the symbolic vector pool was exceeded",
 };
 
+/** Code of a relational analysis that stopped early with candidate inputs (assembly/sym.ts). */
+const STOPPED_WITNESS = 5;
+
+/**
+ * A costly relational analysis stopped early: on these inputs the two programs may differ
+ * (each still has to be re-run; see relate).
+ */
+export class Witnesses {
+  readonly kind = "witnesses";
+  constructor(readonly inputs: Uint32Array[]) {}
+}
+
 export interface Outcome {
   /** The 32-bit return value. */
   value: number;
@@ -81,9 +93,12 @@ export class SymbolicSpace {
    * Where `p` and `q` return different values: for each pair of values (P's, Q's), the inputs
    * on which they occur. On every other input the two programs return the same value. Shared
    * code (a filter and an edited copy) is compared structurally instead of being analysed; see
-   * the relational analysis in assembly/sym.ts. Uses no result slot.
+   * the relational analysis in assembly/sym.ts. Uses no result slot. With `witnesses`, an
+   * analysis that grows costly while it already knows of differences may stop and return
+   * candidate inputs instead; the caller re-runs them and, when none settles its question,
+   * asks again without.
    */
-  relate(p: Program, q: Program): PairOutcome[] | Inconclusive {
+  relate(p: Program, q: Program, opts: { witnesses?: boolean } = {}): PairOutcome[] | Inconclusive | Witnesses {
     requireAccepted(p);
     requireAccepted(q);
     const e = engine();
@@ -92,7 +107,14 @@ export class SymbolicSpace {
     try {
       rp.u8().set(p.bytes);
       rq.u8().set(q.bytes);
-      const rc = e.symRelate(rp.ptr, p.length, rq.ptr, q.length);
+      const rc = e.symRelate(rp.ptr, p.length, rq.ptr, q.length, opts.witnesses ? 1 : 0);
+      if (rc === STOPPED_WITNESS) {
+        const inputs: Uint32Array[] = [];
+        for (let i = 0; i < e.symRelWitnessCount(); i++) {
+          inputs.push(Uint32Array.from({ length: 16 }, (_, w) => e.symRelWitness(i, w) >>> 0));
+        }
+        return new Witnesses(inputs);
+      }
       if (rc < 0) return new Inconclusive("program refused by the symbolic engine");
       if (rc > 0) return new Inconclusive(LIMITS[rc] ?? `limit ${rc}`);
       const out: PairOutcome[] = [];
