@@ -39,7 +39,8 @@ export {
   subset, stricter, equal, stackEquals, stackOutcomes, allows, effective, Inconclusive,
   type Verdict as RelationVerdict, type Counterexample, type VerifyOptions,
 } from "./verify/relations.js";
-export { SymbolicSpace, type Outcome } from "./verify/symbolic.js";
+export { SymbolicSpace, Witnesses, type Outcome, type PairOutcome, type AnalysisMethod } from "./verify/symbolic.js";
+export { falsify } from "./verify/falsify.js";
 export {
   launch, launchStack, LaunchError, refuseBeforeStart, rewriteKillsToNotify, validateJail, loadJailFile, jailFromEnv, mergeJail,
   jailArgs, JAIL_ENV, createCgroups, removeCgroups, cgroupV2Mount, numaNodes, prepareJailRoot, removeJailRoot, sanitiseId,
