@@ -30,7 +30,7 @@ let pUnique: usize = 0;
 
 const CACHE_BITS: u32 = 20;
 const CACHE_SIZE: u32 = 1 << CACHE_BITS;
-let pCache: usize = 0; // 4 u32 per entry: tag (epoch << 3 | op), a, b, result
+let pCache: usize = 0; // 4 u32 per entry: tag (epoch << 4 | op), a, b, result
 // Resetting must be cheap (a verify call resets once per relation): the unique table is cleared
 // slot by slot for the nodes that were made (pSlot remembers each node's slot), and cache
 // entries of earlier resets are told apart by an epoch stamp instead of being zeroed.
@@ -57,7 +57,7 @@ export function bddReset(budget: u32): void {
     for (let n: u32 = 2; n < count; n++) store<u32>(at(pUnique, load<u32>(at(pSlot, n))), 0);
   }
   epoch++;
-  if (epoch >= (1 << 28)) {
+  if (epoch >= (1 << 27)) {
     epoch = 1;
     memory.fill(pCache, 0, <usize>CACHE_SIZE << 4);
     if (pIte != 0) memory.fill(pIte, 0, <usize>ITE_SIZE * 20);
@@ -141,16 +141,17 @@ const OP_EXISTS_WORD: u32 = 4;
 const OP_PAIR: u32 = 5;
 const OP_LEAF_SET: u32 = 6;
 const OP_RESTRICT_CUBE: u32 = 7;
+const OP_LEQ: u32 = 8;
 
 function cacheGet(op: u32, a: u32, b: u32): i64 {
   const e = pCache + (<usize>(hash3(op, a, b) & (CACHE_SIZE - 1)) << 4);
-  if (load<u32>(e) == ((epoch << 3) | op) && load<u32>(e, 4) == a && load<u32>(e, 8) == b) return <i64>load<u32>(e, 12);
+  if (load<u32>(e) == ((epoch << 4) | op) && load<u32>(e, 4) == a && load<u32>(e, 8) == b) return <i64>load<u32>(e, 12);
   return -1;
 }
 
 function cachePut(op: u32, a: u32, b: u32, r: u32): void {
   const e = pCache + (<usize>(hash3(op, a, b) & (CACHE_SIZE - 1)) << 4);
-  store<u32>(e, (epoch << 3) | op);
+  store<u32>(e, (epoch << 4) | op);
   store<u32>(e, a, 4);
   store<u32>(e, b, 8);
   store<u32>(e, r, 12);
@@ -509,5 +510,19 @@ export function bddRestrictCube(f: u32): u32 {
   if (c >= 0) return <u32>c;
   const r = mk(v, bddRestrictCube(loOf(f)), bddRestrictCube(hiOf(f)));
   cachePut(OP_RESTRICT_CUBE, f, cubeStamp, r);
+  return r;
+}
+
+/** a implies b (a ⊆ b), decided without building any node. */
+export function bddLeq(a: u32, b: u32): bool {
+  if (a == FALSE || b == TRUE || a == b) return true;
+  if (a == TRUE || b == FALSE) return false;
+  const c = cacheGet(OP_LEQ, a, b);
+  if (c >= 0) return c != 0;
+  const va = varOf(a);
+  const vb = varOf(b);
+  const v = va < vb ? va : vb;
+  const r = bddLeq(va == v ? loOf(a) : a, vb == v ? loOf(b) : b) && bddLeq(va == v ? hiOf(a) : a, vb == v ? hiOf(b) : b);
+  cachePut(OP_LEQ, a, b, r ? 1 : 0);
   return r;
 }

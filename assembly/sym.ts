@@ -24,7 +24,7 @@ import {
 import {
   FALSE, TRUE, bddVar, bddAnd, bddOr, bddXor, bddNot, bddIte, overflowed,
   mtLeaf, mtPair, mtLeafSet, mtLeaves, leafAt, loOf, hiOf,
-  cubeMask, cubeValue, bddToCube, bddRestrictCube, bddSatOne, nodeCount, nodeBudget,
+  cubeMask, cubeValue, bddToCube, bddRestrictCube, bddSatOne, nodeCount, nodeBudget, bddLeq,
 } from "./bdd";
 
 // Limits (reasons the host turns into "inconclusive: …").
@@ -939,7 +939,7 @@ const MAX_WITNESSES: i32 = 8;
 const witnessWords = new StaticArray<u32>(MAX_WITNESSES * 16);
 let witnessCount: i32 = 0;
 let searchSteps: i32 = 0;
-const SEARCH_STEPS: i32 = 1 << 16; // per relational analysis
+const SEARCH_STEPS: i32 = 1 << 12; // per relational analysis
 const canReach = new StaticArray<u8>(MAX_STATES);
 const failedAt = new StaticArray<u32>(MAX_STATES);
 const walkState = new StaticArray<i32>(4097);
@@ -947,6 +947,7 @@ const walkCond = new StaticArray<u32>(4097);
 const walkNext = new StaticArray<u8>(4097);
 let entryOfP: i32 = 0;
 let searchAt: u32 = 0;
+let searchNodes: u32 = 0; // the node count at which the witness search gives up
 const forkState = new StaticArray<i32>(MAX_WITNESSES);
 const forkWant = new StaticArray<u32>(MAX_WITNESSES);
 let forkCount: i32 = 0;
@@ -980,7 +981,7 @@ function searchWitness(target: i32, want: u32, lenP: u32): void {
   unchecked(walkNext[0] = 0);
   sp = 1;
   while (sp > 0) {
-    if (++searchSteps > SEARCH_STEPS || status() != LIMIT_NONE) return;
+    if (++searchSteps > SEARCH_STEPS || nodeCount() > searchNodes || status() != LIMIT_NONE) return;
     const s = unchecked(walkState[sp - 1]);
     const cond = unchecked(walkCond[sp - 1]);
     if (s == target) {
@@ -1006,7 +1007,7 @@ function searchWitness(target: i32, want: u32, lenP: u32): void {
     let next = cond;
     if (kind == T_BRANCH) next = bddAnd(cond, which == 0 ? c : bddNot(c));
     else if (kind == T_DIV_X) next = bddAnd(cond, bddNot(c));
-    if (next == FALSE || bddAnd(next, bddNot(unchecked(failedAt[succ]))) == FALSE) continue;
+    if (next == FALSE || bddLeq(next, unchecked(failedAt[succ]))) continue;
     if (sp >= 4097) continue;
     unchecked(walkState[sp] = succ);
     unchecked(walkCond[sp] = next);
@@ -1166,6 +1167,8 @@ export function symRelate(progP: usize, lenP: u32, progQ: usize, lenQ: u32, witn
       // A costly analysis with known differences: look for witnesses once; when one is found,
       // stop and let the host judge it (it knows the relation). Otherwise go on.
       searchAt = 0;
+      // The search may spend 1/64 of the budget; a failed search then costs little.
+      searchNodes = nodeCount() + (nodeBudget() >> 6);
       for (let i = 0; i < forkCount; i++) searchWitness(unchecked(forkState[i]), unchecked(forkWant[i]), lenP);
       st = status();
       if (st != LIMIT_NONE) return st;
