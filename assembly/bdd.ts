@@ -18,9 +18,9 @@ const TERMINAL_VAR: u32 = 0xffff;
 // computed cache, as raw u32 arrays.
 const NODE_CAP: u32 = 1 << 21;
 let maxNodes: u32 = NODE_CAP;
-let pVar: usize = 0;
-let pLo: usize = 0;
-let pHi: usize = 0;
+// One 16-byte record per node (var, lo, hi, unique-table slot): a node visit touches one cache
+// line instead of one per field.
+let pNodes: usize = 0;
 let count: u32 = 2;
 export let overflowed = false;
 
@@ -32,9 +32,8 @@ const CACHE_BITS: u32 = 20;
 const CACHE_SIZE: u32 = 1 << CACHE_BITS;
 let pCache: usize = 0; // 4 u32 per entry: tag (epoch << 4 | op), a, b, result
 // Resetting must be cheap (a verify call resets once per relation): the unique table is cleared
-// slot by slot for the nodes that were made (pSlot remembers each node's slot), and cache
+// slot by slot for the nodes that were made (each node record keeps its slot), and cache
 // entries of earlier resets are told apart by an epoch stamp instead of being zeroed.
-let pSlot: usize = 0;
 let epoch: u32 = 1;
 
 // @ts-ignore: decorator
@@ -42,19 +41,21 @@ let epoch: u32 = 1;
   return p + (<usize>i << 2);
 }
 
+// @ts-ignore: decorator
+@inline function rec(n: u32): usize {
+  return pNodes + (<usize>n << 4);
+}
+
 /** Forgets every node; `budget` caps the node count (at most 2^21). */
 export function bddReset(budget: u32): void {
-  if (pVar == 0) {
-    pVar = heap.alloc(<usize>NODE_CAP << 2);
-    pLo = heap.alloc(<usize>NODE_CAP << 2);
-    pHi = heap.alloc(<usize>NODE_CAP << 2);
-    pSlot = heap.alloc(<usize>NODE_CAP << 2);
+  if (pNodes == 0) {
+    pNodes = heap.alloc(<usize>NODE_CAP << 4);
     pUnique = heap.alloc(<usize>UNIQUE_SIZE << 2);
     pCache = heap.alloc(<usize>CACHE_SIZE << 4);
     memory.fill(pUnique, 0, <usize>UNIQUE_SIZE << 2);
     memory.fill(pCache, 0, <usize>CACHE_SIZE << 4);
   } else {
-    for (let n: u32 = 2; n < count; n++) store<u32>(at(pUnique, load<u32>(at(pSlot, n))), 0);
+    for (let n: u32 = 2; n < count; n++) store<u32>(at(pUnique, load<u32>(rec(n), 12)), 0);
   }
   epoch++;
   if (epoch >= (1 << 27)) {
@@ -65,8 +66,8 @@ export function bddReset(budget: u32): void {
   maxNodes = budget < 16 ? 16 : budget > NODE_CAP ? NODE_CAP : budget;
   count = 2;
   overflowed = false;
-  store<u32>(at(pVar, 0), TERMINAL_VAR);
-  store<u32>(at(pVar, 1), TERMINAL_VAR);
+  store<u32>(rec(0), TERMINAL_VAR);
+  store<u32>(rec(1), TERMINAL_VAR);
 }
 
 export function nodeCount(): u32 {
@@ -80,15 +81,15 @@ export function nodeBudget(): u32 {
 
 // @ts-ignore: decorator
 @inline export function varOf(n: u32): u32 {
-  return load<u32>(at(pVar, n));
+  return load<u32>(rec(n));
 }
 // @ts-ignore: decorator
 @inline export function loOf(n: u32): u32 {
-  return load<u32>(at(pLo, n));
+  return load<u32>(rec(n), 4);
 }
 // @ts-ignore: decorator
 @inline export function hiOf(n: u32): u32 {
-  return load<u32>(at(pHi, n));
+  return load<u32>(rec(n), 8);
 }
 
 function hash3(a: u32, b: u32, c: u32): u32 {
@@ -121,10 +122,11 @@ function intern3(v: u32, lo: u32, hi: u32): u32 {
     return FALSE;
   }
   const n = count++;
-  store<u32>(at(pVar, n), v);
-  store<u32>(at(pLo, n), lo);
-  store<u32>(at(pHi, n), hi);
-  store<u32>(at(pSlot, n), slot);
+  const r = rec(n);
+  store<u32>(r, v);
+  store<u32>(r, lo, 4);
+  store<u32>(r, hi, 8);
+  store<u32>(r, slot, 12);
   store<u32>(at(pUnique, slot), n);
   return n;
 }
