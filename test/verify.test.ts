@@ -8,7 +8,7 @@ import { evaluateBatch } from "../src/engine/run.js";
 import { compilePolicyText } from "../src/policy/index.js";
 import { findArch } from "../src/syscalls/arches.js";
 import { SymbolicSpace, Inconclusive, Witnesses } from "../src/verify/symbolic.js";
-import { subset, equal, stricter, effective, allows } from "../src/verify/relations.js";
+import { subset, equal, stricter, stackEquals, effective, allows } from "../src/verify/relations.js";
 import { Rng, genValid, runSeed, soakFactor } from "./support/randprog.js";
 import { corpusPath } from "./support/corpus.js";
 
@@ -265,6 +265,33 @@ describe("relations on random program pairs agree with random testing", () => {
     console.log(`[verify] relations: ${JSON.stringify(stats)}`);
     expect(stats.holds).toBeGreaterThan(0);
     expect(stats.fails).toBeGreaterThan(0);
+  });
+});
+
+describe("stack equality", () => {
+  it(`gives the same answers with and without falsification first (seed ${SEED})`, () => {
+    const rng = new Rng(SEED ^ 0x57ac);
+    const allowAll = Program.fromInsns([{ code: 0x06, jt: 0, jf: 0, k: 0x7fff0000 }]);
+    const stats = { holds: 0, fails: 0, falsified: 0, inconclusive: 0 };
+    for (let i = 0; i < 100 * FACTOR; i++) {
+      const a = Program.fromInsns(genValid(rng, { maxLen: 30 }).insns);
+      const b = Program.fromInsns(genValid(rng, { maxLen: 30 }).insns);
+      // Against a random filter (usually differs), or with a permissive newer phase that
+      // changes nothing (holds).
+      const [stack, c] = rng.chance(0.5) ? [[a, b], Program.fromInsns(genValid(rng, { maxLen: 30 }).insns)] : [[a, allowAll], a];
+      const sym = stackEquals(stack, c, { budget: BUDGET, falsify: false });
+      const fast = stackEquals(stack, c, { budget: BUDGET });
+      if (sym instanceof Inconclusive || fast instanceof Inconclusive) {
+        stats.inconclusive++;
+        continue;
+      }
+      expect(fast.holds, `stack ${i} (seed ${SEED})`).toBe(sym.holds);
+      if (!fast.holds && fast.nodes === 0) stats.falsified++;
+      sym.holds ? stats.holds++ : stats.fails++;
+    }
+    console.log(`[verify] stack equality: ${JSON.stringify(stats)}`);
+    expect(stats.holds).toBeGreaterThan(0);
+    expect(stats.falsified).toBeGreaterThan(0);
   });
 });
 

@@ -242,15 +242,26 @@ export function stackOutcomes(space: SymbolicSpace, progs: readonly Program[]): 
   return [...merged.entries()].map(([value, set]) => ({ value, set }));
 }
 
-/** A stack is equal to a single filter: the stack's effective policy is `b`'s. */
+/**
+ * A stack is equal to a single filter: the stack's effective policy is `b`'s. Boundary inputs
+ * first (as for the pair relations), then the stack's folded partition against b's.
+ */
 export function stackEquals(stack: readonly Program[], b: Program, opts: VerifyOptions = {}): Verdict {
+  const differ = (x: number, y: number) => effective(x) !== effective(y);
+  if (opts.falsify !== false) {
+    const words = falsify(stack, b, differ);
+    if (words) {
+      const cx = confirm(words, [stack, [b]]);
+      if (!differ(cx.results[0], cx.results[1])) throw new InternalError("falsification input did not reproduce");
+      return { holds: false, counterexample: cx, nodes: 0 };
+    }
+  }
   return guarded(() => {
     const space = new SymbolicSpace(opts.budget);
     const s = stackOutcomes(space, stack);
     if (s instanceof Inconclusive) return s;
     const ob = space.analyze(b);
     if (ob instanceof Inconclusive) return ob;
-    const differ = (x: number, y: number) => effective(x) !== effective(y);
     const bad = badPairs(space, s, ob, differ);
     return verdict(space, bad, [...stack, b], [stack, [b]], ([rs, rb]) => !differ(rs, rb));
   });
