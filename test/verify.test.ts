@@ -220,50 +220,103 @@ describe("witnesses of a stopped relational analysis", () => {
   });
 });
 
+type Stats = { holds: number; fails: number; inconclusive: number; falsified: number; differing: number };
+
+/**
+ * Runs A and B on `n` inputs near `pool`; whenever that finds a difference (or an input A
+ * allows and B does not), equal (subset) must say "does not hold". The symbolic engine is
+ * asked alone (no falsification first) and then with falsification: the answers must match.
+ */
+function againstTesting(pa: Program, pb: Program, pool: number[], n: number, rng: Rng, stats: Stats, label: string): void {
+  const batch = inputs(rng, pool, n);
+  const ra = evaluateBatch(pa, batch).rets;
+  const rb = evaluateBatch(pb, batch).rets;
+  let differs = false;
+  let leaks = false;
+  for (let j = 0; j < batch.count; j++) {
+    if (effective(ra[j]) !== effective(rb[j])) differs = true;
+    if (allows(ra[j]) && !allows(rb[j])) leaks = true;
+  }
+  if (differs) stats.differing++;
+  const eq = equal(pa, pb, { budget: BUDGET, falsify: false });
+  const sub = subset(pa, pb, { budget: BUDGET, falsify: false });
+  for (const [sym, fast] of [[eq, equal(pa, pb, { budget: BUDGET })], [sub, subset(pa, pb, { budget: BUDGET })]] as const) {
+    if (sym instanceof Inconclusive || fast instanceof Inconclusive) continue;
+    expect(fast.holds, `${label} with falsification`).toBe(sym.holds);
+    if (!fast.holds && fast.nodes === 0) stats.falsified++;
+  }
+  for (const [v, found] of [[eq, differs], [sub, leaks]] as const) {
+    if (v instanceof Inconclusive) {
+      stats.inconclusive++;
+      continue;
+    }
+    if (found) expect(v.holds, label).toBe(false);
+    v.holds ? stats.holds++ : stats.fails++;
+  }
+}
+
+/** B: a mutation of A half the time (close pairs are the interesting ones), else random. */
+function pairOf(rng: Rng): { pa: Program; pb: Program; pool: number[] } {
+  const a = genValid(rng, { maxLen: 40 });
+  const bInsns = rng.chance(0.5) ? a.insns.map((x) => ({ ...x })) : genValid(rng, { maxLen: 40 }).insns;
+  if (rng.chance(0.5) && bInsns.length > 1) {
+    const j = rng.int(bInsns.length);
+    if ((bInsns[j].code & 7) === 6) bInsns[j] = { ...bInsns[j], k: rng.pick([0x7fff0000, 0x00050001, 0]) };
+  }
+  return { pa: Program.fromInsns(a.insns), pb: Program.fromInsns(bInsns), pool: a.pool };
+}
+
 describe("relations on random program pairs agree with random testing", () => {
   it(`never says "holds" when testing finds a difference (seed ${SEED})`, () => {
     const rng = new Rng(SEED ^ 0xabc);
-    const stats = { holds: 0, fails: 0, inconclusive: 0, falsified: 0 };
+    const stats: Stats = { holds: 0, fails: 0, inconclusive: 0, falsified: 0, differing: 0 };
     for (let i = 0; i < 100 * FACTOR; i++) {
-      const a = genValid(rng, { maxLen: 40 });
-      // B: a mutation of A half the time (close pairs are the interesting ones), else random.
-      const bInsns = rng.chance(0.5) ? a.insns.map((x) => ({ ...x })) : genValid(rng, { maxLen: 40 }).insns;
-      if (bInsns === undefined) continue;
-      const pa = Program.fromInsns(a.insns);
-      let pb = Program.fromInsns(bInsns);
-      if (rng.chance(0.5) && bInsns.length > 1) {
-        const j = rng.int(bInsns.length);
-        if ((bInsns[j].code & 7) === 6) bInsns[j] = { ...bInsns[j], k: rng.pick([0x7fff0000, 0x00050001, 0]) };
-        pb = Program.fromInsns(bInsns);
-      }
-      const batch = inputs(rng, a.pool, 2000);
-      const ra = evaluateBatch(pa, batch).rets;
-      const rb = evaluateBatch(pb, batch).rets;
-      let differs = false;
-      let leaks = false;
-      for (let j = 0; j < batch.count; j++) {
-        if (effective(ra[j]) !== effective(rb[j])) differs = true;
-        if (allows(ra[j]) && !allows(rb[j])) leaks = true;
-      }
-      // The symbolic engine alone (no falsification first), then with it: same answers.
-      const eq = equal(pa, pb, { budget: BUDGET, falsify: false });
-      const sub = subset(pa, pb, { budget: BUDGET, falsify: false });
-      for (const [sym, fast] of [[eq, equal(pa, pb, { budget: BUDGET })], [sub, subset(pa, pb, { budget: BUDGET })]] as const) {
-        if (sym instanceof Inconclusive || fast instanceof Inconclusive) continue;
-        expect(fast.holds, `pair ${i} with falsification (seed ${SEED})`).toBe(sym.holds);
-        if (!fast.holds && fast.nodes === 0) stats.falsified++;
-      }
-      for (const [v, found] of [[eq, differs], [sub, leaks]] as const) {
-        if (v instanceof Inconclusive) {
-          stats.inconclusive++;
-          continue;
-        }
-        if (found) expect(v.holds, `pair ${i} (seed ${SEED})`).toBe(false);
-        v.holds ? stats.holds++ : stats.fails++;
+      const { pa, pb, pool } = pairOf(rng);
+      againstTesting(pa, pb, pool, 2000, rng, stats, `pair ${i} (seed ${SEED})`);
+    }
+    console.log(`[verify] relations, 2,000 inputs per pair: ${JSON.stringify(stats)}`);
+    expect(stats.holds).toBeGreaterThan(0);
+    expect(stats.fails).toBeGreaterThan(0);
+  });
+
+  it(`with 100,000 inputs per pair (seed ${SEED})`, () => {
+    const rng = new Rng(SEED ^ 0xdef);
+    const stats: Stats = { holds: 0, fails: 0, inconclusive: 0, falsified: 0, differing: 0 };
+    for (let i = 0; i < 15 * FACTOR; i++) {
+      const { pa, pb, pool } = pairOf(rng);
+      againstTesting(pa, pb, pool, 100_000, rng, stats, `pair ${i} (seed ${SEED})`);
+    }
+    console.log(`[verify] relations, 100,000 inputs per pair: ${JSON.stringify(stats)}`);
+    expect(stats.holds + stats.fails).toBeGreaterThan(0);
+  });
+});
+
+describe("relations on mutations of the corpus filters agree with random testing", () => {
+  const file = corpusPath("filters", "firecracker", "x86_64-unknown-linux-musl.json");
+  it.skipIf(!file)(`never say "holds" when 100,000 inputs find a difference (seed ${SEED})`, () => {
+    const text = readFileSync(file!, "utf8");
+    const x86_64 = findArch("x86_64")!;
+    const rng = new Rng(SEED ^ 0xf1c);
+    const stats: Stats = { holds: 0, fails: 0, inconclusive: 0, falsified: 0, differing: 0 };
+    for (const thread of ["vmm", "api", "vcpu"]) {
+      const pa = compilePolicyText(text, "fc.json", { arch: x86_64, thread }).programs[0].program;
+      const insns = pa.insns();
+      const pool = insns.filter((x) => (x.code & 7) === 5 || x.code === 0).map((x) => x.k >>> 0);
+      for (let m = 0; m < 4 * FACTOR; m++) {
+        // One edit: a comparison constant moved by one, a return value changed, or a
+        // comparison's targets swapped.
+        const b = insns.map((x) => ({ ...x }));
+        const jumps = b.map((x, j) => [x, j] as const).filter(([x]) => (x.code & 7) === 5 && x.code !== 0x05);
+        const rets = b.map((x, j) => [x, j] as const).filter(([x]) => x.code === 0x06);
+        const kind = rng.int(3);
+        if (kind === 0) { const [x, j] = rng.pick(jumps); b[j] = { ...x, k: (x.k + rng.pick([1, -1])) >>> 0 }; }
+        else if (kind === 1) { const [x, j] = rng.pick(rets); b[j] = { ...x, k: x.k === 0x7fff0000 ? 0x00050001 : 0x7fff0000 }; }
+        else { const [x, j] = rng.pick(jumps); b[j] = { ...x, jt: x.jf, jf: x.jt }; }
+        againstTesting(pa, Program.fromInsns(b), pool, 100_000, rng, stats, `${thread} mutation ${m} (seed ${SEED})`);
       }
     }
-    console.log(`[verify] relations: ${JSON.stringify(stats)}`);
-    expect(stats.holds).toBeGreaterThan(0);
+    console.log(`[verify] corpus mutations, 100,000 inputs each: ${JSON.stringify(stats)}`);
+    expect(stats.inconclusive).toBe(0);
     expect(stats.fails).toBeGreaterThan(0);
   });
 });
