@@ -1,5 +1,5 @@
 // `verify diff`: where two filters disagree, per arch and per syscall, with the argument
-// conditions under which they do, in readable form. Computed exactly on the outcome partitions
+// conditions under which they do, in readable form. Computed exactly by the relational analysis
 // (src/verify/symbolic.ts): the difference set is split by arch token (word 1), then by syscall
 // number (word 0), then by pair of outcomes; each piece's argument condition is printed as
 // per-word value ranges when it is a product of per-word conditions, and flagged as a
@@ -8,7 +8,8 @@ import type { Program } from "../engine/program.js";
 import { formatRet } from "../engine/actions.js";
 import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
 import { syscallName } from "../syscalls/index.js";
-import { SymbolicSpace, Inconclusive, FALSE, TRUE, type Outcome } from "./symbolic.js";
+import { SymbolicSpace, Inconclusive, Witnesses, FALSE, TRUE } from "./symbolic.js";
+import { InternalError } from "../errors.js";
 import { effective } from "./relations.js";
 import { endianOfToken } from "../engine/data.js";
 import { wordName } from "../text/syntax.js";
@@ -53,18 +54,14 @@ function describe(space: SymbolicSpace, s: number, token: number): string {
 export function diff(a: Program, b: Program, opts: { budget?: number; maxEntries?: number } = {}): DiffResult {
   try {
     const space = new SymbolicSpace(opts.budget);
-    const oa = space.analyze(a);
-    if (oa instanceof Inconclusive) return oa;
-    const ob = space.analyze(b);
-    if (ob instanceof Inconclusive) return ob;
-    const pairs: { x: Outcome; y: Outcome; set: number }[] = [];
-    for (const x of oa) {
-      for (const y of ob) {
-        if (effective(x.value) === effective(y.value)) continue;
-        const s = space.and(x.set, y.set);
-        if (s !== FALSE) pairs.push({ x, y, set: s });
-      }
-    }
+    // The relational analysis gives the differing pairs of values directly, at the cost of the
+    // code the filters do not share (the whole partitions are not needed).
+    const rel = space.relate(a, b);
+    if (rel instanceof Inconclusive) return rel;
+    if (rel instanceof Witnesses) throw new InternalError("relate stopped early without witness search");
+    const pairs = rel
+      .filter((p) => effective(p.a) !== effective(p.b))
+      .map((p) => ({ x: { value: p.a }, y: { value: p.b }, set: p.set }));
     const entries: DiffEntry[] = [];
     const max = opts.maxEntries ?? 500;
     let truncated = false;
