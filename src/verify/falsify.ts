@@ -14,7 +14,7 @@ import { archesByToken } from "../syscalls/arches.js";
 import { syscallNames, syscallNumber } from "../syscalls/index.js";
 
 /** How many inputs the random phase tries. */
-const RANDOM_INPUTS = 4096;
+const RANDOM_INPUTS = 1024;
 
 /** Comparison and immediate constants of the programs, each with its neighbours. */
 function constantPool(progs: readonly Program[]): number[] {
@@ -48,35 +48,29 @@ function rng(seed: number): () => number {
  */
 function candidates(progs: readonly Program[]): InputBatch {
   const tokens = [...new Set(progs.flatMap((p) => archTokens(p)))];
-  const nrs: number[] = [];
-  const rows: number[][] = [];
+  const known: [number, number][] = []; // (token, nr)
   for (const token of tokens) {
     for (const arch of archesByToken(token)) {
-      for (const name of syscallNames(arch)) {
-        const nr = syscallNumber(arch, name)!;
-        nrs.push(nr);
-        const w = new Array<number>(DATA_WORDS).fill(0);
-        w[0] = nr >>> 0;
-        w[1] = token >>> 0;
-        rows.push(w);
-      }
+      for (const name of syscallNames(arch)) known.push([token, syscallNumber(arch, name)! >>> 0]);
     }
   }
-  const pool = constantPool(progs);
+  const pool = Uint32Array.from(constantPool(progs));
+  const batch = new InputBatch(known.length + RANDOM_INPUTS);
+  const w = batch.words; // zero-filled: known rows only set nr and arch
+  known.forEach(([token, nr], i) => {
+    w[i * DATA_WORDS] = nr;
+    w[i * DATA_WORDS + 1] = token;
+  });
   const next = rng(0x5eed1234);
-  const pick = <T>(a: readonly T[]): T => a[next() % a.length];
-  for (let i = 0; i < RANDOM_INPUTS; i++) {
-    const w = new Array<number>(DATA_WORDS);
+  for (let i = known.length; i < batch.count; i++) {
+    const base = i * DATA_WORDS;
     for (let j = 0; j < DATA_WORDS; j++) {
       const r = next() % 8;
-      w[j] = r < 5 ? pick(pool) : r < 7 ? 0 : next();
+      w[base + j] = r < 5 ? pool[next() % pool.length] : r < 7 ? 0 : next();
     }
-    if (tokens.length && next() % 2 === 0) w[1] = pick(tokens);
-    if (nrs.length && next() % 2 === 0) w[0] = pick(nrs);
-    rows.push(w);
+    if (tokens.length && next() % 2 === 0) w[base + 1] = tokens[next() % tokens.length];
+    if (known.length && next() % 2 === 0) w[base] = known[next() % known.length][1];
   }
-  const batch = new InputBatch(rows.length);
-  rows.forEach((w, i) => batch.words.set(w.map((x) => x >>> 0), i * DATA_WORDS));
   return batch;
 }
 
