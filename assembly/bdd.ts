@@ -391,11 +391,6 @@ export function mtLeaf(a: u32, b: u32): u32 {
   return intern3(TERMINAL_VAR, a, b);
 }
 
-// @ts-ignore: decorator
-@inline export function mtIsLeaf(n: u32): bool {
-  return n > TRUE && varOf(n) == TERMINAL_VAR;
-}
-
 /**
  * The diagram of leaf pairs: FALSE where f and g reach the same leaf, otherwise the leaf
  * (payload a of f's leaf, payload a of g's leaf).

@@ -1,18 +1,18 @@
 // Symbolic execution of a seccomp program over all 2^512 inputs at once.
 //
 // Registers hold 32-bit *vectors*: 32 BDDs, one per bit, over the input bits (assembly/bdd.ts).
-// Every accepted opcode is modelled exactly: loads give the input bits themselves, ALU ops are
-// bit-level circuits (ripple-carry add/sub, shift-and-add multiply, restoring division, barrel
-// shifts by X mod 32), and a conditional jump splits the path condition by the BDD of the
-// comparison. Instructions are visited in order (all jumps go forward); the states arriving at
-// an instruction are merged when their registers and scratch memory are equal (vectors are
-// hash-consed, so equality is an id compare), which keeps the state count to the number of
-// distinct register contents rather than the number of paths.
+// Every accepted opcode is modelled exactly by one transfer function: loads give the input bits
+// themselves, ALU ops are bit-level circuits (ripple-carry add/sub, shift-and-add multiply,
+// restoring division, barrel shifts by X mod 32), a conditional jump yields the BDD of its
+// comparison, and division by X == 0 returns 0, as the kernel does. Vectors are hash-consed, so
+// equal register contents are equal ids, and states are kept per instruction and distinct
+// register contents, not per path.
 //
-// The result, per program, is the exact partition of the input space by return value: for each
-// distinct 32-bit value, the BDD of the inputs that reach it. Division by X == 0 returns 0, as
-// the kernel does. Every bound (BDD nodes, states, distinct RET A values) is explicit; when one
-// is hit the analysis reports which, and the host answers "inconclusive".
+// Three analyses use it (docs/architecture.md, "Symbolic verification: design"): the backward
+// analysis (default) and the forward one compute a program's exact partition of the input
+// space by return value; the relational analysis computes where two programs return different
+// values. Every bound (BDD nodes, states, distinct return values, vectors) is explicit; when
+// one is hit the analysis reports which, and the host answers "inconclusive".
 import {
   formOf, F_LD_ABS, F_LEN, F_IMM, F_MEM_LOAD, F_MEM_STORE, F_ALU_K, F_ALU_DIV_K, F_ALU_SHIFT_K,
   F_ALU_X, F_NEG, F_MISC, F_JA, F_JCOND_K, F_JCOND_X, F_RET_K, F_RET_A,
@@ -571,8 +571,8 @@ const sG = new StaticArray<i32>(MAX_STATES);
 /**
  * Backward analysis. A first pass finds the register states that can reach each instruction
  * (without path conditions: a branch is pruned only where its comparison is constant for the
- * state); a second pass, from the last instruction up, gives each state the diagram of what
- * the program returns from there (suffixOf): a decision diagram over the input bits whose
+ * state); then suffixDiagram gives each state, successors first, the diagram of what the
+ * program returns from there (suffixOf): a decision diagram over the input bits whose
  * leaves are return-value vectors. The entry state's diagram is the whole program's return
  * value as a function of the input; it is split into outcomes at the end. These are suffix
  * functions, "what happens from here", which stay small where many paths meet, unlike the
@@ -580,20 +580,12 @@ const sG = new StaticArray<i32>(MAX_STATES);
  * per return expression costs one if-then-else per branch, not one per bit of the value.
  */
 function analyzeBackward(prog: usize, len: u32): i32 {
-  const st0 = registerPass(prog, len);
-  if (st0 != LIMIT_NONE) return st0;
-  const zero = vConst(0);
-  for (let pc = <i32>len - 1; pc >= 0; pc--) {
-    let s = unchecked(headAt[pc]);
-    while (s >= 0) {
-      unchecked(sG[s] = suffixOf(s, zero));
-      const st = status();
-      if (st != LIMIT_NONE) return st;
-      s = unchecked(sNext[s]);
-    }
-  }
+  const st = registerPass(prog, len);
+  if (st != LIMIT_NONE) return st;
+  for (let s = 0; s < stateCount; s++) unchecked(sG[s] = G_UNKNOWN);
   // State 0 is the entry state (A = X = 0, no scratch memory written).
-  outcomesOf(<u32>unchecked(sG[0]));
+  const g = suffixDiagram(0, vConst(0));
+  if (status() == LIMIT_NONE) outcomesOf(<u32>g);
   return status();
 }
 
@@ -658,6 +650,33 @@ function outcomesOf(g: u32): void {
   }
 }
 
+// The suffix diagram of a state, computed on demand: a depth-first walk that finishes
+// successors first. A successor still unfinished (even one already on the stack below, pushed
+// by a sibling) is pushed again, so it is finished before its predecessor resurfaces; every
+// state is thus pushed at most once per incoming edge.
+const gStack = new StaticArray<i32>(2 * MAX_STATES + 1);
+const G_UNKNOWN: i32 = -1;
+
+function suffixDiagram(root: i32, zero: i32): i32 {
+  if (unchecked(sG[root]) >= 0) return unchecked(sG[root]);
+  let sp = 0;
+  unchecked(gStack[sp++] = root);
+  while (sp > 0) {
+    const s = unchecked(gStack[sp - 1]);
+    if (unchecked(sG[s]) >= 0) { sp--; continue; }
+    let waiting = false;
+    const t = unchecked(sT[s]);
+    const f = unchecked(sF[s]);
+    if (t >= 0 && unchecked(sG[t]) < 0) { unchecked(gStack[sp++] = t); waiting = true; }
+    if (f >= 0 && unchecked(sG[f]) < 0) { unchecked(gStack[sp++] = f); waiting = true; }
+    if (waiting) continue;
+    unchecked(sG[s] = suffixOf(s, zero));
+    sp--;
+    if (status() != LIMIT_NONE) return zero;
+  }
+  return unchecked(sG[root]);
+}
+
 /**
  * Analyses the (checked) program at `prog` into result slot `slot`. Returns LIMIT_NONE (0) when
  * exact, a LIMIT_* code when a bound was hit, or ERR_BAD_PROGRAM. METHOD_AUTO runs the
@@ -686,15 +705,18 @@ export function symAnalyze(prog: usize, len: u32, slot: i32, method: i32): i32 {
 //   - The two programs run in lockstep from their entries as pairs of states. A pair whose
 //     instructions share a class and whose registers are equal returns the same value on every
 //     input: nothing to compute. A pair at the same instruction (opcode and k) with equal
-//     registers steps both sides together (one comparison, two successor pairs). Any other
-//     pair has *diverged*: there, the two sides' return-value vectors (the backward analysis,
-//     computed lazily for the states reached) are compared.
+//     registers steps both sides together (one comparison, two successor pairs). Two
+//     conditional jumps on equal registers that compare differently *fork*: each combination
+//     of their outcomes is compared on its slice of inputs, re-analysed under the slice when it
+//     is a cube (see divergence). Any other pair has *diverged*: there, the two sides' suffix
+//     diagrams (the backward analysis, computed lazily for the states reached) are compared.
 //   - Backward over the pairs, each pair gets a diagram that is FALSE where the two sides
 //     return the same value and elsewhere a leaf (P's return vector, Q's return vector). The
 //     entry pair's diagram is split into (value in P, value in Q, inputs) outcomes for the
 //     host's relation.
 // So the cost is that of the code that can reach a difference plus the code after it, not of
 // both whole programs; two unrelated programs diverge at once and cost two backward analyses.
+// A costly analysis that already knows of differences may stop early with witnesses (below).
 
 const CLASS_CAP: i32 = 2 * 4097;
 const clsAt = new StaticArray<i32>(2 * 4097); // suffix class of (side base + pc)
@@ -747,33 +769,6 @@ function classify(prog: usize, len: u32): void {
   }
 }
 
-// The suffix return vector of a state, computed on demand: a depth-first walk that finishes
-// successors first. A successor still unfinished (even one already on the stack below, pushed
-// by a sibling) is pushed again, so it is finished before its predecessor resurfaces; every
-// state is thus pushed at most once per incoming edge.
-const gStack = new StaticArray<i32>(2 * MAX_STATES + 1);
-const G_UNKNOWN: i32 = -1;
-
-function suffixVector(root: i32, zero: i32): i32 {
-  if (unchecked(sG[root]) >= 0) return unchecked(sG[root]);
-  let sp = 0;
-  unchecked(gStack[sp++] = root);
-  while (sp > 0) {
-    const s = unchecked(gStack[sp - 1]);
-    if (unchecked(sG[s]) >= 0) { sp--; continue; }
-    let waiting = false;
-    const t = unchecked(sT[s]);
-    const f = unchecked(sF[s]);
-    if (t >= 0 && unchecked(sG[t]) < 0) { unchecked(gStack[sp++] = t); waiting = true; }
-    if (f >= 0 && unchecked(sG[f]) < 0) { unchecked(gStack[sp++] = f); waiting = true; }
-    if (waiting) continue;
-    unchecked(sG[s] = suffixOf(s, zero));
-    sp--;
-    if (status() != LIMIT_NONE) return zero;
-  }
-  return unchecked(sG[root]);
-}
-
 const MAX_PAIRS: i32 = 1 << 16;
 const pS = new StaticArray<i32>(MAX_PAIRS * 2); // (state in P, state in Q)
 const pKind = new StaticArray<u8>(MAX_PAIRS); // 0 unclassified, 1 same, 2 step, 3 diverged
@@ -815,6 +810,16 @@ const PAIR_STEP: u8 = 2;
 const PAIR_DIVERGED: u8 = 3;
 const PAIR_FORK: u8 = 4;
 
+/** States x and y hold the same registers and scratch memory. */
+function regsEqual(x: i32, y: i32): bool {
+  return unchecked(sA[x]) == unchecked(sA[y]) && unchecked(sX[x]) == unchecked(sX[y]) && unchecked(sM[x]) == unchecked(sM[y]);
+}
+
+/** States x (of P) and y (of Q) return the same value on every input: same registers, same code. */
+function sameState(x: i32, y: i32): bool {
+  return regsEqual(x, y) && unchecked(clsAt[unchecked(sPc[x])]) == unchecked(clsAt[4097 + unchecked(sPc[y])]);
+}
+
 /** Decides how pair `p` proceeds (see the section comment) and creates its successor pairs. */
 function classifyPair(p: i32, progP: usize, progQ: usize): void {
   const a = unchecked(pS[p * 2]);
@@ -823,14 +828,14 @@ function classifyPair(p: i32, progP: usize, progQ: usize): void {
   const pcB = unchecked(sPc[b]);
   unchecked(pT[p] = -1);
   unchecked(pF[p] = -1);
-  const regsEqual = unchecked(sA[a]) == unchecked(sA[b]) && unchecked(sX[a]) == unchecked(sX[b]) && unchecked(sM[a]) == unchecked(sM[b]);
-  if (regsEqual && unchecked(clsAt[pcA]) == unchecked(clsAt[4097 + pcB])) {
+  if (sameState(a, b)) {
     unchecked(pKind[p] = PAIR_SAME);
     return;
   }
+  const sameRegs = regsEqual(a, b);
   const insA = progP + (<usize>pcA << 3);
   const insB = progQ + (<usize>pcB << 3);
-  if (regsEqual && load<u16>(insA) == load<u16>(insB) && load<u32>(insA, 4) == load<u32>(insB, 4)) {
+  if (sameRegs && load<u16>(insA) == load<u16>(insB) && load<u32>(insA, 4) == load<u32>(insB, 4)) {
     // Same operation on the same registers: same comparison, same kind of successors.
     const kind = unchecked(sKind[a]);
     if (kind == T_RET_K || kind == T_RET_A) {
@@ -851,19 +856,13 @@ function classifyPair(p: i32, progP: usize, progQ: usize): void {
     }
     return;
   }
-  // Two conditional jumps on the same registers that compare differently (an edited
-  // constant): up to four combinations of their outcomes, each on its own slice of inputs.
-  if (regsEqual && unchecked(sKind[a]) == T_BRANCH && unchecked(sKind[b]) == T_BRANCH) {
+  // Two conditional jumps on the same registers that compare differently (an edited constant
+  // or operator): up to four combinations of their outcomes, each on its own slice of inputs.
+  if (sameRegs && unchecked(sKind[a]) == T_BRANCH && unchecked(sKind[b]) == T_BRANCH) {
     unchecked(pKind[p] = PAIR_FORK);
     return;
   }
   unchecked(pKind[p] = PAIR_DIVERGED);
-}
-
-/** States x (of P) and y (of Q) return the same value on every input. */
-function sameState(x: i32, y: i32): bool {
-  return unchecked(sA[x]) == unchecked(sA[y]) && unchecked(sX[x]) == unchecked(sX[y]) && unchecked(sM[x]) == unchecked(sM[y]) &&
-    unchecked(clsAt[unchecked(sPc[x])]) == unchecked(clsAt[4097 + unchecked(sPc[y])]);
 }
 
 let relProgP: usize = 0;
@@ -919,10 +918,10 @@ function divergence(x: i32, y: i32, cond: u32, zero: i32): u32 {
       limit = LIMIT_NONE;
       stateCount = saved;
     } else if (x2 >= 0 && y2 >= 0) {
-      return mtPair(<u32>suffixVector(x2, zero), <u32>suffixVector(y2, zero));
+      return mtPair(<u32>suffixDiagram(x2, zero), <u32>suffixDiagram(y2, zero));
     }
   }
-  return mtPair(<u32>suffixVector(x, zero), <u32>suffixVector(y, zero));
+  return mtPair(<u32>suffixDiagram(x, zero), <u32>suffixDiagram(y, zero));
 }
 
 // ---- witnesses ------------------------------------------------------------------------------
@@ -1052,8 +1051,8 @@ function finishPair(p: i32, zero: i32): void {
   } else if (kind == PAIR_FORK) {
     unchecked(pM[p] = forkDiagram(p, zero));
   } else if (kind == PAIR_DIVERGED) {
-    const gp = suffixVector(unchecked(pS[p * 2]), zero);
-    const gq = suffixVector(unchecked(pS[p * 2 + 1]), zero);
+    const gp = suffixDiagram(unchecked(pS[p * 2]), zero);
+    const gq = suffixDiagram(unchecked(pS[p * 2 + 1]), zero);
     unchecked(pM[p] = mtPair(<u32>gp, <u32>gq));
   } else {
     // A stepped pair. A missing successor (-1: its comparison is constant, so the
@@ -1142,7 +1141,7 @@ export function symRelate(progP: usize, lenP: u32, progQ: usize, lenQ: u32, witn
   for (let s = 0; s < stateCount; s++) unchecked(sG[s] = G_UNKNOWN);
   const zero = vConst(0);
 
-  // Depth-first over pairs, successors finished first (as suffixVector does for states).
+  // Depth-first over pairs, successors finished first (as suffixDiagram does for states).
   const root = pairOf(entryP, entryQ);
   let sp = 0;
   unchecked(pairStack[sp++] = root);
