@@ -92,6 +92,27 @@ describe("the backward and forward analyses give the same partition", () => {
   });
 });
 
+/**
+ * The relational analysis of A and B and, in the same BDD space, what the two whole partitions
+ * say: for each pair of differing values, the intersection of their sets (keyed "a/b").
+ * Undefined when either side is inconclusive.
+ */
+function relateBoth(pa: Program, pb: Program) {
+  const space = new SymbolicSpace(BUDGET);
+  const rel = space.relate(pa, pb);
+  if (rel instanceof Inconclusive || space.overflowed) return undefined;
+  const oa = space.analyze(pa);
+  const ob = space.analyze(pb);
+  if (oa instanceof Inconclusive || ob instanceof Inconclusive || space.overflowed) return undefined;
+  const expected = new Map<string, number>();
+  for (const x of oa) for (const y of ob) {
+    if (x.value === y.value) continue;
+    const s = space.and(x.set, y.set);
+    if (s !== 0) expected.set(`${x.value}/${y.value}`, s);
+  }
+  return { rel, expected, got: new Map(rel.map((r) => [`${r.a}/${r.b}`, r.set])) };
+}
+
 describe("the relational analysis", () => {
   it(`equals the difference of the two whole partitions, as BDD ids (seed ${SEED})`, () => {
     const rng = new Rng(SEED ^ 0x7e1a);
@@ -113,21 +134,10 @@ describe("the relational analysis", () => {
       kinds[kind]++;
       const pa = Program.fromInsns(a.insns);
       const pb = Program.fromInsns(bInsns);
-      const space = new SymbolicSpace(BUDGET);
-      const rel = space.relate(pa, pb);
-      if (rel instanceof Inconclusive || rel instanceof Witnesses || space.overflowed) continue;
-      const oa = space.analyze(pa);
-      const ob = space.analyze(pb);
-      if (oa instanceof Inconclusive || ob instanceof Inconclusive || space.overflowed) continue;
-      const expected = new Map<string, number>();
-      for (const x of oa) for (const y of ob) {
-        if (x.value === y.value) continue;
-        const s = space.and(x.set, y.set);
-        if (s !== 0) expected.set(`${x.value}/${y.value}`, s);
-      }
-      const got = new Map(rel.map((r) => [`${r.a}/${r.b}`, r.set]));
-      expect(got, `pair ${i} (${kind}, seed ${SEED})`).toEqual(expected);
-      if (kind === "same" || kind === "shifted") expect(rel, `pair ${i} (${kind})`).toEqual([]);
+      const r = relateBoth(pa, pb);
+      if (!r) continue;
+      expect(r.got, `pair ${i} (${kind}, seed ${SEED})`).toEqual(r.expected);
+      if (kind === "same" || kind === "shifted") expect(r.rel, `pair ${i} (${kind})`).toEqual([]);
       compared++;
     }
     console.log(`[verify] relational = partitions on ${compared} pairs ${JSON.stringify(kinds)}`);
@@ -169,21 +179,11 @@ describe("the relational analysis under cubes", () => {
       b[j] = { ...x, k: (x.k + rng.pick([1, -1, 2])) >>> 0 };
       const pa = Program.fromInsns(a);
       const pb = Program.fromInsns(b);
-      const space = new SymbolicSpace(BUDGET);
-      const rel = space.relate(pa, pb);
-      if (rel instanceof Inconclusive || rel instanceof Witnesses || space.overflowed) continue;
-      const oa = space.analyze(pa);
-      const ob = space.analyze(pb);
-      if (oa instanceof Inconclusive || ob instanceof Inconclusive || space.overflowed) continue;
-      const expected = new Map<string, number>();
-      for (const x of oa) for (const y of ob) {
-        if (x.value === y.value) continue;
-        const s = space.and(x.set, y.set);
-        if (s !== 0) expected.set(`${x.value}/${y.value}`, s);
-      }
-      expect(new Map(rel.map((r) => [`${r.a}/${r.b}`, r.set])), `pair ${i} (seed ${SEED})`).toEqual(expected);
+      const r = relateBoth(pa, pb);
+      if (!r) continue;
+      expect(r.got, `pair ${i} (seed ${SEED})`).toEqual(r.expected);
       compared++;
-      if (rel.length) differing++;
+      if (r.rel.length) differing++;
     }
     console.log(`[verify] relational = partitions on ${compared} edited decision DAGs (${differing} differ)`);
     expect(compared).toBeGreaterThan(100 * FACTOR);
@@ -206,7 +206,7 @@ describe("witnesses of a stopped relational analysis", () => {
       const pa = Program.fromInsns(a);
       const pb = Program.fromInsns(b);
       // A small budget, so that the analysis grows "costly" and searches for witnesses.
-      const r = new SymbolicSpace(1 << 12).relate(pa, pb, { witnesses: true });
+      const r = new SymbolicSpace(1 << 12).relateOrWitnesses(pa, pb);
       if (!(r instanceof Witnesses)) continue;
       stopped++;
       for (const w of r.inputs) {

@@ -129,6 +129,14 @@ export function evaluate(p: Program, data: SeccompData, opts: EvalOptions = {}):
 }
 
 /**
+ * One filter's raw results, or a stack's combined ones: what a side of a verifier relation
+ * returns (a single filter keeps its raw value, data included).
+ */
+export function evaluateSide(side: readonly Program[], batch: InputBatch): Uint32Array {
+  return side.length === 1 ? evaluateBatch(side[0], batch).rets : evaluateStack(side, batch);
+}
+
+/**
  * Runs a stack of filters (oldest first, as they were installed) on every input and combines
  * the results by the kernel's precedence and tie rule.
  */

@@ -8,8 +8,7 @@ import type { Program } from "../engine/program.js";
 import { formatRet } from "../engine/actions.js";
 import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
 import { syscallName } from "../syscalls/index.js";
-import { SymbolicSpace, Inconclusive, Witnesses, FALSE, TRUE } from "./symbolic.js";
-import { InternalError } from "../errors.js";
+import { SymbolicSpace, Inconclusive, FALSE, TRUE } from "./symbolic.js";
 import { effective } from "./relations.js";
 import { endianOfToken } from "../engine/data.js";
 import { wordName } from "../text/syntax.js";
@@ -58,7 +57,6 @@ export function diff(a: Program, b: Program, opts: { budget?: number; maxEntries
     // code the filters do not share (the whole partitions are not needed).
     const rel = space.relate(a, b);
     if (rel instanceof Inconclusive) return rel;
-    if (rel instanceof Witnesses) throw new InternalError("relate stopped early without witness search");
     const pairs = rel
       .filter((p) => effective(p.a) !== effective(p.b))
       .map((p) => ({ x: { value: p.a }, y: { value: p.b }, set: p.set }));

@@ -7,7 +7,7 @@
 // program. The inputs are deterministic (a fixed-seed generator), so answers are reproducible.
 import type { Program } from "../engine/program.js";
 import { InputBatch, DATA_WORDS } from "../engine/data.js";
-import { evaluateBatch, evaluateStack } from "../engine/run.js";
+import { evaluateSide } from "../engine/run.js";
 import { opcodeInfo, Form } from "../engine/opcodes.js";
 import { archTokens } from "../text/disasm.js";
 import { archesByToken } from "../syscalls/arches.js";
@@ -79,13 +79,10 @@ function candidates(progs: readonly Program[]): InputBatch {
  * candidates shows one. A side is one filter or a stack (oldest first, combined as the kernel
  * does).
  */
-export function falsify(a: Program | readonly Program[], b: Program | readonly Program[], bad: (x: number, y: number) => boolean): Uint32Array | undefined {
-  const sideA = Array.isArray(a) ? (a as readonly Program[]) : [a as Program];
-  const sideB = Array.isArray(b) ? (b as readonly Program[]) : [b as Program];
+export function falsify(sideA: readonly Program[], sideB: readonly Program[], bad: (x: number, y: number) => boolean): Uint32Array | undefined {
   const batch = candidates([...sideA, ...sideB]);
-  const run = (side: readonly Program[]) => (side.length === 1 ? evaluateBatch(side[0], batch).rets : evaluateStack(side, batch));
-  const ra = run(sideA);
-  const rb = run(sideB);
+  const ra = evaluateSide(sideA, batch);
+  const rb = evaluateSide(sideB, batch);
   for (let i = 0; i < batch.count; i++) {
     if (bad(ra[i] >>> 0, rb[i] >>> 0)) return batch.words.slice(i * DATA_WORDS, (i + 1) * DATA_WORDS);
   }

@@ -5,7 +5,7 @@
 // re-run through the interpreter before it is returned; each limit hit is "inconclusive".
 import type { Program } from "../engine/program.js";
 import { InputBatch, decodeData, endianOfToken, type SeccompData } from "../engine/data.js";
-import { evaluateBatch, evaluateStack } from "../engine/run.js";
+import { evaluateSide } from "../engine/run.js";
 import { decodeRet, Action, RET_ACTION_FULL } from "../engine/actions.js";
 import { archTokens } from "../text/disasm.js";
 import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
@@ -82,11 +82,6 @@ function analyzeAll(space: SymbolicSpace, progs: readonly Program[]): Outcome[][
   return out;
 }
 
-/** The union of the sets of outcomes that satisfy `pred`. */
-function setWhere(space: SymbolicSpace, outs: Outcome[], pred: (v: number) => boolean): number {
-  return space.union(outs.filter((o) => pred(o.value)).map((o) => o.set));
-}
-
 /** Inputs where the pair (a's value, b's value) satisfies `bad`. */
 function badPairs(space: SymbolicSpace, a: Outcome[], b: Outcome[], bad: (x: number, y: number) => boolean): number {
   let r = FALSE;
@@ -124,9 +119,7 @@ function witness(space: SymbolicSpace, f: number, progs: readonly Program[]): Ui
 /** Builds the counterexample and re-runs it on each side (a stack counts as one side). */
 function confirm(words: Uint32Array, sides: readonly (readonly Program[])[]): Counterexample {
   const batch = new InputBatch(1, Uint32Array.from(words));
-  const results = sides.map((progs) =>
-    progs.length === 1 ? evaluateBatch(progs[0], batch).rets[0] >>> 0 : evaluateStack(progs, batch)[0] >>> 0,
-  );
+  const results = sides.map((side) => evaluateSide(side, batch)[0] >>> 0);
   const token = words[1] >>> 0;
   const data = decodeData(Uint32Array.from(words), 0, endianOfToken(token));
   const arches = archesByToken(token);
@@ -163,14 +156,8 @@ function guarded(fn: () => Verdict): Verdict {
  */
 function decide(a: Program, b: Program, opts: VerifyOptions, bad: (x: number, y: number) => boolean): Verdict {
   const holdsOn = ([ra, rb]: number[]) => !bad(ra, rb);
-  if (opts.falsify !== false) {
-    const words = falsify(a, b, bad);
-    if (words) {
-      const cx = confirm(words, [[a], [b]]);
-      if (holdsOn(cx.results)) throw new InternalError("falsification input did not reproduce");
-      return { holds: false, counterexample: cx, nodes: 0 };
-    }
-  }
+  const quick = falsified([a], [b], opts, bad);
+  if (quick) return quick;
   return guarded(() => {
     if (opts.strategy === "partitions") {
       const space = new SymbolicSpace(opts.budget);
@@ -178,22 +165,33 @@ function decide(a: Program, b: Program, opts: VerifyOptions, bad: (x: number, y:
       if (outs instanceof Inconclusive) return outs;
       return verdict(space, badPairs(space, outs[0], outs[1], bad), [a, b], [[a], [b]], holdsOn);
     }
-    for (const witnesses of [true, false]) {
-      const space = new SymbolicSpace(opts.budget);
-      const r = space.relate(a, b, { witnesses });
-      if (r instanceof Witnesses) {
-        for (const words of r.inputs) {
-          const cx = confirm(words, [[a], [b]]);
-          if (!holdsOn(cx.results)) return { holds: false, counterexample: cx, nodes: space.nodeCount() };
-        }
-        continue;
+    let space = new SymbolicSpace(opts.budget);
+    let r = space.relateOrWitnesses(a, b);
+    if (r instanceof Witnesses) {
+      for (const words of r.inputs) {
+        const cx = confirm(words, [[a], [b]]);
+        if (!holdsOn(cx.results)) return { holds: false, counterexample: cx, nodes: space.nodeCount() };
       }
-      if (r instanceof Inconclusive) return r;
-      const set = space.union(r.filter((p) => bad(p.a, p.b)).map((p) => p.set));
-      return verdict(space, set, [a, b], [[a], [b]], holdsOn);
+      space = new SymbolicSpace(opts.budget);
+      r = space.relate(a, b);
     }
-    throw new InternalError("relational analysis stopped early without witness search");
+    if (r instanceof Inconclusive) return r;
+    const set = space.union(r.filter((p) => bad(p.a, p.b)).map((p) => p.set));
+    return verdict(space, set, [a, b], [[a], [b]], holdsOn);
   });
+}
+
+/**
+ * Falsification (falsify.ts) unless opts.falsify is false: "does not hold", with the input
+ * re-run as the counterexample, when boundary inputs show `bad`; undefined otherwise.
+ */
+function falsified(sideA: readonly Program[], sideB: readonly Program[], opts: VerifyOptions, bad: (x: number, y: number) => boolean): Verdict | undefined {
+  if (opts.falsify === false) return undefined;
+  const words = falsify(sideA, sideB, bad);
+  if (!words) return undefined;
+  const cx = confirm(words, [sideA, sideB]);
+  if (!bad(cx.results[0], cx.results[1])) throw new InternalError("falsification input did not reproduce");
+  return { holds: false, counterexample: cx, nodes: 0 };
 }
 
 /** Every input that A allows, B allows. */
@@ -248,14 +246,8 @@ export function stackOutcomes(space: SymbolicSpace, progs: readonly Program[]): 
  */
 export function stackEquals(stack: readonly Program[], b: Program, opts: VerifyOptions = {}): Verdict {
   const differ = (x: number, y: number) => effective(x) !== effective(y);
-  if (opts.falsify !== false) {
-    const words = falsify(stack, b, differ);
-    if (words) {
-      const cx = confirm(words, [stack, [b]]);
-      if (!differ(cx.results[0], cx.results[1])) throw new InternalError("falsification input did not reproduce");
-      return { holds: false, counterexample: cx, nodes: 0 };
-    }
-  }
+  const quick = falsified(stack, [b], opts, differ);
+  if (quick) return quick;
   return guarded(() => {
     const space = new SymbolicSpace(opts.budget);
     const s = stackOutcomes(space, stack);

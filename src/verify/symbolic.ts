@@ -93,12 +93,22 @@ export class SymbolicSpace {
    * Where `p` and `q` return different values: for each pair of values (P's, Q's), the inputs
    * on which they occur. On every other input the two programs return the same value. Shared
    * code (a filter and an edited copy) is compared structurally instead of being analysed; see
-   * the relational analysis in assembly/sym.ts. Uses no result slot. With `witnesses`, an
-   * analysis that grows costly while it already knows of differences may stop and return
-   * candidate inputs instead; the caller re-runs them and, when none settles its question,
-   * asks again without.
+   * the relational analysis in assembly/sym.ts. Uses no result slot.
    */
-  relate(p: Program, q: Program, opts: { witnesses?: boolean } = {}): PairOutcome[] | Inconclusive | Witnesses {
+  relate(p: Program, q: Program): PairOutcome[] | Inconclusive {
+    return this.relateRaw(p, q, false) as PairOutcome[] | Inconclusive;
+  }
+
+  /**
+   * As relate, but an analysis that grows costly while it already knows of differences may
+   * stop and return candidate inputs instead; the caller re-runs them and, when none settles
+   * its question, asks relate.
+   */
+  relateOrWitnesses(p: Program, q: Program): PairOutcome[] | Inconclusive | Witnesses {
+    return this.relateRaw(p, q, true);
+  }
+
+  private relateRaw(p: Program, q: Program, witnesses: boolean): PairOutcome[] | Inconclusive | Witnesses {
     requireAccepted(p);
     requireAccepted(q);
     const e = engine();
@@ -107,7 +117,7 @@ export class SymbolicSpace {
     try {
       rp.u8().set(p.bytes);
       rq.u8().set(q.bytes);
-      const rc = e.symRelate(rp.ptr, p.length, rq.ptr, q.length, opts.witnesses ? 1 : 0);
+      const rc = e.symRelate(rp.ptr, p.length, rq.ptr, q.length, witnesses ? 1 : 0);
       if (rc === STOPPED_WITNESS) {
         const inputs: Uint32Array[] = [];
         for (let i = 0; i < e.symRelWitnessCount(); i++) {
