@@ -157,18 +157,44 @@ static void drop_bounding(void) {
       fail_at(errno, "capabilities", "dropping capability %d from the bounding set", c);
 }
 
+/* A privilege drop that is not checked is not a privilege drop: read the ids back and refuse to
+ * go on unless real, effective and saved ids are exactly the ones asked for, and the
+ * supplementary groups are exactly [gid] when setgroups was allowed (in a user namespace with
+ * setgroups denied they cannot be changed, and the kernel maps them to the overflow gid). */
+static void verify_credentials(int groups_set) {
+  if (cfg.gid >= 0) {
+    gid_t r, e, sv;
+    if (getresgid(&r, &e, &sv) < 0) fail_at(errno, "credentials", "getresgid after setresgid(%ld)", cfg.gid);
+    if (r != (gid_t)cfg.gid || e != (gid_t)cfg.gid || sv != (gid_t)cfg.gid)
+      fail_at(EPERM, "credentials", "gid drop to %ld did not hold (getresgid says otherwise)", cfg.gid);
+    if (groups_set) {
+      gid_t list[2];
+      int n = getgroups(2, list);
+      if (n != 1 || list[0] != (gid_t)cfg.gid) fail_at(EPERM, "credentials", "supplementary groups are not exactly [%ld]", cfg.gid);
+    }
+  }
+  if (cfg.uid >= 0) {
+    uid_t r, e, sv;
+    if (getresuid(&r, &e, &sv) < 0) fail_at(errno, "credentials", "getresuid after setresuid(%ld)", cfg.uid);
+    if (r != (uid_t)cfg.uid || e != (uid_t)cfg.uid || sv != (uid_t)cfg.uid)
+      fail_at(EPERM, "credentials", "uid drop to %ld did not hold (getresuid says otherwise)", cfg.uid);
+  }
+}
+
 void drop_credentials(void) {
   if (cfg.clear_caps) drop_bounding();
+  int groups_set = 0;
   if (cfg.gid >= 0) {
     gid_t g = (gid_t)cfg.gid;
-    if (setgroups(1, &g) < 0 && !(errno == EPERM && setgroups_denied()))
-      fail_at(errno, "credentials", "setgroups([%ld])", cfg.gid);
+    if (setgroups(1, &g) == 0) groups_set = 1;
+    else if (!(errno == EPERM && setgroups_denied())) fail_at(errno, "credentials", "setgroups([%ld])", cfg.gid);
     if (setresgid(g, g, g) < 0) fail_at(errno, "credentials", "setresgid(%ld)", cfg.gid);
   }
   if (cfg.uid >= 0) {
     uid_t u = (uid_t)cfg.uid;
     if (setresuid(u, u, u) < 0) fail_at(errno, "credentials", "setresuid(%ld)", cfg.uid);
   }
+  verify_credentials(groups_set);
 }
 
 void clear_capabilities(void) {

@@ -70,6 +70,19 @@ static long parse_long(const char *s, const char *opt) {
   return v;
 }
 
+/* A uid or gid for setresuid/setresgid: 0..4294967294. 4294967295 is (uid_t)-1, which the
+ * kernel reads as "leave unchanged", and anything larger would wrap (2^32 becomes 0, root):
+ * both would silently keep the launcher's own ids, so they are refused here even though the
+ * host already refuses them (defence in depth). */
+static long parse_id(const char *s, const char *opt) {
+  char *end;
+  errno = 0;
+  if (*s < '0' || *s > '9') usage_error("%s takes an id 0..4294967294", opt);
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s || *end || v > 4294967294ULL) usage_error("%s takes an id 0..4294967294", opt);
+  return (long)v;
+}
+
 static void add_map(char *buf, size_t cap, const char *line) {
   size_t len = strlen(buf);
   if (len + strlen(line) + 2 > cap) usage_error("id map too long: %s", line);
@@ -161,8 +174,8 @@ int main(int argc, char **argv) {
       else if (!strcmp(d, "tun")) cfg.dev_tun = 1;
       else usage_error("--device takes kvm or tun, not %s", d);
     }
-    else if (!strcmp(a, "--uid")) { NEED(1); cfg.uid = parse_long(argv[++i], a); }
-    else if (!strcmp(a, "--gid")) { NEED(1); cfg.gid = parse_long(argv[++i], a); }
+    else if (!strcmp(a, "--uid")) { NEED(1); cfg.uid = parse_id(argv[++i], a); }
+    else if (!strcmp(a, "--gid")) { NEED(1); cfg.gid = parse_id(argv[++i], a); }
     else if (!strcmp(a, "--clear-caps")) cfg.clear_caps = 1;
     else if (!strcmp(a, "--cgroup-join")) {
       NEED(1);

@@ -91,14 +91,17 @@ export interface JailOptions {
 
 const RLIMITS = new Set(["as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"]);
 
+/** The largest uid/gid a jail may switch to: (uid_t)-1 = 4294967295 means "unchanged" to setresuid. */
+export const MAX_ID = 4294967294;
+
 // ---- validation ------------------------------------------------------------------------------
 
-type Kind = "bool" | "uint" | "string" | "strings" | "binds" | "idmap" | "devices" | "rlimits" | "cgroup" | "landlock" | "jailRoot";
+type Kind = "bool" | "uint" | "id" | "string" | "strings" | "binds" | "idmap" | "devices" | "rlimits" | "cgroup" | "landlock" | "jailRoot";
 
 const FIELDS: Record<keyof JailOptions, Kind> = {
   userns: "bool", uidMap: "idmap", gidMap: "idmap", pidns: "bool", mountns: "bool", root: "string",
-  binds: "binds", dev: "bool", proc: "bool", tmp: "bool", shm: "bool", devices: "devices", uid: "uint",
-  gid: "uint", clearCaps: "bool", cgroup: "cgroup", numaNode: "uint", rlimits: "rlimits",
+  binds: "binds", dev: "bool", proc: "bool", tmp: "bool", shm: "bool", devices: "devices", uid: "id",
+  gid: "id", clearCaps: "bool", cgroup: "cgroup", numaNode: "uint", rlimits: "rlimits",
   dieWithParent: "bool", newSession: "bool", clearEnv: "bool", passEnv: "strings", landlock: "landlock",
   jailRoot: "jailRoot", stopTimeoutMs: "uint",
 };
@@ -133,6 +136,10 @@ export function validateJail(v: unknown, where = "jail"): JailOptions {
         break;
       case "uint":
         if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) fail(w, "must be a non-negative integer");
+        break;
+      case "id":
+        // 4294967295 is (uid_t)-1, "unchanged" to setresuid; larger values wrap (2^32 is root).
+        if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0 || value > MAX_ID) fail(w, `must be an id 0..${MAX_ID} (4294967295 is (uid_t)-1, "unchanged")`);
         break;
       case "string":
         if (typeof value !== "string" || value === "") fail(w, "must be a non-empty string");
