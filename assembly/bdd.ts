@@ -10,13 +10,15 @@
 
 export const FALSE: u32 = 0;
 export const TRUE: u32 = 1;
-export const VARS: u32 = 512;
+import { BDD_NODE_CAP, BDD_VARS } from "./contract";
+
+export const VARS: u32 = BDD_VARS;
 const TERMINAL_VAR: u32 = 0xffff;
 
 // Storage is allocated on the first bddReset, so programs that never verify anything (check,
 // run, compile) do not pay for it: node arrays (var, lo, hi), the unique table and the
 // computed cache, as raw u32 arrays.
-const NODE_CAP: u32 = 1 << 21;
+const NODE_CAP: u32 = BDD_NODE_CAP;
 let maxNodes: u32 = NODE_CAP;
 // One 16-byte record per node (var, lo, hi, unique-table slot): a node visit touches one cache
 // line instead of one per field.

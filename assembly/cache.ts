@@ -6,14 +6,14 @@ import {
   LD_W_ABS, RET_K, JMP_JA, JMP_JEQ_K, JMP_JGT_K, JMP_JGE_K, JMP_JSET_K, ALU_AND_K,
   ACT_ALLOW, OFF_NR, OFF_ARCH, AUDIT_ARCH_X86_64,
 } from "./opcodes";
-import { OPT_BYPASS_URETPROBE, OPT_BYPASS_UPROBE } from "./interp";
+import { OPT_BYPASS_URETPROBE, OPT_BYPASS_UPROBE, NR_URETPROBE, NR_UPROBE } from "./contract";
 
 export function constAllow(prog: usize, len: u32, arch: u32, nr: u32, opts: u32): bool {
   // The kernel's own exception: these numbers are reported cacheable before the program is
   // looked at, on the native x86_64 ABI only.
   if (arch == AUDIT_ARCH_X86_64) {
-    if ((opts & OPT_BYPASS_URETPROBE) != 0 && nr == 335) return true;
-    if ((opts & OPT_BYPASS_UPROBE) != 0 && nr == 336) return true;
+    if ((opts & OPT_BYPASS_URETPROBE) != 0 && nr == NR_URETPROBE) return true;
+    if ((opts & OPT_BYPASS_UPROBE) != 0 && nr == NR_UPROBE) return true;
   }
   let reg: u32 = 0;
   for (let pc: u32 = 0; pc < len; pc++) {

@@ -9,23 +9,14 @@ import {
   F_ALU_SHIFT_K, F_JA, F_JCOND_K, F_JCOND_X, F_RET_K, F_RET_A, BPF_MAXINSNS, BPF_MEMWORDS,
 } from "./opcodes";
 
-// Error codes; the host (src/engine/check.ts) turns them into sentences.
-export const E_LEN_ZERO: u32 = 1; // program-level
-export const E_LEN_TOO_LONG: u32 = 2; // program-level, detail = len
-export const E_OPCODE_UNKNOWN: u32 = 3; // detail = code
-export const E_OPCODE_NOT_SECCOMP: u32 = 4; // detail = code
-export const E_LD_ABS_RANGE: u32 = 5; // detail = k
-export const E_LD_ABS_ALIGN: u32 = 6; // detail = k
-export const E_DIV_ZERO: u32 = 7;
-export const E_SHIFT_RANGE: u32 = 8; // detail = k
-export const E_MEM_RANGE: u32 = 9; // detail = k
-export const E_JA_RANGE: u32 = 10; // detail = k
-export const E_JT_RANGE: u32 = 11; // detail = jt
-export const E_JF_RANGE: u32 = 12; // detail = jf
-export const E_LAST_NOT_RET: u32 = 13; // detail = code of the last instruction
-export const E_SCRATCH_UNWRITTEN: u32 = 14; // detail = cell
+// Error codes and the record layout are part of the engine <-> host contract (contract.ts);
+// the host (src/engine/check.ts) turns them into sentences.
+import {
+  E_LEN_ZERO, E_LEN_TOO_LONG, E_OPCODE_UNKNOWN, E_OPCODE_NOT_SECCOMP, E_LD_ABS_RANGE,
+  E_LD_ABS_ALIGN, E_DIV_ZERO, E_SHIFT_RANGE, E_MEM_RANGE, E_JA_RANGE, E_JT_RANGE, E_JF_RANGE,
+  E_LAST_NOT_RET, E_SCRATCH_UNWRITTEN, CHECK_NO_INDEX, CHECK_RECORD_BYTES,
+} from "./contract";
 
-export const NO_INDEX: u32 = 0xffffffff;
 
 let outPtr: usize = 0;
 let outCap: u32 = 0;
@@ -33,7 +24,7 @@ let outCount: u32 = 0;
 
 function report(index: u32, code: u32, detail: u32): void {
   if (outCount < outCap) {
-    const p = outPtr + (<usize>outCount) * 12;
+    const p = outPtr + (<usize>outCount) * CHECK_RECORD_BYTES;
     store<u32>(p, index);
     store<u32>(p, code, 4);
     store<u32>(p, detail, 8);
@@ -54,12 +45,12 @@ export function checkProgram(prog: usize, len: u32, out: usize, cap: u32): u32 {
   outCap = cap;
   outCount = 0;
   if (len == 0) {
-    report(NO_INDEX, E_LEN_ZERO, 0);
+    report(CHECK_NO_INDEX, E_LEN_ZERO, 0);
     return outCount;
   }
   if (len > BPF_MAXINSNS) {
     // The kernel refuses before it reads a single instruction.
-    report(NO_INDEX, E_LEN_TOO_LONG, len);
+    report(CHECK_NO_INDEX, E_LEN_TOO_LONG, len);
     return outCount;
   }
   let jumpsInRange = true;

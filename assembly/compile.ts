@@ -30,10 +30,11 @@ import {
 //            per condition: index, width (32|64), op, vlo, vhi, mlo, mhi
 // op: 0 eq, 1 ne, 2 lt, 3 le, 4 gt, 5 ge, 6 masked_eq
 
-export const C_OK: i32 = 0;
-export const C_ERR_FORMAT: i32 = -1;
-export const C_ERR_TOO_LONG: i32 = -2;
-export const C_ERR_NODES: i32 = -3;
+// Return codes, version, flag and operator codes: the engine <-> host contract (contract.ts).
+import {
+  C_ERR_FORMAT, C_ERR_TOO_LONG, C_ERR_NODES, C_VERSION, C_FLAG_BIG_ENDIAN, C_OP_EQ,
+  C_OP_NE, C_OP_LT, C_OP_LE, C_OP_GT, C_OP_GE, C_OP_MASKED_EQ,
+} from "./contract";
 
 // ---- nodes -------------------------------------------------------------------------------
 const K_RET: u32 = 1;
@@ -219,12 +220,12 @@ const FULL: u32 = 0xffffffff;
  */
 function cmp32(op: u32, v: u32, t: u32, f: u32, off: u32): u32 {
   switch (op) {
-    case 0: return jmp(JMP_JEQ_K, v, t, f, off, FULL);
-    case 1: return jmp(JMP_JEQ_K, v, f, t, off, FULL);
-    case 2: return jmp(JMP_JGE_K, v, f, t, off, FULL);
-    case 3: return jmp(JMP_JGT_K, v, f, t, off, FULL);
-    case 4: return jmp(JMP_JGT_K, v, t, f, off, FULL);
-    default: return jmp(JMP_JGE_K, v, t, f, off, FULL);
+    case C_OP_EQ: return jmp(JMP_JEQ_K, v, t, f, off, FULL);
+    case C_OP_NE: return jmp(JMP_JEQ_K, v, f, t, off, FULL);
+    case C_OP_LT: return jmp(JMP_JGE_K, v, f, t, off, FULL);
+    case C_OP_LE: return jmp(JMP_JGT_K, v, f, t, off, FULL);
+    case C_OP_GT: return jmp(JMP_JGT_K, v, t, f, off, FULL);
+    default: return jmp(JMP_JGE_K, v, t, f, off, FULL); // C_OP_GE
   }
 }
 
@@ -243,7 +244,7 @@ function condition(r: i32, c: i32, ctxOff: u32, ctxMask: u32, kIdx: i32, kVal: u
   const hi = hiOff(index);
   if (unchecked(cWidth[i]) == 32) {
     // Low word only.
-    if (op == 6) {
+    if (op == C_OP_MASKED_EQ) {
       if (mlo == 0) return vlo == 0 ? T(r, c, ctxOff, ctxMask) : F(r, ctxOff, ctxMask);
       if ((vlo & ~mlo) != 0) return F(r, ctxOff, ctxMask);
       return withLoad(lo, mlo, ctxOff, ctxMask, jmp(JMP_JEQ_K, vlo, T(r, c, lo, mlo), F(r, lo, mlo), lo, mlo));
@@ -251,7 +252,7 @@ function condition(r: i32, c: i32, ctxOff: u32, ctxMask: u32, kIdx: i32, kVal: u
     return withLoad(lo, FULL, ctxOff, ctxMask, cmp32(op, vlo, T(r, c, lo, FULL), F(r, lo, FULL), lo));
   }
   // 64 bits: the high word first, the low word only when the high words are equal.
-  if (op == 6) {
+  if (op == C_OP_MASKED_EQ) {
     // (arg & m) == v half by half; a half whose mask is 0 holds exactly when its value is 0.
     if ((vlo & ~mlo) != 0 || (vhi & ~mhi) != 0) return F(r, ctxOff, ctxMask);
     if (mhi == 0 && vhi != 0) return F(r, ctxOff, ctxMask);
@@ -281,23 +282,23 @@ function condition(r: i32, c: i32, ctxOff: u32, ctxMask: u32, kIdx: i32, kVal: u
   }
   let top: u32;
   switch (op) {
-    case 0: { // eq
+    case C_OP_EQ: {
       const loPart = ld(lo, jmp(JMP_JEQ_K, vlo, tLo, fLo, lo, FULL));
       top = jmp(JMP_JEQ_K, vhi, loPart, fHi, hi, FULL);
       break;
     }
-    case 1: { // ne
+    case C_OP_NE: {
       const loPart = ld(lo, jmp(JMP_JEQ_K, vlo, fLo, tLo, lo, FULL));
       top = jmp(JMP_JEQ_K, vhi, loPart, tHi, hi, FULL);
       break;
     }
-    case 4: case 5: { // gt / ge: hi > vh, or hi == vh and lo > (>=) vl
-      const loPart = ld(lo, jmp(op == 4 ? JMP_JGT_K : JMP_JGE_K, vlo, tLo, fLo, lo, FULL));
+    case C_OP_GT: case C_OP_GE: { // gt / ge: hi > vh, or hi == vh and lo > (>=) vl
+      const loPart = ld(lo, jmp(op == C_OP_GT ? JMP_JGT_K : JMP_JGE_K, vlo, tLo, fLo, lo, FULL));
       top = jmp(JMP_JGT_K, vhi, tHi, jmp(JMP_JEQ_K, vhi, loPart, fHi, hi, FULL), hi, FULL);
       break;
     }
     default: { // lt / le: hi < vh, or hi == vh and lo < (<=) vl
-      const loPart = ld(lo, jmp(op == 2 ? JMP_JGE_K : JMP_JGT_K, vlo, fLo, tLo, lo, FULL));
+      const loPart = ld(lo, jmp(op == C_OP_LT ? JMP_JGE_K : JMP_JGT_K, vlo, fLo, tLo, lo, FULL));
       top = jmp(JMP_JGT_K, vhi, fHi, jmp(JMP_JEQ_K, vhi, loPart, tHi, hi, FULL), hi, FULL);
       break;
     }
@@ -534,8 +535,8 @@ export function compilePolicy(input: usize, words: u32, out: usize, cap: u32): i
   outCount = 0;
   for (let i = 0; i < HASH_SIZE; i++) unchecked(table[i] = 0);
 
-  if (rd() != 1) return C_ERR_FORMAT;
-  bigEndian = (rd() & 1) != 0;
+  if (rd() != C_VERSION) return C_ERR_FORMAT;
+  bigEndian = (rd() & C_FLAG_BIG_ENDIAN) != 0;
   const mismatch = rd();
   const groups = <i32>rd();
   if (inBad || groups < 0 || groups > 64) return C_ERR_FORMAT;
@@ -578,7 +579,7 @@ export function compilePolicy(input: usize, words: u32, out: usize, cap: u32): i
           unchecked(cVhi[cpos] = rd());
           unchecked(cMlo[cpos] = rd());
           unchecked(cMhi[cpos] = rd());
-          if (unchecked(cIndex[cpos]) > 5 || unchecked(cOp[cpos]) > 6) return C_ERR_FORMAT;
+          if (unchecked(cIndex[cpos]) > 5 || unchecked(cOp[cpos]) > C_OP_MASKED_EQ) return C_ERR_FORMAT;
           cpos++;
         }
       }

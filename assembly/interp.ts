@@ -6,110 +6,28 @@
 // which is what keeps the loop tight. The host enforces this (src/engine/engine.ts refuses to
 // run an unchecked program).
 import {
-  LD_W_ABS, LD_W_LEN, LDX_W_LEN, LD_IMM, LDX_IMM, LD_MEM, LDX_MEM, ST, STX,
-  ALU_ADD_K, ALU_SUB_K, ALU_MUL_K, ALU_DIV_K, ALU_OR_K, ALU_AND_K, ALU_LSH_K, ALU_RSH_K,
-  ALU_XOR_K, ALU_ADD_X, ALU_SUB_X, ALU_MUL_X, ALU_DIV_X, ALU_OR_X, ALU_AND_X, ALU_LSH_X,
-  ALU_RSH_X, ALU_XOR_X, ALU_NEG, MISC_TAX, MISC_TXA, JMP_JA, JMP_JEQ_K, JMP_JGT_K, JMP_JGE_K,
-  JMP_JSET_K, JMP_JEQ_X, JMP_JGT_X, JMP_JGE_X, JMP_JSET_X, RET_K, RET_A,
+  D_LD_W_ABS, D_LD_W_LEN, D_LDX_W_LEN, D_LD_IMM, D_LDX_IMM, D_LD_MEM, D_LDX_MEM, D_ST, D_STX,
+  D_ALU_ADD_K, D_ALU_SUB_K, D_ALU_MUL_K, D_ALU_DIV_K, D_ALU_OR_K, D_ALU_AND_K, D_ALU_LSH_K,
+  D_ALU_RSH_K, D_ALU_XOR_K, D_ALU_ADD_X, D_ALU_SUB_X, D_ALU_MUL_X, D_ALU_DIV_X, D_ALU_OR_X,
+  D_ALU_AND_X, D_ALU_LSH_X, D_ALU_RSH_X, D_ALU_XOR_X, D_ALU_NEG, D_MISC_TAX, D_MISC_TXA,
+  D_JMP_JA, D_JMP_JEQ_K, D_JMP_JGT_K, D_JMP_JGE_K, D_JMP_JSET_K, D_JMP_JEQ_X, D_JMP_JGT_X,
+  D_JMP_JGE_X, D_JMP_JSET_X, D_RET_K, D_RET_A, OPCODE_TABLE, denseOf,
   RET_ACTION_FULL, ACT_ALLOW, DATA_SIZE, AUDIT_ARCH_X86_64,
 } from "./opcodes";
-
-/** Option bits for evaluation. */
-export const OPT_BYPASS_URETPROBE: u32 = 1; // x86_64 nr 335 skips all filters (6.14+ and stable)
-export const OPT_BYPASS_UPROBE: u32 = 2; // x86_64 nr 336 skips all filters (6.17/6.18+)
-
-const NR_URETPROBE: u32 = 335;
-const NR_UPROBE: u32 = 336;
-
+import { OPT_BYPASS_URETPROBE, OPT_BYPASS_UPROBE, NR_URETPROBE, NR_UPROBE } from "./contract";
 
 // Dense dispatch: the opcode values are sparse (0x00..0xac), and a switch over them compiles
-// to a chain of 41 compares; over 1..41 it compiles to one br_table. DENSE maps code -> index.
-const D_LD_W_ABS: u32 = 1;
-const D_LD_W_LEN: u32 = 2;
-const D_LDX_W_LEN: u32 = 3;
-const D_LD_IMM: u32 = 4;
-const D_LDX_IMM: u32 = 5;
-const D_LD_MEM: u32 = 6;
-const D_LDX_MEM: u32 = 7;
-const D_ST: u32 = 8;
-const D_STX: u32 = 9;
-const D_ALU_ADD_K: u32 = 10;
-const D_ALU_SUB_K: u32 = 11;
-const D_ALU_MUL_K: u32 = 12;
-const D_ALU_DIV_K: u32 = 13;
-const D_ALU_OR_K: u32 = 14;
-const D_ALU_AND_K: u32 = 15;
-const D_ALU_LSH_K: u32 = 16;
-const D_ALU_RSH_K: u32 = 17;
-const D_ALU_XOR_K: u32 = 18;
-const D_ALU_ADD_X: u32 = 19;
-const D_ALU_SUB_X: u32 = 20;
-const D_ALU_MUL_X: u32 = 21;
-const D_ALU_DIV_X: u32 = 22;
-const D_ALU_OR_X: u32 = 23;
-const D_ALU_AND_X: u32 = 24;
-const D_ALU_LSH_X: u32 = 25;
-const D_ALU_RSH_X: u32 = 26;
-const D_ALU_XOR_X: u32 = 27;
-const D_ALU_NEG: u32 = 28;
-const D_MISC_TAX: u32 = 29;
-const D_MISC_TXA: u32 = 30;
-const D_JMP_JA: u32 = 31;
-const D_JMP_JEQ_K: u32 = 32;
-const D_JMP_JGT_K: u32 = 33;
-const D_JMP_JGE_K: u32 = 34;
-const D_JMP_JSET_K: u32 = 35;
-const D_JMP_JEQ_X: u32 = 36;
-const D_JMP_JGT_X: u32 = 37;
-const D_JMP_JGE_X: u32 = 38;
-const D_JMP_JSET_X: u32 = 39;
-const D_RET_K: u32 = 40;
-const D_RET_A: u32 = 41;
+// to a chain of 41 compares; over 1..41 it compiles to one br_table. Each opcode's dense index
+// is declared with its row of the opcode table (opcodes.ts, D_*); DENSE maps code -> index and
+// is filled from that table.
 const DENSE: usize = memory.data(256);
 let denseReady = false;
 
 function initDense(): void {
-  store<u8>(DENSE + <usize>LD_W_ABS, <u8>D_LD_W_ABS);
-  store<u8>(DENSE + <usize>LD_W_LEN, <u8>D_LD_W_LEN);
-  store<u8>(DENSE + <usize>LDX_W_LEN, <u8>D_LDX_W_LEN);
-  store<u8>(DENSE + <usize>LD_IMM, <u8>D_LD_IMM);
-  store<u8>(DENSE + <usize>LDX_IMM, <u8>D_LDX_IMM);
-  store<u8>(DENSE + <usize>LD_MEM, <u8>D_LD_MEM);
-  store<u8>(DENSE + <usize>LDX_MEM, <u8>D_LDX_MEM);
-  store<u8>(DENSE + <usize>ST, <u8>D_ST);
-  store<u8>(DENSE + <usize>STX, <u8>D_STX);
-  store<u8>(DENSE + <usize>ALU_ADD_K, <u8>D_ALU_ADD_K);
-  store<u8>(DENSE + <usize>ALU_SUB_K, <u8>D_ALU_SUB_K);
-  store<u8>(DENSE + <usize>ALU_MUL_K, <u8>D_ALU_MUL_K);
-  store<u8>(DENSE + <usize>ALU_DIV_K, <u8>D_ALU_DIV_K);
-  store<u8>(DENSE + <usize>ALU_OR_K, <u8>D_ALU_OR_K);
-  store<u8>(DENSE + <usize>ALU_AND_K, <u8>D_ALU_AND_K);
-  store<u8>(DENSE + <usize>ALU_LSH_K, <u8>D_ALU_LSH_K);
-  store<u8>(DENSE + <usize>ALU_RSH_K, <u8>D_ALU_RSH_K);
-  store<u8>(DENSE + <usize>ALU_XOR_K, <u8>D_ALU_XOR_K);
-  store<u8>(DENSE + <usize>ALU_ADD_X, <u8>D_ALU_ADD_X);
-  store<u8>(DENSE + <usize>ALU_SUB_X, <u8>D_ALU_SUB_X);
-  store<u8>(DENSE + <usize>ALU_MUL_X, <u8>D_ALU_MUL_X);
-  store<u8>(DENSE + <usize>ALU_DIV_X, <u8>D_ALU_DIV_X);
-  store<u8>(DENSE + <usize>ALU_OR_X, <u8>D_ALU_OR_X);
-  store<u8>(DENSE + <usize>ALU_AND_X, <u8>D_ALU_AND_X);
-  store<u8>(DENSE + <usize>ALU_LSH_X, <u8>D_ALU_LSH_X);
-  store<u8>(DENSE + <usize>ALU_RSH_X, <u8>D_ALU_RSH_X);
-  store<u8>(DENSE + <usize>ALU_XOR_X, <u8>D_ALU_XOR_X);
-  store<u8>(DENSE + <usize>ALU_NEG, <u8>D_ALU_NEG);
-  store<u8>(DENSE + <usize>MISC_TAX, <u8>D_MISC_TAX);
-  store<u8>(DENSE + <usize>MISC_TXA, <u8>D_MISC_TXA);
-  store<u8>(DENSE + <usize>JMP_JA, <u8>D_JMP_JA);
-  store<u8>(DENSE + <usize>JMP_JEQ_K, <u8>D_JMP_JEQ_K);
-  store<u8>(DENSE + <usize>JMP_JGT_K, <u8>D_JMP_JGT_K);
-  store<u8>(DENSE + <usize>JMP_JGE_K, <u8>D_JMP_JGE_K);
-  store<u8>(DENSE + <usize>JMP_JSET_K, <u8>D_JMP_JSET_K);
-  store<u8>(DENSE + <usize>JMP_JEQ_X, <u8>D_JMP_JEQ_X);
-  store<u8>(DENSE + <usize>JMP_JGT_X, <u8>D_JMP_JGT_X);
-  store<u8>(DENSE + <usize>JMP_JGE_X, <u8>D_JMP_JGE_X);
-  store<u8>(DENSE + <usize>JMP_JSET_X, <u8>D_JMP_JSET_X);
-  store<u8>(DENSE + <usize>RET_K, <u8>D_RET_K);
-  store<u8>(DENSE + <usize>RET_A, <u8>D_RET_A);
+  for (let i = 0; i < OPCODE_TABLE.length; i++) {
+    const r = unchecked(OPCODE_TABLE[i]);
+    store<u8>(DENSE + <usize>(r & 0xff), <u8>denseOf(r));
+  }
   denseReady = true;
 }
 

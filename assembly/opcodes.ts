@@ -1,7 +1,7 @@
 // The one opcode table of sysfence.
 //
-// Every part of the engine (checker, interpreter, action-cache emulator, and later the
-// compiler and the symbolic verifier) names opcodes through the constants below, and the host
+// Every part of the engine (checker, interpreter, action-cache emulator, JIT, compiler and
+// symbolic engine) names opcodes through the constants below, and the host
 // reads the same table out of the Wasm module at load time for its disassembler and assembler
 // (src/engine/opcodes.ts). Nothing else in the project spells an opcode value.
 //
@@ -52,26 +52,20 @@ export const JMP_JSET_X: u16 = 0x4d;
 export const RET_K: u16 = 0x06;
 export const RET_A: u16 = 0x16;
 
-// ---- operand forms -----------------------------------------------------------------------
-// The form says how k (and jt/jf) are read, which load-time rule applies, and how the
-// disassembler prints the operand. 0 means "not an accepted seccomp opcode".
-export const F_NONE: u8 = 0;
-export const F_LD_ABS: u8 = 1; // k: data offset, k < 64 and k % 4 == 0
-export const F_LEN: u8 = 2; // no operand; loads 64
-export const F_IMM: u8 = 3; // k: immediate
-export const F_MEM_LOAD: u8 = 4; // k: scratch cell < 16, must be written before
-export const F_MEM_STORE: u8 = 5; // k: scratch cell < 16
-export const F_ALU_K: u8 = 6; // k: immediate
-export const F_ALU_DIV_K: u8 = 7; // k: immediate, k != 0
-export const F_ALU_SHIFT_K: u8 = 8; // k: immediate, k < 32
-export const F_ALU_X: u8 = 9; // source X
-export const F_NEG: u8 = 10; // no operand
-export const F_MISC: u8 = 11; // no operand (tax, txa)
-export const F_JA: u8 = 12; // k: relative offset
-export const F_JCOND_K: u8 = 13; // k: immediate, jt/jf: relative offsets
-export const F_JCOND_X: u8 = 14; // source X, jt/jf: relative offsets
-export const F_RET_K: u8 = 15; // k: return value
-export const F_RET_A: u8 = 16; // returns A
+// ---- operand forms, actions, seccomp_data offsets and limits ------------------------------
+// Defined in the engine <-> host contract (contract.ts) and re-exported here, so the engine
+// names every opcode-related number through this module.
+export {
+  F_NONE, F_LD_ABS, F_LEN, F_IMM, F_MEM_LOAD, F_MEM_STORE, F_ALU_K, F_ALU_DIV_K, F_ALU_SHIFT_K,
+  F_ALU_X, F_NEG, F_MISC, F_JA, F_JCOND_K, F_JCOND_X, F_RET_K, F_RET_A,
+  RET_ACTION_FULL, RET_DATA, ACT_KILL_PROCESS, ACT_KILL_THREAD, ACT_TRAP, ACT_ERRNO,
+  ACT_USER_NOTIF, ACT_TRACE, ACT_LOG, ACT_ALLOW,
+  DATA_SIZE, OFF_NR, OFF_ARCH, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT, BPF_MAXINSNS, BPF_MEMWORDS,
+} from "./contract";
+import {
+  F_NONE, F_LD_ABS, F_LEN, F_IMM, F_MEM_LOAD, F_MEM_STORE, F_ALU_K, F_ALU_DIV_K, F_ALU_SHIFT_K,
+  F_ALU_X, F_NEG, F_MISC, F_JA, F_JCOND_K, F_JCOND_X, F_RET_K, F_RET_A,
+} from "./contract";
 
 // ---- mnemonics ---------------------------------------------------------------------------
 // Index into MNEMONICS (space separated), so the host can print and parse the same words.
@@ -83,54 +77,108 @@ const M_LD: u32 = 0, M_LDX: u32 = 1, M_ST: u32 = 2, M_STX: u32 = 3, M_ADD: u32 =
   M_TXA: u32 = 15, M_JA: u32 = 16, M_JEQ: u32 = 17, M_JGT: u32 = 18, M_JGE: u32 = 19,
   M_JSET: u32 = 20, M_RET: u32 = 21;
 
+// ---- dense indices ------------------------------------------------------------------------
+// The interpreter dispatches on a dense index 1..41 (one br_table instead of a compare chain
+// over the sparse codes); each row below carries its opcode's index.
+export const D_LD_W_ABS: u32 = 1;
+export const D_LD_W_LEN: u32 = 2;
+export const D_LDX_W_LEN: u32 = 3;
+export const D_LD_IMM: u32 = 4;
+export const D_LDX_IMM: u32 = 5;
+export const D_LD_MEM: u32 = 6;
+export const D_LDX_MEM: u32 = 7;
+export const D_ST: u32 = 8;
+export const D_STX: u32 = 9;
+export const D_ALU_ADD_K: u32 = 10;
+export const D_ALU_SUB_K: u32 = 11;
+export const D_ALU_MUL_K: u32 = 12;
+export const D_ALU_DIV_K: u32 = 13;
+export const D_ALU_OR_K: u32 = 14;
+export const D_ALU_AND_K: u32 = 15;
+export const D_ALU_LSH_K: u32 = 16;
+export const D_ALU_RSH_K: u32 = 17;
+export const D_ALU_XOR_K: u32 = 18;
+export const D_ALU_ADD_X: u32 = 19;
+export const D_ALU_SUB_X: u32 = 20;
+export const D_ALU_MUL_X: u32 = 21;
+export const D_ALU_DIV_X: u32 = 22;
+export const D_ALU_OR_X: u32 = 23;
+export const D_ALU_AND_X: u32 = 24;
+export const D_ALU_LSH_X: u32 = 25;
+export const D_ALU_RSH_X: u32 = 26;
+export const D_ALU_XOR_X: u32 = 27;
+export const D_ALU_NEG: u32 = 28;
+export const D_MISC_TAX: u32 = 29;
+export const D_MISC_TXA: u32 = 30;
+export const D_JMP_JA: u32 = 31;
+export const D_JMP_JEQ_K: u32 = 32;
+export const D_JMP_JGT_K: u32 = 33;
+export const D_JMP_JGE_K: u32 = 34;
+export const D_JMP_JSET_K: u32 = 35;
+export const D_JMP_JEQ_X: u32 = 36;
+export const D_JMP_JGT_X: u32 = 37;
+export const D_JMP_JGE_X: u32 = 38;
+export const D_JMP_JSET_X: u32 = 39;
+export const D_RET_K: u32 = 40;
+export const D_RET_A: u32 = 41;
+
 // @ts-ignore: decorator
-@inline function row(code: u16, mnemonic: u32, form: u8): u32 {
-  return (<u32>code) | (mnemonic << 16) | ((<u32>form) << 24);
+@inline function row(dense: u32, code: u16, mnemonic: u32, form: u8): u32 {
+  return (<u32>code) | (dense << 8) | (mnemonic << 16) | ((<u32>form) << 24);
 }
 
-/** The table: one u32 per accepted code: code | mnemonic << 16 | form << 24. */
+/** The dense index stored in a table row. */
+// @ts-ignore: decorator
+@inline export function denseOf(row: u32): u32 {
+  return (row >>> 8) & 0xff;
+}
+
+/**
+ * The table: one u32 per accepted code: code | dense index << 8 | mnemonic << 16 | form << 24
+ * (every accepted code is below 256).
+ */
 export const OPCODE_TABLE: StaticArray<u32> = [
-  row(LD_W_ABS, M_LD, F_LD_ABS),
-  row(LD_W_LEN, M_LD, F_LEN),
-  row(LDX_W_LEN, M_LDX, F_LEN),
-  row(LD_IMM, M_LD, F_IMM),
-  row(LDX_IMM, M_LDX, F_IMM),
-  row(LD_MEM, M_LD, F_MEM_LOAD),
-  row(LDX_MEM, M_LDX, F_MEM_LOAD),
-  row(ST, M_ST, F_MEM_STORE),
-  row(STX, M_STX, F_MEM_STORE),
-  row(ALU_ADD_K, M_ADD, F_ALU_K),
-  row(ALU_SUB_K, M_SUB, F_ALU_K),
-  row(ALU_MUL_K, M_MUL, F_ALU_K),
-  row(ALU_DIV_K, M_DIV, F_ALU_DIV_K),
-  row(ALU_OR_K, M_OR, F_ALU_K),
-  row(ALU_AND_K, M_AND, F_ALU_K),
-  row(ALU_LSH_K, M_LSH, F_ALU_SHIFT_K),
-  row(ALU_RSH_K, M_RSH, F_ALU_SHIFT_K),
-  row(ALU_XOR_K, M_XOR, F_ALU_K),
-  row(ALU_ADD_X, M_ADD, F_ALU_X),
-  row(ALU_SUB_X, M_SUB, F_ALU_X),
-  row(ALU_MUL_X, M_MUL, F_ALU_X),
-  row(ALU_DIV_X, M_DIV, F_ALU_X),
-  row(ALU_OR_X, M_OR, F_ALU_X),
-  row(ALU_AND_X, M_AND, F_ALU_X),
-  row(ALU_LSH_X, M_LSH, F_ALU_X),
-  row(ALU_RSH_X, M_RSH, F_ALU_X),
-  row(ALU_XOR_X, M_XOR, F_ALU_X),
-  row(ALU_NEG, M_NEG, F_NEG),
-  row(MISC_TAX, M_TAX, F_MISC),
-  row(MISC_TXA, M_TXA, F_MISC),
-  row(JMP_JA, M_JA, F_JA),
-  row(JMP_JEQ_K, M_JEQ, F_JCOND_K),
-  row(JMP_JGT_K, M_JGT, F_JCOND_K),
-  row(JMP_JGE_K, M_JGE, F_JCOND_K),
-  row(JMP_JSET_K, M_JSET, F_JCOND_K),
-  row(JMP_JEQ_X, M_JEQ, F_JCOND_X),
-  row(JMP_JGT_X, M_JGT, F_JCOND_X),
-  row(JMP_JGE_X, M_JGE, F_JCOND_X),
-  row(JMP_JSET_X, M_JSET, F_JCOND_X),
-  row(RET_K, M_RET, F_RET_K),
-  row(RET_A, M_RET, F_RET_A),
+  row(D_LD_W_ABS, LD_W_ABS, M_LD, F_LD_ABS),
+  row(D_LD_W_LEN, LD_W_LEN, M_LD, F_LEN),
+  row(D_LDX_W_LEN, LDX_W_LEN, M_LDX, F_LEN),
+  row(D_LD_IMM, LD_IMM, M_LD, F_IMM),
+  row(D_LDX_IMM, LDX_IMM, M_LDX, F_IMM),
+  row(D_LD_MEM, LD_MEM, M_LD, F_MEM_LOAD),
+  row(D_LDX_MEM, LDX_MEM, M_LDX, F_MEM_LOAD),
+  row(D_ST, ST, M_ST, F_MEM_STORE),
+  row(D_STX, STX, M_STX, F_MEM_STORE),
+  row(D_ALU_ADD_K, ALU_ADD_K, M_ADD, F_ALU_K),
+  row(D_ALU_SUB_K, ALU_SUB_K, M_SUB, F_ALU_K),
+  row(D_ALU_MUL_K, ALU_MUL_K, M_MUL, F_ALU_K),
+  row(D_ALU_DIV_K, ALU_DIV_K, M_DIV, F_ALU_DIV_K),
+  row(D_ALU_OR_K, ALU_OR_K, M_OR, F_ALU_K),
+  row(D_ALU_AND_K, ALU_AND_K, M_AND, F_ALU_K),
+  row(D_ALU_LSH_K, ALU_LSH_K, M_LSH, F_ALU_SHIFT_K),
+  row(D_ALU_RSH_K, ALU_RSH_K, M_RSH, F_ALU_SHIFT_K),
+  row(D_ALU_XOR_K, ALU_XOR_K, M_XOR, F_ALU_K),
+  row(D_ALU_ADD_X, ALU_ADD_X, M_ADD, F_ALU_X),
+  row(D_ALU_SUB_X, ALU_SUB_X, M_SUB, F_ALU_X),
+  row(D_ALU_MUL_X, ALU_MUL_X, M_MUL, F_ALU_X),
+  row(D_ALU_DIV_X, ALU_DIV_X, M_DIV, F_ALU_X),
+  row(D_ALU_OR_X, ALU_OR_X, M_OR, F_ALU_X),
+  row(D_ALU_AND_X, ALU_AND_X, M_AND, F_ALU_X),
+  row(D_ALU_LSH_X, ALU_LSH_X, M_LSH, F_ALU_X),
+  row(D_ALU_RSH_X, ALU_RSH_X, M_RSH, F_ALU_X),
+  row(D_ALU_XOR_X, ALU_XOR_X, M_XOR, F_ALU_X),
+  row(D_ALU_NEG, ALU_NEG, M_NEG, F_NEG),
+  row(D_MISC_TAX, MISC_TAX, M_TAX, F_MISC),
+  row(D_MISC_TXA, MISC_TXA, M_TXA, F_MISC),
+  row(D_JMP_JA, JMP_JA, M_JA, F_JA),
+  row(D_JMP_JEQ_K, JMP_JEQ_K, M_JEQ, F_JCOND_K),
+  row(D_JMP_JGT_K, JMP_JGT_K, M_JGT, F_JCOND_K),
+  row(D_JMP_JGE_K, JMP_JGE_K, M_JGE, F_JCOND_K),
+  row(D_JMP_JSET_K, JMP_JSET_K, M_JSET, F_JCOND_K),
+  row(D_JMP_JEQ_X, JMP_JEQ_X, M_JEQ, F_JCOND_X),
+  row(D_JMP_JGT_X, JMP_JGT_X, M_JGT, F_JCOND_X),
+  row(D_JMP_JGE_X, JMP_JGE_X, M_JGE, F_JCOND_X),
+  row(D_JMP_JSET_X, JMP_JSET_X, M_JSET, F_JCOND_X),
+  row(D_RET_K, RET_K, M_RET, F_RET_K),
+  row(D_RET_A, RET_A, M_RET, F_RET_A),
 ];
 
 /**
@@ -157,7 +205,7 @@ export function formOf(code: u32): u8 {
   if (!formInit) {
     for (let i = 0; i < OPCODE_TABLE.length; i++) {
       const r = unchecked(OPCODE_TABLE[i]);
-      unchecked(FORM_BY_CODE[r & 0xffff] = <u8>(r >>> 24));
+      unchecked(FORM_BY_CODE[r & 0xff] = <u8>(r >>> 24));
     }
     formInit = true;
   }
@@ -171,23 +219,3 @@ export function isClassicOnly(code: u32): bool {
   }
   return false;
 }
-
-// ---- return values -----------------------------------------------------------------------
-export const RET_ACTION_FULL: u32 = 0xffff0000;
-export const RET_DATA: u32 = 0x0000ffff;
-export const ACT_KILL_PROCESS: u32 = 0x80000000;
-export const ACT_KILL_THREAD: u32 = 0x00000000;
-export const ACT_TRAP: u32 = 0x00030000;
-export const ACT_ERRNO: u32 = 0x00050000;
-export const ACT_USER_NOTIF: u32 = 0x7fc00000;
-export const ACT_TRACE: u32 = 0x7ff00000;
-export const ACT_LOG: u32 = 0x7ffc0000;
-export const ACT_ALLOW: u32 = 0x7fff0000;
-
-// ---- seccomp_data ------------------------------------------------------------------------
-export const DATA_SIZE: u32 = 64; // bytes; 16 32-bit words
-export const OFF_NR: u32 = 0;
-export const OFF_ARCH: u32 = 4;
-export const AUDIT_ARCH_X86_64: u32 = 0xc000003e;
-export const BPF_MAXINSNS: u32 = 4096;
-export const BPF_MEMWORDS: u32 = 16;

@@ -27,14 +27,12 @@ import {
   cubeMask, cubeValue, bddToCube, bddRestrictCube, bddSatOne, nodeCount, nodeBudget, bddLeq,
 } from "./bdd";
 
-// Limits (reasons the host turns into "inconclusive: …").
-export const LIMIT_NONE: i32 = 0;
-export const LIMIT_NODES: i32 = 1; // BDD node budget
-export const LIMIT_STATES: i32 = 2; // distinct register states
-export const LIMIT_OUTCOMES: i32 = 3; // distinct return values (RET A)
-export const LIMIT_VECTORS: i32 = 4; // vector pool
-export const STOPPED_WITNESS: i32 = 5; // relational analysis stopped early: candidate inputs found
-export const ERR_BAD_PROGRAM: i32 = -1;
+// Limits (reasons the host turns into "inconclusive: …"), methods and slots: the engine <-> host
+// contract (contract.ts).
+import {
+  LIMIT_NONE, LIMIT_NODES, LIMIT_STATES, LIMIT_OUTCOMES, LIMIT_VECTORS, STOPPED_WITNESS,
+  ERR_BAD_PROGRAM, METHOD_AUTO, METHOD_FORWARD, METHOD_BACKWARD, SYM_SLOTS, MAX_OUTCOMES,
+} from "./contract";
 
 // ---- vectors -------------------------------------------------------------------------------
 // Allocated on first use (symReset), like the BDD storage.
@@ -340,9 +338,8 @@ function arrive(pc: u32, cond: u32, a: i32, x: i32, m: i32): i32 {
 }
 
 // ---- outcomes ----------------------------------------------------------------------------
-export const MAX_OUTCOMES: i32 = 1024;
 // Results per slot (up to 8 programs analysed side by side in one BDD space).
-const SLOTS: i32 = 8;
+const SLOTS: i32 = SYM_SLOTS;
 const outValue = new StaticArray<u32>(SLOTS * MAX_OUTCOMES);
 const outSet = new StaticArray<u32>(SLOTS * MAX_OUTCOMES);
 const outCount = new StaticArray<i32>(SLOTS);
@@ -497,11 +494,6 @@ export function symReset(): void {
   memCount = 0;
   for (let s = 0; s < SLOTS; s++) unchecked(outCount[s] = 0);
 }
-
-/** Analysis methods (symAnalyze's `method`). */
-export const METHOD_AUTO: i32 = 0;
-export const METHOD_FORWARD: i32 = 1;
-export const METHOD_BACKWARD: i32 = 2;
 
 function startAnalysis(len: u32, slot: i32): void {
   curSlot = slot;

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync, chmodSync, readdirSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  loadFilters, loadFilterBytes, parseFilterSpec, registerPolicyLoader, detectContainer,
+  loadFilters, loadFilterBytes, parseFilterSpec, registerPolicyLoader,
   writeRaw, writeBincode, writeCHeader, writeJsonArray,
   type LoadedFilter,
 } from "../src/formats/index.js";
@@ -138,14 +138,6 @@ describe("loadFilters: detection by content", () => {
     expect(summary(loadFilters(p, { thread: "api" }))).toEqual([["json", "api", "le", 1]]);
     expect(errorOf(() => loadFilters(p, { thread: "x" })).message).toBe('the policy has no thread "x"; available: vmm, api');
     expect(registerPolicyLoader(undefined)).toBeTypeOf("function");
-  });
-
-  it("detectContainer agrees", () => {
-    expect(detectContainer(writeRaw(ALLOW_ALL, "be"))).toBe("raw");
-    expect(detectContainer(writeBincode(new Map([["a", ALLOW_ALL]])))).toBe("bincode");
-    expect(detectContainer(new TextEncoder().encode(writeCHeader([["a", ALLOW_ALL]])))).toBe("c");
-    expect(detectContainer(new TextEncoder().encode(" \n[]"))).toBe("json");
-    expect(detectContainer(new TextEncoder().encode("\uFEFF{}"))).toBe("policy");
   });
 
   it("an empty bincode map (8 zero bytes) is not taken for a thread map", () => {

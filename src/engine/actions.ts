@@ -1,18 +1,21 @@
 // Seccomp return values: the eight actions, their precedence, and how results are printed
 // (`ALLOW`, `ERRNO(1)`, …). kernel-seccomp.md sections 3-4.
 
-export const RET_ACTION_FULL = 0xffff0000;
-export const RET_DATA = 0x0000ffff;
+import * as C from "./contract.generated.js";
 
+export const RET_ACTION_FULL = C.RET_ACTION_FULL;
+export const RET_DATA = C.RET_DATA;
+
+/** The eight actions, by name: the ACT_* values of the engine <-> host contract. */
 export const Action = {
-  KILL_PROCESS: 0x80000000,
-  KILL_THREAD: 0x00000000,
-  TRAP: 0x00030000,
-  ERRNO: 0x00050000,
-  USER_NOTIF: 0x7fc00000,
-  TRACE: 0x7ff00000,
-  LOG: 0x7ffc0000,
-  ALLOW: 0x7fff0000,
+  KILL_PROCESS: C.ACT_KILL_PROCESS,
+  KILL_THREAD: C.ACT_KILL_THREAD,
+  TRAP: C.ACT_TRAP,
+  ERRNO: C.ACT_ERRNO,
+  USER_NOTIF: C.ACT_USER_NOTIF,
+  TRACE: C.ACT_TRACE,
+  LOG: C.ACT_LOG,
+  ALLOW: C.ACT_ALLOW,
 } as const;
 export type ActionName = keyof typeof Action;
 

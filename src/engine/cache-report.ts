@@ -1,6 +1,7 @@
 // What the kernel's action cache (Linux 5.11+) will do with a program: per ABI, the syscall
 // numbers its emulator proves always allowed, so the filter never runs for them.
 import { cacheScan } from "./run.js";
+import { X32_SYSCALL_BIT } from "./contract.generated.js";
 import type { Program } from "./program.js";
 import { archTokens } from "../text/disasm.js";
 import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
@@ -22,7 +23,7 @@ export interface CacheReport {
 export function cacheReport(p: Program, arch?: ArchInfo): CacheReport[] {
   const arches = arch ? [arch] : archTokens(p).flatMap((t) => archesByToken(t));
   return arches.map((a) => {
-    if (a.nrBase === 0x40000000) {
+    if (a.nrBase === X32_SYSCALL_BIT) {
       return { arch: a.name, cached: [], total: 0, note: "x32 calls are never cached (their numbers are outside the bitmap)" };
     }
     const total = syscallCount(a);

@@ -1,7 +1,9 @@
 // The kernel's acceptance check (run in the engine, assembly/check.ts), with the engine's error
 // codes turned into sentences a person understands.
 import { engine, Region } from "./wasm.js";
+import { InternalError } from "../errors.js";
 import type { Program } from "./program.js";
+import * as C from "./contract.generated.js";
 
 export interface CheckError {
   /** Instruction index, or -1 for errors about the whole program (its length). */
@@ -17,13 +19,21 @@ export type CheckErrorKind =
   | "load-alignment" | "div-by-zero" | "shift-range" | "scratch-index" | "ja-range"
   | "jt-range" | "jf-range" | "last-not-ret" | "scratch-unwritten";
 
-const KINDS: CheckErrorKind[] = [
-  "empty", "empty", "too-long", "unknown-opcode", "not-seccomp-opcode", "load-offset",
-  "load-alignment", "div-by-zero", "shift-range", "scratch-index", "ja-range", "jt-range",
-  "jf-range", "last-not-ret", "scratch-unwritten",
-];
+/** The engine's error codes (assembly/contract.ts E_*) by kind. */
+const KINDS = new Map<number, CheckErrorKind>([
+  [C.E_LEN_ZERO, "empty"], [C.E_LEN_TOO_LONG, "too-long"], [C.E_OPCODE_UNKNOWN, "unknown-opcode"],
+  [C.E_OPCODE_NOT_SECCOMP, "not-seccomp-opcode"], [C.E_LD_ABS_RANGE, "load-offset"],
+  [C.E_LD_ABS_ALIGN, "load-alignment"], [C.E_DIV_ZERO, "div-by-zero"],
+  [C.E_SHIFT_RANGE, "shift-range"], [C.E_MEM_RANGE, "scratch-index"], [C.E_JA_RANGE, "ja-range"],
+  [C.E_JT_RANGE, "jt-range"], [C.E_JF_RANGE, "jf-range"], [C.E_LAST_NOT_RET, "last-not-ret"],
+  [C.E_SCRATCH_UNWRITTEN, "scratch-unwritten"],
+]);
 
-const CLASSIC_NAMES: Record<number, string> = {
+/**
+ * Names of the codes classic BPF knows and seccomp refuses (the engine's CLASSIC_ONLY list,
+ * assembly/opcodes.ts); test/contract.test.ts checks both name the same codes.
+ */
+export const CLASSIC_NAMES: Record<number, string> = {
   0x28: "ld h abs (16-bit packet load)", 0x30: "ld b abs (8-bit packet load)",
   0x40: "ld w ind (indexed load)", 0x48: "ld h ind (indexed load)", 0x50: "ld b ind (indexed load)",
   0xb1: "ldx b msh (IP header length load)", 0x94: "mod k", 0x9c: "mod x",
@@ -36,7 +46,7 @@ function hex(n: number, w = 2): string {
 function reasonFor(kind: CheckErrorKind, detail: number, index: number, len: number): string {
   switch (kind) {
     case "empty": return "the program is empty (the kernel needs 1 to 4096 instructions)";
-    case "too-long": return `the program has ${detail} instructions; the kernel accepts at most 4096`;
+    case "too-long": return `the program has ${detail} instructions; the kernel accepts at most ${C.BPF_MAXINSNS}`;
     case "unknown-opcode": return `opcode ${hex(detail, 4)} is not a classic BPF instruction the kernel knows`;
     case "not-seccomp-opcode": return `opcode ${hex(detail)} (${CLASSIC_NAMES[detail] ?? "classic BPF"}) is valid classic BPF but seccomp does not allow it`;
     case "load-offset": return `load from offset ${detail} is outside seccomp_data (offsets 0..60)`;
@@ -61,23 +71,25 @@ const prog = { region: undefined as Region | undefined };
  */
 export function check(program: Program): CheckError[] {
   const e = engine();
-  prog.region ??= new Region(8 * 4096);
-  out.region ??= new Region(12 * 256);
+  prog.region ??= new Region(8 * C.BPF_MAXINSNS);
+  out.region ??= new Region(C.CHECK_RECORD_BYTES * 256);
   const len = program.length;
   prog.region.ensure(program.bytes.length);
   if (len > 0) prog.region.u8().set(program.bytes);
-  let cap = out.region.byteLength / 12 | 0;
+  const rec = C.CHECK_RECORD_BYTES;
+  let cap = out.region.byteLength / rec | 0;
   let count = e.checkProgram(prog.region.ptr, len, out.region.ptr, cap);
   if (count > cap) {
-    out.region.ensure(count * 12);
-    cap = out.region.byteLength / 12 | 0;
+    out.region.ensure(count * rec);
+    cap = out.region.byteLength / rec | 0;
     count = e.checkProgram(prog.region.ptr, len, out.region.ptr, cap);
   }
   const w = out.region.u32();
   const errors: CheckError[] = [];
   for (let i = 0; i < count; i++) {
-    const index = w[i * 3] === 0xffffffff ? -1 : w[i * 3];
-    const kind = KINDS[w[i * 3 + 1]];
+    const index = w[i * 3] === C.CHECK_NO_INDEX ? -1 : w[i * 3];
+    const kind = KINDS.get(w[i * 3 + 1]);
+    if (kind === undefined) throw new InternalError(`unknown check error code ${w[i * 3 + 1]}`);
     const detail = w[i * 3 + 2];
     errors.push({ index, kind, reason: reasonFor(kind, detail, index, len) });
   }

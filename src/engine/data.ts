@@ -15,8 +15,6 @@ export interface SeccompData {
 }
 
 export const DATA_WORDS = 16;
-export const DATA_BYTES = 64;
-const MASK64 = (1n << 64n) - 1n;
 
 /** The byte order implied by an AUDIT_ARCH token (its LE flag). */
 export function endianOfToken(token: number): Endian {
@@ -79,9 +77,4 @@ export class InputBatch {
   get(i: number, endian?: Endian): SeccompData {
     return decodeData(this.words, i * DATA_WORDS, endian);
   }
-}
-
-/** Formats a 64-bit value as 0x-prefixed hex. */
-export function hex64(v: bigint): string {
-  return "0x" + (v & MASK64).toString(16);
 }

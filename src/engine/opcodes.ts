@@ -1,12 +1,15 @@
 // The host's view of the engine's opcode table (assembly/opcodes.ts), read out of the Wasm
 // module once. The disassembler and assembler use this; no opcode value is spelled here.
 import { engine } from "./wasm.js";
+import type { Insn } from "./program.js";
+import * as C from "./contract.generated.js";
 
-/** Operand forms, mirroring assembly/opcodes.ts F_* values. */
+/** Operand forms: the F_* values of the engine <-> host contract (assembly/contract.ts). */
 export const Form = {
-  NONE: 0, LD_ABS: 1, LEN: 2, IMM: 3, MEM_LOAD: 4, MEM_STORE: 5, ALU_K: 6, ALU_DIV_K: 7,
-  ALU_SHIFT_K: 8, ALU_X: 9, NEG: 10, MISC: 11, JA: 12, JCOND_K: 13, JCOND_X: 14, RET_K: 15,
-  RET_A: 16,
+  NONE: C.F_NONE, LD_ABS: C.F_LD_ABS, LEN: C.F_LEN, IMM: C.F_IMM, MEM_LOAD: C.F_MEM_LOAD,
+  MEM_STORE: C.F_MEM_STORE, ALU_K: C.F_ALU_K, ALU_DIV_K: C.F_ALU_DIV_K,
+  ALU_SHIFT_K: C.F_ALU_SHIFT_K, ALU_X: C.F_ALU_X, NEG: C.F_NEG, MISC: C.F_MISC, JA: C.F_JA,
+  JCOND_K: C.F_JCOND_K, JCOND_X: C.F_JCOND_X, RET_K: C.F_RET_K, RET_A: C.F_RET_A,
 } as const;
 export type Form = (typeof Form)[keyof typeof Form];
 
@@ -27,7 +30,8 @@ function load(): NonNullable<typeof table> {
   const all: OpcodeInfo[] = [];
   for (let i = 0; i < n; i++) {
     const r = rows[i];
-    all.push({ code: r & 0xffff, mnemonic: names[(r >>> 16) & 0xff], form: (r >>> 24) as Form });
+    // code | dense index << 8 | mnemonic << 16 | form << 24 (assembly/opcodes.ts)
+    all.push({ code: r & 0xff, mnemonic: names[(r >>> 16) & 0xff], form: (r >>> 24) as Form });
   }
   table = { byCode: new Map(all.map((o) => [o.code, o])), all };
   return table;
@@ -48,6 +52,18 @@ export function findOpcode(mnemonic: string, form: Form): OpcodeInfo | undefined
   return load().all.find((o) => o.mnemonic === mnemonic && o.form === form);
 }
 
-export function isJump(form: Form): boolean {
-  return form === Form.JA || form === Form.JCOND_K || form === Form.JCOND_X;
+/**
+ * Where control goes after instruction `pc`, computed here once for every analysis that walks
+ * a program's control flow: [] after a ret (or an opcode the kernel refuses), [pc + 1 + k] after
+ * ja, [if true, if false] after a conditional jump, [pc + 1] otherwise. Targets are not checked
+ * against the program's length (the kernel's check does that).
+ */
+export function successors(ins: Insn, pc: number): number[] {
+  const info = opcodeInfo(ins.code);
+  switch (info?.form) {
+    case undefined: case Form.RET_K: case Form.RET_A: return [];
+    case Form.JA: return [pc + 1 + ins.k];
+    case Form.JCOND_K: case Form.JCOND_X: return [pc + 1 + ins.jt, pc + 1 + ins.jf];
+    default: return [pc + 1];
+  }
 }

@@ -9,6 +9,7 @@ import { InputBatch, DATA_WORDS, type SeccompData } from "./data.js";
 import { decodeRet, type Verdict } from "./actions.js";
 import { RejectedProgramError } from "../errors.js";
 import { jitFor, JIT_MIN_BATCH } from "./jit.js";
+import { OPT_BYPASS_URETPROBE, OPT_BYPASS_UPROBE } from "./contract.generated.js";
 
 /**
  * The x86_64 uretprobe (335) / uprobe (336) exception: recent kernels skip every filter for
@@ -21,14 +22,12 @@ export interface EvalOptions {
   probeBypass?: ProbeBypass;
 }
 
-const OPT_URETPROBE = 1;
-const OPT_UPROBE = 2;
 
 export function optBits(o: EvalOptions | undefined): number {
   switch (o?.probeBypass ?? "none") {
     case "none": return 0;
-    case "uretprobe": return OPT_URETPROBE;
-    case "uretprobe+uprobe": return OPT_URETPROBE | OPT_UPROBE;
+    case "uretprobe": return OPT_BYPASS_URETPROBE;
+    case "uretprobe+uprobe": return OPT_BYPASS_URETPROBE | OPT_BYPASS_UPROBE;
   }
 }
 

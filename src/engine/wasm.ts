@@ -131,8 +131,3 @@ export class Region {
     this.ptrValue = 0;
   }
 }
-
-/** Reads `n` u32 words of engine memory at `ptr` (a copy). */
-export function readU32(ptr: number, n: number): Uint32Array {
-  return new Uint32Array(engine().memory.buffer, ptr, n).slice();
-}

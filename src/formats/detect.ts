@@ -256,12 +256,3 @@ function tryBincode(bytes: Uint8Array): Map<string, Program> | undefined {
   }
 }
 
-/** Which container `bytes` would be read as (for `sysfence info`-style reporting). */
-export function detectContainer(bytes: Uint8Array): Container | "policy" {
-  const text = asText(bytes);
-  if (text !== undefined) {
-    const c = text.replace(/^\uFEFF/, "").trimStart()[0];
-    return c === "[" ? "json" : c === "{" ? "policy" : "c";
-  }
-  return tryBincode(bytes) ? "bincode" : "raw";
-}

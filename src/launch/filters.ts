@@ -5,6 +5,8 @@
 import { readFileSync } from "node:fs";
 import { Program } from "../engine/program.js";
 import { check } from "../engine/check.js";
+import { opcodeInfo, Form } from "../engine/opcodes.js";
+import { MAX_INSNS_PER_PATH } from "../engine/contract.generated.js";
 import { evaluateStack } from "../engine/run.js";
 import { InputBatch } from "../engine/data.js";
 import { Action, decodeRet, formatRet, RET_ACTION_FULL, type ActionName } from "../engine/actions.js";
@@ -25,7 +27,7 @@ export interface NamedProgram {
 }
 
 /** The kernel's limit on the instructions of all filters on a path (+4 per filter). */
-export const MAX_INSNS_PER_PATH = 32768;
+export { MAX_INSNS_PER_PATH };
 const SECCOMP_SET_MODE_FILTER = 1;
 
 const ACTION_SYSCTL: Record<ActionName, string> = {
@@ -90,8 +92,9 @@ export function returnedActions(p: Program): { actions: Set<number>; retA: boole
   let retA = false;
   for (let i = 0; i < p.length; i++) {
     const { code, k } = p.insn(i);
-    if (code === 0x06) actions.add((k & RET_ACTION_FULL) >>> 0);
-    else if (code === 0x16) retA = true;
+    const form = opcodeInfo(code)?.form;
+    if (form === Form.RET_K) actions.add((k & RET_ACTION_FULL) >>> 0);
+    else if (form === Form.RET_A) retA = true;
   }
   return { actions, retA };
 }
@@ -202,8 +205,9 @@ export function rewriteKillsToNotify(p: Program): { program: Program; rewritten:
   let rewritten = 0;
   let retA = false;
   for (const ins of insns) {
-    if (ins.code === 0x16) retA = true;
-    if (ins.code !== 0x06) continue;
+    const form = opcodeInfo(ins.code)?.form;
+    if (form === Form.RET_A) retA = true;
+    if (form !== Form.RET_K) continue;
     const v = decodeRet(ins.k);
     if (v.unknown || v.action === "KILL_PROCESS" || v.action === "KILL_THREAD") {
       ins.k = Action.USER_NOTIF >>> 0;

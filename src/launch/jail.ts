@@ -377,12 +377,6 @@ export function mergeJail(base: JailOptions, over: JailOptions): JailOptions {
   return out;
 }
 
-/** True when the jail has no option switched on. */
-export function jailIsEmpty(j: JailOptions | undefined): boolean {
-  if (!j) return true;
-  return Object.entries(j).every(([, v]) => v === undefined || v === false || (Array.isArray(v) && v.length === 0));
-}
-
 /** Whether the launch builds a new root (so `cwd` is a path inside it). */
 export function hasNewRoot(j: JailOptions): boolean {
   return !!(j.root || j.jailRoot || (j.binds && j.binds.length) || j.dev);

@@ -3,12 +3,15 @@
 // and lays out the code; the host never emits an instruction itself.
 import type { PolicyIR, ArchPolicy, CompareOp } from "./ir.js";
 import { X32_BIT } from "./ir.js";
+import * as C from "../engine/contract.generated.js";
 import { engine, Region } from "../engine/wasm.js";
 import { Program } from "../engine/program.js";
 import { InputError, InternalError } from "../errors.js";
 import { syscallCount } from "../syscalls/index.js";
 
-const OP_CODES: Record<CompareOp, number> = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5, masked_eq: 6 };
+const OP_CODES: Record<CompareOp, number> = {
+  eq: C.C_OP_EQ, ne: C.C_OP_NE, lt: C.C_OP_LT, le: C.C_OP_LE, gt: C.C_OP_GT, ge: C.C_OP_GE, masked_eq: C.C_OP_MASKED_EQ,
+};
 const M32 = 0xffffffffn;
 
 interface Group {
@@ -35,7 +38,7 @@ export function encodePolicy(ir: PolicyIR): Uint32Array {
     throw new InputError(`${ir.name ?? "policy"}: cannot put little- and big-endian ABIs in one filter (${ir.arches.map((a) => a.arch.name).join(", ")})`);
   }
   if (ir.arches.length === 0) throw new InputError(`${ir.name ?? "policy"}: no arch to compile for`);
-  w.push(1, endians.has("be") ? 1 : 0, ir.mismatchAction >>> 0);
+  w.push(C.C_VERSION, endians.has("be") ? C.C_FLAG_BIG_ENDIAN : 0, ir.mismatchAction >>> 0);
   const gs = groups(ir);
   w.push(gs.length);
   for (const g of gs) {
@@ -51,7 +54,7 @@ export function encodePolicy(ir: PolicyIR): Uint32Array {
     if (plain.length > 1) throw new InputError(`${ir.name ?? "policy"}: arch ${plain[0].arch.name} appears twice`);
     const main = plain[0];
     // Background runs over the whole nr space.
-    if (g.token === 0xc000003e) {
+    if (g.token === C.AUDIT_ARCH_X86_64) {
       const below = main ? main.defaultAction : ir.mismatchAction;
       const above = x32 ? x32.defaultAction : ir.x32Action ?? ir.mismatchAction;
       w.push(2, 0, X32_BIT - 1, below >>> 0, X32_BIT, 0xffffffff, above >>> 0);
@@ -89,12 +92,12 @@ export function compileIR(ir: PolicyIR): Program {
   const words = encodePolicy(ir);
   const e = engine();
   inRegion ??= new Region(words.length * 4);
-  outRegion ??= new Region(8 * 4096);
+  outRegion ??= new Region(8 * C.BPF_MAXINSNS);
   inRegion.ensure(words.length * 4);
   inRegion.u32().set(words);
-  const n = e.compilePolicy(inRegion.ptr, words.length, outRegion.ptr, 4096);
-  if (n === -2) {
-    throw new InputError(`${ir.name ?? "policy"}: compiles to more than 4096 instructions, the kernel's limit`);
+  const n = e.compilePolicy(inRegion.ptr, words.length, outRegion.ptr, C.BPF_MAXINSNS);
+  if (n === C.C_ERR_TOO_LONG) {
+    throw new InputError(`${ir.name ?? "policy"}: compiles to more than ${C.BPF_MAXINSNS} instructions, the kernel's limit`);
   }
   if (n < 0) throw new InternalError(`policy encoding refused by the compiler (code ${n})`);
   return new Program(outRegion.u8().slice(0, n * 8));

@@ -16,6 +16,7 @@
 // Actions are 32-bit seccomp return values (src/engine/actions.ts). Syscall numbers are
 // seccomp_data.nr values (x32 bit and MIPS bases included).
 import type { ArchInfo } from "../syscalls/arches.js";
+import { X32_SYSCALL_BIT } from "../engine/contract.generated.js";
 
 /** Where a piece of the policy came from, for errors, lint findings and CI annotations. */
 export interface SourceRef {
@@ -91,4 +92,5 @@ export interface CompiledInput {
   warnings: PolicyWarning[];
 }
 
-export const X32_BIT = 0x40000000;
+/** The x32 bit of nr on AUDIT_ARCH_X86_64 (the engine <-> host contract). */
+export const X32_BIT = X32_SYSCALL_BIT;

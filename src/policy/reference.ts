@@ -3,6 +3,7 @@
 // equal to this on hundreds of thousands of inputs per policy.
 import type { PolicyIR, ArgCondition, ArchPolicy } from "./ir.js";
 import { X32_BIT } from "./ir.js";
+import { AUDIT_ARCH_X86_64 } from "../engine/contract.generated.js";
 import type { SeccompData } from "../engine/data.js";
 
 const M32 = 0xffffffffn;
@@ -31,7 +32,7 @@ export function sectionFor(ir: PolicyIR, token: number, nr: number): ArchPolicy 
   if (same.length === 1 && same[0].arch.nrBase !== X32_BIT && same[0].arch.name !== "x86_64") return same[0];
   // AUDIT_ARCH_X86_64: every nr >= 0x40000000 (unsigned) belongs to x32, as the kernel's x32
   // entry sees it; numbers above that without the bit are not x86_64 syscalls either.
-  const isX32 = nr >>> 0 >= X32_BIT && token >>> 0 === 0xc000003e;
+  const isX32 = nr >>> 0 >= X32_BIT && token >>> 0 === AUDIT_ARCH_X86_64;
   const owner = same.find((a) => (a.arch.nrBase === X32_BIT) === isX32);
   if (owner) return owner;
   return isX32 ? "x32" : "mismatch";

@@ -26,7 +26,7 @@
 import type { Program } from "../engine/program.js";
 import { InputBatch } from "../engine/data.js";
 import { evaluateBatch, evaluateStack } from "../engine/run.js";
-import { SymbolicSpace, Inconclusive, FALSE, type Outcome } from "../verify/symbolic.js";
+import { SymbolicSpace, Inconclusive, FALSE, DEFAULT_BUDGET, type Outcome } from "../verify/symbolic.js";
 import { stackOutcomes } from "../verify/relations.js";
 import { walk } from "./walk.js";
 import { SysfenceError, ExitCode } from "../errors.js";
@@ -120,7 +120,7 @@ export class SymbolicDecider implements Decider {
   private nrSets(token: number, nr: number): NrSets {
     let s = this.perNr.get(token, nr);
     if (s && s.gen === this.gen) return s;
-    if (this.space.nodeCount() > (this.budget ?? 1 << 21) / 2) {
+    if (this.space.nodeCount() > (this.budget ?? DEFAULT_BUDGET) / 2) {
       const r = this.rebuild();
       if (r instanceof Inconclusive) throw r;
     }

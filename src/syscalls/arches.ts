@@ -3,6 +3,8 @@
 // derived from the ELF machine number and the flag bits, never copied from third-party headers
 // (s390x is big-endian: 0x80000016, not 0xc0000016).
 
+import { X32_SYSCALL_BIT } from "../engine/contract.generated.js";
+
 const AUDIT_ARCH_64BIT = 0x80000000;
 const AUDIT_ARCH_LE = 0x40000000;
 const AUDIT_ARCH_CONVENTION_MIPS64_N32 = 0x20000000;
@@ -54,7 +56,7 @@ export const ARCHES: readonly ArchInfo[] = Object.freeze([
   arch("x86_64", ["amd64", "x86-64"], EM_X86_64, 64, "le", "AUDIT_ARCH_X86_64", "x86_64"),
   arch("x86", ["i386", "i686", "ia32"], EM_386, 32, "le", "AUDIT_ARCH_I386", "x86"),
   // x32 has no token of its own: AUDIT_ARCH_X86_64 with nr | 0x40000000.
-  arch("x32", [], EM_X86_64, 64, "le", "AUDIT_ARCH_X86_64", "x32", 0x40000000),
+  arch("x32", [], EM_X86_64, 64, "le", "AUDIT_ARCH_X86_64", "x32", X32_SYSCALL_BIT),
   arch("aarch64", ["arm64"], EM_AARCH64, 64, "le", "AUDIT_ARCH_AARCH64", "aarch64"),
   arch("arm", ["armhf", "armel"], EM_ARM, 32, "le", "AUDIT_ARCH_ARM", "arm"),
   arch("riscv64", [], EM_RISCV, 64, "le", "AUDIT_ARCH_RISCV64", "riscv64"),

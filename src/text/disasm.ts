@@ -4,11 +4,12 @@
 // absolute instruction numbers, which are also the labels of the lines they point at.
 // The output assembles back to the same bytes (test/text.test.ts proves it on random programs).
 import type { Program, Insn } from "../engine/program.js";
-import { opcodeInfo, Form, type OpcodeInfo } from "../engine/opcodes.js";
+import { opcodeInfo, Form, successors, type OpcodeInfo } from "../engine/opcodes.js";
 import { decodeRet, formatVerdict } from "../engine/actions.js";
 import { ARCHES, archesByToken, type ArchInfo, type Endian } from "../syscalls/arches.js";
 import { syscallName, syscallNumber } from "../syscalls/index.js";
 import { wordName, num } from "./syntax.js";
+import { X32_SYSCALL_BIT } from "../engine/contract.generated.js";
 
 export interface DisasmOptions {
   /** The ABI whose syscall names are printed unqualified; inferred from the arch check if absent. */
@@ -47,19 +48,14 @@ function flow(insns: Insn[]): (State | undefined)[] {
       case Form.LD_ABS:
         next = { a: ins.k === 0 ? "nr" : ins.k === 4 ? "arch" : "other", token: s.token };
         break;
-      case Form.JA:
-        to(pc + 1 + ins.k, s);
-        return;
-      case Form.JCOND_K:
-      case Form.JCOND_X: {
-        const isArchEq = info.form === Form.JCOND_K && info.mnemonic === "jeq" && s.a === "arch";
-        to(pc + 1 + ins.jt, isArchEq ? { a: s.a, token: ins.k >>> 0 } : s);
-        to(pc + 1 + ins.jf, s);
+      case Form.JCOND_K: {
+        // The true branch of `jeq #token` on the arch word knows the arch.
+        if (info.mnemonic !== "jeq" || s.a !== "arch") break;
+        const [t, f] = successors(ins, pc);
+        to(t, { a: s.a, token: ins.k >>> 0 });
+        to(f, s);
         return;
       }
-      case Form.RET_K:
-      case Form.RET_A:
-        return;
       case Form.LEN: case Form.IMM: case Form.MEM_LOAD: case Form.ALU_K: case Form.ALU_DIV_K:
       case Form.ALU_SHIFT_K: case Form.ALU_X: case Form.NEG: case Form.MISC:
         // Anything that writes A forgets what it held; LDX/ST/STX/TAX leave A alone.
@@ -69,7 +65,7 @@ function flow(insns: Insn[]): (State | undefined)[] {
       default:
         break;
     }
-    to(pc + 1, next);
+    for (const t of successors(ins, pc)) to(t, next);
   });
   return st;
 }
@@ -107,7 +103,7 @@ function syscallConst(nr: number, token: number | undefined, def: ArchInfo | und
   let candidates = token === undefined ? (def ? [def] : []) : archesByToken(token);
   // x86_64's token is shared with x32; the 0x40000000 bit of nr says which.
   if (candidates.length > 1) {
-    candidates = candidates.filter((a) => (a.nrBase === 0x40000000) === ((nr & 0x40000000) !== 0));
+    candidates = candidates.filter((a) => (a.nrBase === X32_SYSCALL_BIT) === ((nr & X32_SYSCALL_BIT) !== 0));
   }
   for (const a of candidates) {
     const name = syscallName(a, nr);

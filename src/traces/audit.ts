@@ -18,6 +18,7 @@ import type { ArchInfo } from "../syscalls/arches.js";
 import { findArch, resolveArch, syscallName, syscallNumber } from "../syscalls/index.js";
 import { TraceEvent, knownArgBit, KNOWN_IP, specialOf, type TraceSink, type ParseStats } from "./event.js";
 import { ValueDecoder } from "./values.js";
+import { X32_SYSCALL_BIT } from "../engine/contract.generated.js";
 
 const FIELD = /(\w+)=("[^"]*"|\S*)/g;
 
@@ -82,7 +83,7 @@ export class AuditParser {
     if (/^\d+$/.test(sysText)) {
       nr = Number(sysText) >>> 0;
       // AUDIT_ARCH_X86_64 is shared by x86_64 and x32: the nr bit tells them apart.
-      if (arch.name === "x86_64" && nr >= 0x40000000) arch = findArch("x32") ?? arch;
+      if (arch.name === "x86_64" && nr >= X32_SYSCALL_BIT) arch = findArch("x32") ?? arch;
       name = syscallName(arch, nr) ?? `syscall_0x${nr.toString(16)}`;
     } else {
       const v = syscallNumber(arch, sysText);

@@ -6,7 +6,6 @@ import type { ArchInfo } from "../syscalls/arches.js";
 
 /** `known` bit for the instruction pointer; argument i is bit 1 + i. */
 export const KNOWN_IP = 1;
-export const ALL_ARGS_KNOWN = 0x7e;
 export function knownArgBit(i: number): number {
   return 2 << i;
 }

@@ -6,6 +6,7 @@
 // combination otherwise.
 import type { Program } from "../engine/program.js";
 import { formatRet } from "../engine/actions.js";
+import { X32_SYSCALL_BIT } from "../engine/contract.generated.js";
 import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
 import { syscallName } from "../syscalls/index.js";
 import { SymbolicSpace, Inconclusive, FALSE, TRUE } from "./symbolic.js";
@@ -111,7 +112,7 @@ export function diff(a: Program, b: Program, opts: { budget?: number; maxEntries
 function pickArch(token: number, nr: number): ArchInfo | undefined {
   const as = archesByToken(token);
   if (as.length <= 1) return as[0];
-  return as.find((a) => (a.nrBase === 0x40000000) === (nr >>> 0 >= 0x40000000));
+  return as.find((a) => (a.nrBase === X32_SYSCALL_BIT) === (nr >>> 0 >= X32_SYSCALL_BIT));
 }
 
 /** The set "word 1 (arch) in [lo, hi]" — built from the value ranges of an existing set. */

@@ -5,7 +5,8 @@
 import type { Program } from "../engine/program.js";
 import { decodeRet, Action } from "../engine/actions.js";
 import { check } from "../engine/check.js";
-import { opcodeInfo, Form } from "../engine/opcodes.js";
+import { AUDIT_ARCH_X86_64, MAX_INSNS_PER_PATH, X32_SYSCALL_BIT } from "../engine/contract.generated.js";
+import { opcodeInfo, Form, successors } from "../engine/opcodes.js";
 import { archTokens } from "../text/disasm.js";
 import { ARCHES, archesByToken, type ArchInfo } from "../syscalls/arches.js";
 import { syscallNumber, syscallName } from "../syscalls/index.js";
@@ -54,8 +55,8 @@ export function lint(p: Program, opts: LintOptions = {}): Finding[] | Inconclusi
   // Stack total: every attached filter counts len + 4 (kernel-seccomp.md section 6).
   if (opts.stackedUnder?.length) {
     const total = p.length + opts.stackedUnder.reduce((s, f) => s + f.length + 4, 0);
-    if (total > 32768) {
-      findings.push({ id: "stack-too-large", severity: "error", message: `the stack totals ${total} instructions with the kernel's +4 per filter; the limit is 32768 (the install fails with ENOMEM)`, hint: "merge filters or shorten them" });
+    if (total > MAX_INSNS_PER_PATH) {
+      findings.push({ id: "stack-too-large", severity: "error", message: `the stack totals ${total} instructions with the kernel's +4 per filter; the limit is ${MAX_INSNS_PER_PATH} (the install fails with ENOMEM)`, hint: "merge filters or shorten them" });
     }
   }
   const errors = check(p);
@@ -97,14 +98,7 @@ function structural(p: Program): Finding[] {
   if (insns.length) reach[0] = true;
   insns.forEach((ins, pc) => {
     if (!reach[pc]) return;
-    const info = opcodeInfo(ins.code);
-    if (!info) return;
-    const go = (t: number) => t < insns.length && (reach[t] = true);
-    if (info.form === Form.JA) go(pc + 1 + ins.k);
-    else if (info.form === Form.JCOND_K || info.form === Form.JCOND_X) {
-      go(pc + 1 + ins.jt);
-      go(pc + 1 + ins.jf);
-    } else if (info.form !== Form.RET_K && info.form !== Form.RET_A) go(pc + 1);
+    for (const t of successors(ins, pc)) if (t < insns.length) reach[t] = true;
   });
   let firstDead = -1;
   let dead = 0;
@@ -133,7 +127,6 @@ function structural(p: Program): Finding[] {
   return out;
 }
 
-const X86_64 = 0xc000003e;
 
 function semantic(space: SymbolicSpace, p: Program, outs: Outcome[]): Finding[] {
   const out: Finding[] = [];
@@ -149,12 +142,12 @@ function semantic(space: SymbolicSpace, p: Program, outs: Outcome[]): Finding[] 
   // 2. x32 numbers reachable under a permissive default on x86_64 (a deny-list bypass: x32
   // execve is not 59). A filter that lists x32 syscalls on purpose allows a few hundred
   // numbers there; one that lets the range through allows about a billion.
-  const onX86 = space.restrictWord(allowed, 1, X86_64);
+  const onX86 = space.restrictWord(allowed, 1, AUDIT_ARCH_X86_64);
   if (onX86 !== FALSE) {
     const nrs = space.wordRanges(space.existsAllBut(onX86, 0), 0, 4096);
     let count = 0;
-    for (const [lo, hi] of nrs ?? [[0x40000000, 0xfffffffe]]) {
-      const a = Math.max(lo, 0x40000000);
+    for (const [lo, hi] of nrs ?? [[X32_SYSCALL_BIT, 0xfffffffe]]) {
+      const a = Math.max(lo, X32_SYSCALL_BIT);
       const b = Math.min(hi, 0xfffffffe);
       if (a <= b) count += b - a + 1;
     }
@@ -165,7 +158,7 @@ function semantic(space: SymbolicSpace, p: Program, outs: Outcome[]): Finding[] 
   // Per ABI the filter checks: 64-bit compares on int arguments, io_uring next to socket rules.
   for (const token of tokens) {
     for (const arch of archesByToken(token)) {
-      if (arch.bits !== 64 || arch.nrBase === 0x40000000) continue;
+      if (arch.bits !== 64 || arch.nrBase === X32_SYSCALL_BIT) continue;
       const inArch = space.restrictWord(allowed, 1, token);
       if (inArch === FALSE) continue;
       for (const [name, idxs] of Object.entries(INT_ARGS)) {

@@ -11,6 +11,7 @@ import { archTokens } from "../text/disasm.js";
 import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
 import { syscallName, syscallNames, syscallNumber } from "../syscalls/index.js";
 import { InternalError } from "../errors.js";
+import { X32_SYSCALL_BIT } from "../engine/contract.generated.js";
 import { falsify } from "./falsify.js";
 import { SymbolicSpace, Inconclusive, Witnesses, FALSE, type Outcome } from "./symbolic.js";
 
@@ -123,7 +124,7 @@ function confirm(words: Uint32Array, sides: readonly (readonly Program[])[]): Co
   const token = words[1] >>> 0;
   const data = decodeData(Uint32Array.from(words), 0, endianOfToken(token));
   const arches = archesByToken(token);
-  const arch = arches.length > 1 ? arches.find((a) => (a.nrBase === 0x40000000) === ((words[0] >>> 0) >= 0x40000000)) : arches[0];
+  const arch = arches.length > 1 ? arches.find((a) => (a.nrBase === X32_SYSCALL_BIT) === ((words[0] >>> 0) >= X32_SYSCALL_BIT)) : arches[0];
   const syscall = arch ? syscallName(arch, words[0] >>> 0) : undefined;
   return { words: [...words].map((w) => w >>> 0), data, arch, syscall, results };
 }

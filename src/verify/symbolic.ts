@@ -4,6 +4,7 @@
 import { engine, Region } from "../engine/wasm.js";
 import type { Program } from "../engine/program.js";
 import { requireAccepted } from "../engine/run.js";
+import * as C from "../engine/contract.generated.js";
 
 /** Why an analysis could not decide. */
 export class Inconclusive {
@@ -11,15 +12,13 @@ export class Inconclusive {
   constructor(readonly reason: string) {}
 }
 
+/** The engine's limit codes (assembly/contract.ts LIMIT_*), as reasons. */
 const LIMITS: Record<number, string> = {
-  1: "the BDD node budget was exceeded",
-  2: "too many distinct register states",
-  3: "too many distinct return values (RET A)",
-  4: "the symbolic vector pool was exceeded",
+  [C.LIMIT_NODES]: "the BDD node budget was exceeded",
+  [C.LIMIT_STATES]: "too many distinct register states",
+  [C.LIMIT_OUTCOMES]: "too many distinct return values (RET A)",
+  [C.LIMIT_VECTORS]: "the symbolic vector pool was exceeded",
 };
-
-/** Code of a relational analysis that stopped early with candidate inputs (assembly/sym.ts). */
-const STOPPED_WITNESS = 5;
 
 /**
  * A costly relational analysis stopped early: on these inputs the two programs may differ
@@ -39,7 +38,7 @@ export interface Outcome {
 
 /** How the engine computes a partition: backward (suffix functions), forward (path conditions), or auto. */
 export type AnalysisMethod = "auto" | "forward" | "backward";
-const METHODS: Record<AnalysisMethod, number> = { auto: 0, forward: 1, backward: 2 };
+const METHODS: Record<AnalysisMethod, number> = { auto: C.METHOD_AUTO, forward: C.METHOD_FORWARD, backward: C.METHOD_BACKWARD };
 
 /** Inputs on which one program returns `a` and the other `b` (a !== b). */
 export interface PairOutcome {
@@ -51,8 +50,8 @@ export interface PairOutcome {
 export const FALSE = 0;
 export const TRUE = 1;
 
-/** Default BDD node budget (2^21 nodes, 24 MiB). */
-export const DEFAULT_BUDGET = 1 << 21;
+/** Default BDD node budget (2^21 nodes, 24 MiB): the engine's largest. */
+export const DEFAULT_BUDGET = C.BDD_NODE_CAP;
 
 /** One BDD universe: programs analysed in the same space can be compared by node id. */
 export class SymbolicSpace {
@@ -71,14 +70,14 @@ export class SymbolicSpace {
    */
   analyze(p: Program, method: AnalysisMethod = "auto"): Outcome[] | Inconclusive {
     requireAccepted(p);
-    if (this.slots >= 8) return new Inconclusive("more than 8 filters in one analysis");
+    if (this.slots >= C.SYM_SLOTS) return new Inconclusive(`more than ${C.SYM_SLOTS} filters in one analysis`);
     const e = engine();
     const slot = this.slots++;
     const prog = new Region(p.bytes.length);
     try {
       prog.u8().set(p.bytes);
       const rc = e.symAnalyze(prog.ptr, p.length, slot, METHODS[method]);
-      if (rc < 0) return new Inconclusive("program refused by the symbolic engine");
+      if (rc <= C.ERR_BAD_PROGRAM) return new Inconclusive("program refused by the symbolic engine");
       if (rc > 0) return new Inconclusive(LIMITS[rc] ?? `limit ${rc}`);
       const out: Outcome[] = [];
       const n = e.symOutcomeCount(slot);
@@ -118,14 +117,14 @@ export class SymbolicSpace {
       rp.u8().set(p.bytes);
       rq.u8().set(q.bytes);
       const rc = e.symRelate(rp.ptr, p.length, rq.ptr, q.length, witnesses ? 1 : 0);
-      if (rc === STOPPED_WITNESS) {
+      if (rc === C.STOPPED_WITNESS) {
         const inputs: Uint32Array[] = [];
         for (let i = 0; i < e.symRelWitnessCount(); i++) {
           inputs.push(Uint32Array.from({ length: 16 }, (_, w) => e.symRelWitness(i, w) >>> 0));
         }
         return new Witnesses(inputs);
       }
-      if (rc < 0) return new Inconclusive("program refused by the symbolic engine");
+      if (rc <= C.ERR_BAD_PROGRAM) return new Inconclusive("program refused by the symbolic engine");
       if (rc > 0) return new Inconclusive(LIMITS[rc] ?? `limit ${rc}`);
       const out: PairOutcome[] = [];
       const n = e.symRelCount();
@@ -202,7 +201,7 @@ export class SymbolicSpace {
   }
 
   private check(r: number): number {
-    if (engine().bddOverflowed()) throw new Inconclusive(LIMITS[1]);
+    if (engine().bddOverflowed()) throw new Inconclusive(LIMITS[C.LIMIT_NODES]);
     return r;
   }
 
