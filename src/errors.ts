@@ -12,6 +12,8 @@ export const ExitCode = {
   INCONCLUSIVE: 3,
   /** The environment lacks something (no kernel support, no compiler, not permitted). */
   ENVIRONMENT: 4,
+  /** A bug in sysfence: an invariant failed or the engine failed (trap, abort, stack, memory). */
+  INTERNAL: 5,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -67,9 +69,21 @@ export class EnvironmentError extends SysfenceError {
   }
 }
 
-/** An internal invariant failed; a bug in sysfence, reported without a stack unless asked. */
+/** An internal invariant failed; a bug in sysfence, reported without a stack unless asked. Exit 5. */
 export class InternalError extends SysfenceError {
   constructor(message: string) {
-    super(`internal error: ${message}`, { exitCode: ExitCode.ENVIRONMENT });
+    super(`internal error: ${message}`, { exitCode: ExitCode.INTERNAL });
+  }
+}
+
+/**
+ * An analysis could not decide within its stated limits (BDD nodes, states, ...). Returned as a
+ * value where a function's result type says so (`Verdict | Inconclusive`), and thrown where it
+ * escapes a computation; either way it is a typed error with exit code 3, never "yes" or "no".
+ */
+export class Inconclusive extends SysfenceError {
+  readonly kind = "inconclusive";
+  constructor(readonly reason: string) {
+    super(`inconclusive: ${reason}`, { exitCode: ExitCode.INCONCLUSIVE });
   }
 }

@@ -17,7 +17,7 @@ function report(e: unknown): number {
   const msg = e instanceof Error ? e.message : String(e);
   err(`sysfence: internal error: ${msg} (set SYSFENCE_DEBUG=1 for details)`);
   if (process.env.SYSFENCE_DEBUG) err(e instanceof Error ? e.stack ?? "" : "");
-  return ExitCode.ENVIRONMENT;
+  return ExitCode.INTERNAL;
 }
 
 export async function main(argv: string[]): Promise<number> {

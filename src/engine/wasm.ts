@@ -78,21 +78,72 @@ function locateWasm(): string {
   );
 }
 
+let compiled: WebAssembly.Module | undefined;
 let instance: EngineExports | undefined;
+let generation = 0;
 
-/** The engine, instantiated on first use and kept for the life of the process. */
+/**
+ * Which instance of the engine is live: it changes each time the engine is (re)instantiated.
+ * Anything that holds engine state across calls (regions, BDD spaces, JIT modules that import
+ * its memory) records it and starts over when it changed.
+ */
+export function engineGeneration(): number {
+  return generation;
+}
+
+/**
+ * Drops the engine after a failure inside it (a Wasm trap, an abort, a stack overflow, an
+ * out-of-memory in its heap): its module state and heap may be half-updated, so the next call
+ * gets a fresh instance and answers exactly as a fresh process would.
+ */
+export function discardEngine(): void {
+  instance = undefined;
+}
+
+/**
+ * Wraps an export so that any exception leaving the engine discards the instance. Fixed
+ * arities (no rest parameters) keep the wrapper as cheap as a direct call in optimised code.
+ */
+function guarded(f: (...a: number[]) => unknown, arity: number): (...a: number[]) => unknown {
+  // The handlers only assign: after a stack overflow, a call here could overflow again and
+  // skip the discard.
+  switch (arity) {
+    case 1: return (a) => { try { return f(a); } catch (e) { instance = undefined; throw e; } };
+    case 2: return (a, b) => { try { return f(a, b); } catch (e) { instance = undefined; throw e; } };
+    case 3: return (a, b, c) => { try { return f(a, b, c); } catch (e) { instance = undefined; throw e; } };
+    case 4: return (a, b, c, d) => { try { return f(a, b, c, d); } catch (e) { instance = undefined; throw e; } };
+    case 5: return (a, b, c, d, g) => { try { return f(a, b, c, d, g); } catch (e) { instance = undefined; throw e; } };
+    case 6: return (a, b, c, d, g, h) => { try { return f(a, b, c, d, g, h); } catch (e) { instance = undefined; throw e; } };
+    default: return (...a) => { try { return f(...a); } catch (e) { instance = undefined; throw e; } };
+  }
+}
+
+/**
+ * The engine, instantiated on first use and kept for the life of the process, or until a
+ * failure inside it (see discardEngine). Instantiation compiles the module once per process
+ * and allocates the engine's static memory (docs/architecture.md, "Engine memory").
+ */
 export function engine(): EngineExports {
   if (instance) return instance;
-  const bytes = readFileSync(locateWasm());
-  const mod = instantiateSync<Record<string, unknown>>(bytes, {
+  compiled ??= new WebAssembly.Module(readFileSync(locateWasm()));
+  const mod = instantiateSync<Record<string, unknown>>(compiled, {
     env: {
       abort(msg: number, file: number, line: number, col: number) {
-        // Only reachable through a bug: the engine is built with noAssert.
+        // Reached through a bug or an allocation the heap cannot serve (the engine is built
+        // with noAssert): the exception leaves the engine, which discards the instance.
         throw new InternalError(`engine abort at ${line}:${col} (${msg}, ${file})`);
       },
     },
   });
-  instance = mod.exports as unknown as EngineExports;
+  // The loader's wrappers take rest arguments; the arity comes from the raw Wasm export.
+  const raw = mod.instance.exports as Record<string, unknown>;
+  const exports: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(mod.exports as Record<string, unknown>)) {
+    const arity = typeof raw[name] === "function" ? (raw[name] as () => void).length : -1;
+    exports[name] = typeof v === "function" ? guarded(v as (...a: number[]) => unknown, arity) : v;
+  }
+  instance = exports as unknown as EngineExports;
+  generation++;
   return instance;
 }
 
@@ -103,12 +154,22 @@ export function engine(): EngineExports {
 export class Region {
   private ptrValue: number;
   private size: number;
+  /** The engine instance the region lives in; a new instance gets a new region (contents lost). */
+  private gen: number;
   constructor(size: number) {
     this.size = Math.max(8, size);
     this.ptrValue = engine().alloc(this.size);
+    this.gen = generation;
   }
   get ptr(): number {
+    this.live();
     return this.ptrValue;
+  }
+  private live(): void {
+    const e = engine();
+    if (this.gen === generation) return;
+    this.ptrValue = e.alloc(this.size);
+    this.gen = generation;
   }
   get byteLength(): number {
     return this.size;
@@ -116,18 +177,22 @@ export class Region {
   /** Makes sure the region holds at least `size` bytes (contents are not kept). */
   ensure(size: number): void {
     if (size <= this.size) return;
+    this.live();
     engine().dealloc(this.ptrValue);
     this.size = Math.max(size, this.size * 2);
     this.ptrValue = engine().alloc(this.size);
   }
   u8(): Uint8Array {
+    this.live();
     return new Uint8Array(engine().memory.buffer, this.ptrValue, this.size);
   }
   u32(): Uint32Array {
+    this.live();
     return new Uint32Array(engine().memory.buffer, this.ptrValue, this.size >>> 2);
   }
   free(): void {
-    if (this.ptrValue) engine().dealloc(this.ptrValue);
+    // A region of a discarded instance has nothing to give back.
+    if (this.ptrValue && this.gen === generation && instance) engine().dealloc(this.ptrValue);
     this.ptrValue = 0;
   }
 }

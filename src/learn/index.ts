@@ -18,7 +18,7 @@ import { InputError } from "../errors.js";
 import { check } from "../engine/check.js";
 import { Action, formatRet } from "../engine/actions.js";
 import type { ArchInfo } from "../syscalls/arches.js";
-import { syscallNumber } from "../syscalls/index.js";
+import { syscallNumber, resolveArch, type ArchLike } from "../syscalls/index.js";
 import { compilePolicyText } from "../policy/index.js";
 import { subset, allows, Inconclusive, type Counterexample } from "../verify/relations.js";
 import { lint, lintPolicy, type Finding } from "../verify/lint.js";
@@ -35,8 +35,8 @@ export { curatedArgs, cloneFlagsIndex, ALWAYS, BASE_SET, type CuratedArg } from 
 export { seccompilerText, ociText, LEARN_FORMATS, DEFAULT_LEARN_ACTION, type LearnFormat, type LearnedRule, type LearnedCond } from "./emit.js";
 
 export interface LearnOptions {
-  /** Target ABI (also the ABI of traces that do not say). */
-  arch: ArchInfo;
+  /** Target ABI, an ArchInfo or a name (also the ABI of traces that do not say). */
+  arch: ArchLike;
   format?: LearnFormat;
   /** seccompiler thread name (default "main"). */
   thread?: string;
@@ -134,7 +134,7 @@ function rulesFor(s: LearnedSyscall, arch: ArchInfo, widen: boolean, extra: read
 
 /** Learns, emits, compiles and verifies a policy from traces. */
 export async function learnPolicy(traces: readonly string[], opts: LearnOptions): Promise<LearnResult> {
-  const arch = opts.arch;
+  const arch = resolveArch(opts.arch, "learnPolicy: options.arch");
   const defaultAction = opts.defaultAction ?? DEFAULT_LEARN_ACTION;
   if (defaultAction === (Action.ALLOW >>> 0)) {
     throw new InputError("a learned policy with default action allow would allow everything", "--default-action");

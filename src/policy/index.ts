@@ -7,11 +7,12 @@ import type { PolicyIR, PolicyWarning } from "./ir.js";
 import type { Program } from "../engine/program.js";
 import type { ArchInfo } from "../syscalls/arches.js";
 import { hostArch } from "../syscalls/arches.js";
+import { resolveArch, type ArchLike } from "../syscalls/index.js";
 import { registerPolicyLoader } from "../formats/detect.js";
 
 export interface PolicyCompileOptions {
-  /** Target ABI (default: the host's). */
-  arch?: ArchInfo;
+  /** Target ABI, an ArchInfo or a name (default: the host's). */
+  arch?: ArchLike;
   /** Only this thread of a seccompiler map. */
   thread?: string;
   /** OCI: the capability set the container has (default: Docker's default set). */
@@ -33,7 +34,7 @@ export interface CompileResult {
 
 /** Parses and compiles every policy (thread) of a policy file. */
 export function compilePolicyText(text: string, file: string, opts: PolicyCompileOptions = {}): CompileResult {
-  const arch = opts.arch ?? hostArch();
+  const arch = opts.arch === undefined ? hostArch() : resolveArch(opts.arch, "options.arch");
   const input = loadPolicy(text, file, { arch, thread: opts.thread, caps: opts.caps, kernel: opts.kernel });
   const programs: CompiledPolicy[] = [];
   for (const [name, ir] of input.policies) programs.push({ name, ir, program: compileIR(ir) });

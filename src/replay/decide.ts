@@ -20,9 +20,10 @@
 // lets the replay skip unknown values the filter never looks at, and cache by only the values it
 // does look at.
 //
-// The engine has one BDD space at a time (src/verify/symbolic.ts): a SymbolicDecider is valid
-// until the next SymbolicSpace is created elsewhere (a verify relation, another decider), so
-// callers finish with one before starting the next.
+// The engine has one BDD space at a time (src/verify/symbolic.ts): when another SymbolicSpace
+// was created meanwhile (a verification or another replay running between two awaits), a
+// SymbolicDecider notices on its next question and analyses its programs again in a fresh space,
+// so concurrent replays give the answers they give one after another.
 import type { Program } from "../engine/program.js";
 import { InputBatch } from "../engine/data.js";
 import { evaluateBatch, evaluateStack } from "../engine/run.js";
@@ -118,6 +119,13 @@ export class SymbolicDecider implements Decider {
   }
 
   private nrSets(token: number, nr: number): NrSets {
+    // Another space (a concurrent replay or verification, across an await) or an engine
+    // failure ended ours: analyse again in a fresh one. The answers are the same; only cached
+    // BDD ids are lost (per-syscall relevance survives).
+    if (!this.space.live) {
+      const r = this.rebuild();
+      if (r instanceof Inconclusive) throw r;
+    }
     let s = this.perNr.get(token, nr);
     if (s && s.gen === this.gen) return s;
     if (this.space.nodeCount() > (this.budget ?? DEFAULT_BUDGET) / 2) {
@@ -284,7 +292,8 @@ export class ProbeDecider implements Decider {
   }
 }
 
-export type DeciderChoice = "auto" | "symbolic" | "probe";
+export const DECIDER_CHOICES = ["auto", "symbolic", "probe"] as const;
+export type DeciderChoice = (typeof DECIDER_CHOICES)[number];
 
 /** The symbolic engine gave up and the caller asked for it alone (exit 3). */
 export class InconclusiveDecisionError extends SysfenceError {

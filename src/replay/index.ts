@@ -2,7 +2,10 @@
 // render the result as text or JSON. The CLI (src/cli/commands/replay.ts) and the API use this.
 import { statSync } from "node:fs";
 import type { Program } from "../engine/program.js";
-import type { ArchInfo } from "../syscalls/arches.js";
+import { resolveArch, type ArchLike } from "../syscalls/index.js";
+import { InputError } from "../errors.js";
+import { TRACE_FORMATS } from "../traces/reader.js";
+import { DECIDER_CHOICES } from "./decide.js";
 import { readTrace, type TraceFormat, type TraceFileSummary } from "../traces/reader.js";
 import { Replayer, type ReplayOptions, type ReplayTotals, type SyscallReport } from "./replayer.js";
 
@@ -11,8 +14,8 @@ export type { ReplayOptions, ReplayTotals, SyscallReport, SyscallOutcome, Outcom
 export { makeDecider, SymbolicDecider, ProbeDecider, PROBE_LIMIT, type Decider, type Decision, type DeciderChoice } from "./decide.js";
 
 export interface ReplayTracesOptions extends ReplayOptions {
-  /** ABI of traces that do not say (strace; JSON lines without "arch"). */
-  arch: ArchInfo;
+  /** ABI of traces that do not say (strace; JSON lines without "arch"): an ArchInfo or a name. */
+  arch: ArchLike;
   /** Force a trace format instead of detecting it. */
   format?: TraceFormat;
   /** Progress in stored bytes over all traces (total undefined when a trace is stdin). */
@@ -45,6 +48,13 @@ export function traceBytes(paths: readonly string[]): number | undefined {
 
 /** Replays every trace, in order, against the filter stack (oldest first). */
 export async function replayTraces(programs: readonly Program[], traces: readonly string[], opts: ReplayTracesOptions): Promise<ReplayResult> {
+  const arch = resolveArch(opts?.arch, "replayTraces: options.arch");
+  if (opts.format !== undefined && !TRACE_FORMATS.includes(opts.format)) {
+    throw new InputError(`unknown trace format "${String(opts.format)}"; one of ${TRACE_FORMATS.join(", ")}`, "replayTraces: options.format");
+  }
+  if (opts.decider !== undefined && !DECIDER_CHOICES.includes(opts.decider)) {
+    throw new InputError(`unknown decider "${String(opts.decider)}"; one of ${DECIDER_CHOICES.join(", ")}`, "replayTraces: options.decider");
+  }
   const replayer = new Replayer(programs, opts);
   const total = opts.onProgress ? traceBytes(traces) : undefined;
   let before = 0;
@@ -53,7 +63,7 @@ export async function replayTraces(programs: readonly Program[], traces: readonl
     const base = before;
     const s = await readTrace(traces[i], {
       fileIndex: i,
-      arch: opts.arch,
+      arch,
       format: opts.format,
       sink: replayer,
       onProgress: opts.onProgress ? (n) => opts.onProgress!(base + n, total) : undefined,

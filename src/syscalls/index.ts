@@ -73,7 +73,16 @@ function parseUint32(text: string): number | undefined {
  * by the nr bit, which a token alone does not carry.
  */
 export function resolveArch(nameOrToken: ArchLike, where?: string): ArchInfo {
-  if (typeof nameOrToken === "object") return nameOrToken;
+  if (typeof nameOrToken === "object" && nameOrToken !== null) {
+    // An ArchInfo from ARCHES, or a copy of one (e.g. through JSON): the table's own entry.
+    if (ARCHES.includes(nameOrToken)) return nameOrToken;
+    const same = ARCHES.find((a) => a.name === (nameOrToken as { name?: unknown }).name);
+    if (same) return same;
+    throw new UnknownArchError(String((nameOrToken as { name?: unknown }).name ?? "(not an arch)"), where);
+  }
+  if (typeof nameOrToken !== "number" && typeof nameOrToken !== "string") {
+    throw new UnknownArchError(String(nameOrToken), where);
+  }
   if (typeof nameOrToken === "number") {
     const hit = Number.isInteger(nameOrToken) ? archesByToken(nameOrToken)[0] : undefined;
     if (!hit) throw new UnknownArchError("0x" + (nameOrToken >>> 0).toString(16).padStart(8, "0"), where);

@@ -6,13 +6,13 @@ import { findOpcode, Form } from "../engine/opcodes.js";
 import { parseAction } from "../engine/actions.js";
 import { ARCHES, type ArchInfo, type Endian } from "../syscalls/arches.js";
 import { findArch } from "../syscalls/arches.js";
-import { syscallNumber } from "../syscalls/index.js";
+import { syscallNumber, resolveArch, type ArchLike } from "../syscalls/index.js";
 import { InputError } from "../errors.js";
 import { wordOffset, parseNum, LABEL_RE } from "./syntax.js";
 
 export interface AsmOptions {
   /** Default ABI for unqualified syscall names (a `.arch` line overrides it). */
-  arch?: ArchInfo;
+  arch?: ArchLike;
   /** Byte order for argument-half names (`.endian` or the arch's otherwise). */
   endian?: Endian;
   /** File name for error messages. */
@@ -37,7 +37,7 @@ const JCOND = new Set(["jeq", "jgt", "jge", "jset"]);
 /** Assembles text into a program; every error names the file and line. */
 export function assemble(text: string, opts: AsmOptions = {}): Program {
   const file = opts.file ?? "<asm>";
-  let arch = opts.arch;
+  let arch = opts.arch === undefined ? undefined : resolveArch(opts.arch, "assemble: options.arch");
   let endian: Endian | undefined = opts.endian;
   const labels = new Map<string, number>();
   const out: Pending[] = [];

@@ -7,13 +7,13 @@ import type { Program, Insn } from "../engine/program.js";
 import { opcodeInfo, Form, successors, type OpcodeInfo } from "../engine/opcodes.js";
 import { decodeRet, formatVerdict } from "../engine/actions.js";
 import { ARCHES, archesByToken, type ArchInfo, type Endian } from "../syscalls/arches.js";
-import { syscallName, syscallNumber } from "../syscalls/index.js";
+import { syscallName, syscallNumber, resolveArch, type ArchLike } from "../syscalls/index.js";
 import { wordName, num } from "./syntax.js";
 import { X32_SYSCALL_BIT } from "../engine/contract.generated.js";
 
 export interface DisasmOptions {
   /** The ABI whose syscall names are printed unqualified; inferred from the arch check if absent. */
-  arch?: ArchInfo;
+  arch?: ArchLike;
   /** Byte order for naming argument halves; defaults to the arch's. */
   endian?: Endian;
   /** Print the `.arch` directive and a header comment (default true). */
@@ -185,7 +185,7 @@ export function insnText(ins: Insn, pc: number, len: number, st: State | undefin
 /** Disassembles a whole program. */
 export function disassemble(p: Program, opts: DisasmOptions = {}): string {
   const insns = p.insns();
-  const def = opts.arch ?? inferArch(p);
+  const def = opts.arch === undefined ? inferArch(p) : resolveArch(opts.arch, "disassemble: options.arch");
   const endian = opts.endian ?? def?.endian ?? "le";
   const st = flow(insns);
   const lines: string[] = [];

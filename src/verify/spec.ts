@@ -25,7 +25,7 @@ import { InputBatch } from "../engine/data.js";
 import { evaluateBatch } from "../engine/run.js";
 import { formatRet } from "../engine/actions.js";
 import { loadFilters, parseFilterSpec } from "../formats/detect.js";
-import { resolveArch, resolveSyscall, syscallName } from "../syscalls/index.js";
+import { resolveArch, resolveSyscall, syscallName, type ArchLike } from "../syscalls/index.js";
 import { hostArch, type ArchInfo } from "../syscalls/arches.js";
 import { loadPolicy } from "../policy/frontend.js";
 import type { PolicyIR, SourceRef } from "../policy/ir.js";
@@ -183,7 +183,7 @@ function runOne(ctx: Ctx, a: Record<string, unknown>, i: number): AssertionResul
 }
 
 /** Runs every assertion of a spec file. */
-export function runSpec(specFile: string, opts: { arch?: ArchInfo } = {}): AssertionResult[] {
+export function runSpec(specFile: string, opts: { arch?: ArchLike } = {}): AssertionResult[] {
   let text: string;
   try {
     text = readFileSync(specFile, "utf8");
@@ -200,7 +200,7 @@ export function runSpec(specFile: string, opts: { arch?: ArchInfo } = {}): Asser
     throw new InputError('a spec is an object with an "assertions" array', specFile);
   }
   const d = doc as { arch?: string; assertions: Record<string, unknown>[] };
-  const arch = opts.arch ?? (d.arch ? resolveArch(d.arch, `${specFile} (/arch)`) : hostArch());
+  const arch = opts.arch !== undefined ? resolveArch(opts.arch, "runSpec: options.arch") : (d.arch ? resolveArch(d.arch, `${specFile} (/arch)`) : hostArch());
   const ctx: Ctx = { dir: dirname(resolve(specFile)), specFile, arch };
   return d.assertions.map((a, i) => runOne(ctx, a, i));
 }

@@ -1,16 +1,14 @@
 // The host side of the symbolic engine (assembly/bdd.ts, assembly/sym.ts): analyse programs into
 // exact partitions of the input space by return value, combine them, and turn a non-empty set
 // into a concrete counterexample. BDD ids are only meaningful inside one SymbolicSpace.
-import { engine, Region } from "../engine/wasm.js";
+import { engine, engineGeneration, Region } from "../engine/wasm.js";
+import { InternalError, Inconclusive } from "../errors.js";
 import type { Program } from "../engine/program.js";
 import { requireAccepted } from "../engine/run.js";
 import * as C from "../engine/contract.generated.js";
 
-/** Why an analysis could not decide. */
-export class Inconclusive {
-  readonly kind = "inconclusive";
-  constructor(readonly reason: string) {}
-}
+/** Why an analysis could not decide: a typed error, exit 3 (src/errors.ts). */
+export { Inconclusive };
 
 /** The engine's limit codes (assembly/contract.ts LIMIT_*), as reasons. */
 const LIMITS: Record<number, string> = {
@@ -53,14 +51,47 @@ export const TRUE = 1;
 /** Default BDD node budget (2^21 nodes, 24 MiB): the engine's largest. */
 export const DEFAULT_BUDGET = C.BDD_NODE_CAP;
 
-/** One BDD universe: programs analysed in the same space can be compared by node id. */
+/**
+ * A space used after it stopped being the engine's current one: its BDD ids now name nodes of
+ * another space (or of a discarded engine instance). Answering would be silently wrong, so it
+ * fails loudly; code that keeps a space across `await`s checks `live` and starts over.
+ */
+export class StaleSpaceError extends InternalError {
+  constructor() {
+    super("a symbolic space was used after another one replaced it (the engine holds one at a time)");
+  }
+}
+
+/** The space that owns the engine's BDD state now. */
+let current: SymbolicSpace | undefined;
+
+/**
+ * One BDD universe: programs analysed in the same space can be compared by node id. The engine
+ * holds one space at a time: creating a space ends the previous one, and any later use of the
+ * previous one throws StaleSpaceError instead of answering from someone else's nodes.
+ */
 export class SymbolicSpace {
   private slots = 0;
   private words = new Region(64);
+  private readonly gen: number;
   constructor(budget = DEFAULT_BUDGET) {
     const e = engine();
     e.bddReset(budget);
     e.symReset();
+    this.gen = engineGeneration();
+    current = this;
+  }
+
+  /** False once another space was created or the engine was re-instantiated after a failure. */
+  get live(): boolean {
+    engine(); // re-instantiates after a failure, so the generation below is current
+    return current === this && this.gen === engineGeneration();
+  }
+
+  /** The engine, after checking that this space still owns its state. */
+  private e(): ReturnType<typeof engine> {
+    if (!this.live) throw new StaleSpaceError();
+    return engine();
   }
 
   /**
@@ -71,7 +102,7 @@ export class SymbolicSpace {
   analyze(p: Program, method: AnalysisMethod = "auto"): Outcome[] | Inconclusive {
     requireAccepted(p);
     if (this.slots >= C.SYM_SLOTS) return new Inconclusive(`more than ${C.SYM_SLOTS} filters in one analysis`);
-    const e = engine();
+    const e = this.e();
     const slot = this.slots++;
     const prog = new Region(p.bytes.length);
     try {
@@ -110,7 +141,7 @@ export class SymbolicSpace {
   private relateRaw(p: Program, q: Program, witnesses: boolean): PairOutcome[] | Inconclusive | Witnesses {
     requireAccepted(p);
     requireAccepted(q);
-    const e = engine();
+    const e = this.e();
     const rp = new Region(p.bytes.length);
     const rq = new Region(q.bytes.length);
     try {
@@ -136,19 +167,19 @@ export class SymbolicSpace {
     }
   }
 
-  and(a: number, b: number): number { return this.check(engine().bddAnd(a, b)); }
-  or(a: number, b: number): number { return this.check(engine().bddOr(a, b)); }
-  not(a: number): number { return this.check(engine().bddNot(a)); }
-  diff(a: number, b: number): number { return this.check(engine().bddDiff(a, b)); }
-  existsWord(f: number, word: number): number { return this.check(engine().bddExistsWord(f, word)); }
-  restrictWord(f: number, word: number, value: number): number { return this.check(engine().bddRestrictWord(f, word, value >>> 0)); }
+  and(a: number, b: number): number { return this.check(this.e().bddAnd(a, b)); }
+  or(a: number, b: number): number { return this.check(this.e().bddOr(a, b)); }
+  not(a: number): number { return this.check(this.e().bddNot(a)); }
+  diff(a: number, b: number): number { return this.check(this.e().bddDiff(a, b)); }
+  existsWord(f: number, word: number): number { return this.check(this.e().bddExistsWord(f, word)); }
+  restrictWord(f: number, word: number, value: number): number { return this.check(this.e().bddRestrictWord(f, word, value >>> 0)); }
 
   /**
    * The paths of f to TRUE as cubes: per input word, the bits the path fixes (mask) and their
    * values. Undefined when there are more than `cap`.
    */
   cubes(f: number, cap = 256): { mask: Uint32Array; value: Uint32Array }[] | undefined {
-    const e = engine();
+    const e = this.e();
     const out: { mask: Uint32Array; value: Uint32Array }[] = [];
     const mask = new Uint32Array(16);
     const value = new Uint32Array(16);
@@ -178,7 +209,7 @@ export class SymbolicSpace {
 
   /** The set "word == value". */
   wordEquals(word: number, value: number): number {
-    return this.check(engine().bddWordEquals(word, value >>> 0));
+    return this.check(this.e().bddWordEquals(word, value >>> 0));
   }
 
   /** f with every word but `keep` quantified away: the values of `keep` f allows. */
@@ -197,18 +228,18 @@ export class SymbolicSpace {
 
   /** True when a budget was exceeded: every result since is meaningless. */
   get overflowed(): boolean {
-    return engine().bddOverflowed() !== 0;
+    return this.e().bddOverflowed() !== 0;
   }
 
   private check(r: number): number {
-    if (engine().bddOverflowed()) throw new Inconclusive(LIMITS[C.LIMIT_NODES]);
+    if (this.e().bddOverflowed()) throw new Inconclusive(LIMITS[C.LIMIT_NODES]);
     return r;
   }
 
   /** One input (16 seccomp_data words) in `f`, free bits 0; undefined when f is empty. */
   satOne(f: number): Uint32Array | undefined {
     if (f === FALSE) return undefined;
-    engine().bddSatOne(f, this.words.ptr);
+    this.e().bddSatOne(f, this.words.ptr);
     return this.words.u32().slice(0, 16);
   }
 
@@ -216,7 +247,7 @@ export class SymbolicSpace {
   wordRanges(f: number, word: number, cap = 256): [number, number][] | undefined {
     const buf = new Region(cap * 8);
     try {
-      const n = engine().bddWordRanges(f, word, buf.ptr, cap);
+      const n = this.e().bddWordRanges(f, word, buf.ptr, cap);
       if (n < 0) return undefined;
       const w = buf.u32();
       const out: [number, number][] = [];
@@ -228,6 +259,6 @@ export class SymbolicSpace {
   }
 
   nodeCount(): number {
-    return engine().bddNodeCount();
+    return this.e().bddNodeCount();
   }
 }
