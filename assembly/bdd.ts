@@ -15,9 +15,10 @@ import { BDD_NODE_CAP, BDD_VARS } from "./contract";
 export const VARS: u32 = BDD_VARS;
 const TERMINAL_VAR: u32 = 0xffff;
 
-// Storage is allocated on the first bddReset, so programs that never verify anything (check,
-// run, compile) do not pay for it: node arrays (var, lo, hi), the unique table and the
-// computed cache, as raw u32 arrays.
+// BDD storage is allocated on the first bddReset, so programs that never verify anything (check,
+// run, compile) do not pay for it: node records, the unique table and the computed caches, as
+// raw u32 arrays, about 100 MiB at the default budget. The rest of the engine's static tables
+// are allocated at instantiation (32 MiB in all; docs/architecture.md, "Engine memory").
 const NODE_CAP: u32 = BDD_NODE_CAP;
 let maxNodes: u32 = NODE_CAP;
 // One 16-byte record per node (var, lo, hi, unique-table slot): a node visit touches one cache

@@ -121,7 +121,7 @@ describe("loadFilters: detection by content", () => {
     const p = put("policy.json", '{"vmm": {"default_action": "allow", "filter_action": "allow", "filter": []}}');
     const e = errorOf(() => loadFilters(p));
     expect(e.where).toBe(p);
-    expect(e.message).toBe("looks like a policy JSON; compiling policies needs `sysfence compile` (not available yet)");
+    expect(e.message).toBe("looks like a policy JSON; import the sysfence API or CLI (they register the policy compiler) to read policies");
     const broken = put("broken.json", '{"vmm": }');
     expect(errorOf(() => loadFilters(broken)).message).toMatch(/^invalid JSON: /);
   });

@@ -47,7 +47,9 @@ static const char USAGE[] =
   "  --landlock-system        also: library directories (rx), /etc/ld.so.cache (ro), null/zero/full/random/urandom\n"
   "                           and requested kvm/tun nodes (rw), where they exist\n"
   "Other:\n"
-  "  --probe                  print what this kernel allows (for sysfence doctor) and exit\n";
+  "  --probe                  print what this kernel allows (for sysfence doctor) and exit\n"
+  "Testing only (fault injection, never passed by sysfence):\n"
+  "  --fault-tsync            a second thread installs a filter of its own first, so TSYNC fails\n";
 
 static void usage_error(const char *fmt, const char *arg) {
   char text[512];
@@ -204,7 +206,7 @@ int main(int argc, char **argv) {
       cfg.ll[cfg.nll].kind = !strcmp(a, "--landlock-ro") ? LL_RO : !strcmp(a, "--landlock-rx") ? LL_RX : LL_RW;
       cfg.nll++;
     }
-    else if (!strcmp(a, "--fault-tsync")) fault_tsync = 1;
+    else if (!strcmp(a, "--fault-tsync")) fault_tsync = 1; /* test-only fault injection */
     else usage_error("unknown option %s", a);
   }
   if (probe) return run_probe();

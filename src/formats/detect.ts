@@ -201,7 +201,7 @@ export function loadFilterBytes(bytes: Uint8Array, file: string, opts: LoadOptio
       const json = parseLosslessJson(text, file);
       if (!policyLoader) {
         throw new InputError(
-          "looks like a policy JSON; compiling policies needs `sysfence compile` (not available yet)",
+          "looks like a policy JSON; import the sysfence API or CLI (they register the policy compiler) to read policies",
           file,
         );
       }
