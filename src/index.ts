@@ -1,16 +1,19 @@
 // sysfence's typed ESM API. Everything here is synchronous once imported: the engine is
 // instantiated on first use. Importing it also lets filter loaders accept policy JSON.
+// Only what a user needs is exported (README "API"); engine internals (batch sizing, replay
+// deciders, falsification, BDD folding) stay behind these functions. One name per concept:
+// `Verdict` is a verifier's answer, `FilterResult` a decoded return value.
 export * from "./errors.js";
 export { Program, type Insn } from "./engine/program.js";
 export { check, accepted, type CheckError, type CheckErrorKind } from "./engine/check.js";
 export {
-  evaluate, evaluateBatch, evaluateStack, cacheScan, CHUNK, chunkFor,
+  evaluate, evaluateBatch, evaluateStack, cacheScan,
   type EvalOptions, type ProbeBypass, type BatchResult,
 } from "./engine/run.js";
 export { InputBatch, encodeData, decodeData, type SeccompData } from "./engine/data.js";
 export {
-  Action, decodeRet, formatRet, formatVerdict, parseAction, stronger,
-  type ActionName, type Verdict,
+  Action, decodeRet, formatRet, formatResult, parseAction, stronger,
+  type ActionName, type FilterResult,
 } from "./engine/actions.js";
 export { opcodes, opcodeInfo, Form, type OpcodeInfo } from "./engine/opcodes.js";
 export { ARCHES, findArch, archesByToken, hostArch, type ArchInfo, type Endian } from "./syscalls/arches.js";
@@ -36,14 +39,15 @@ export { policy, arg } from "./policy/builder.js";
 export { loadPolicy } from "./policy/frontend.js";
 export { cacheReport, type CacheReport } from "./engine/cache-report.js";
 export {
-  subset, stricter, equal, stackEquals, stackOutcomes, allows, effective, Inconclusive,
-  type Verdict as RelationVerdict, type Counterexample, type VerifyOptions,
+  subset, stricter, equal, stackEquals, allows, effective,
+  type Verdict, type Counterexample, type VerifyOptions,
 } from "./verify/relations.js";
-export { SymbolicSpace, Witnesses, type Outcome, type PairOutcome, type AnalysisMethod } from "./verify/symbolic.js";
-export { falsify } from "./verify/falsify.js";
+export {
+  SymbolicSpace, StaleSpaceError, Witnesses, type Outcome, type PairOutcome, type AnalysisMethod,
+} from "./verify/symbolic.js";
 export {
   launch, launchStack, LaunchError, refuseBeforeStart, rewriteKillsToNotify, validateJail, loadJailFile, jailFromEnv, mergeJail,
-  jailArgs, JAIL_ENV, createCgroups, removeCgroups, cgroupV2Mount, numaNodes, prepareJailRoot, removeJailRoot, sanitiseId,
+  jailArgs, JAIL_ENV, createCgroups, removeCgroups, cgroupV2Mount, numaNodes, prepareJailRoot, removeJailRoot,
   kmsgDiagnosis, formatCall, launcherPath, requireLauncher,
   type LaunchOptions, type LaunchHandle, type LaunchResult, type FilterSource, type JailOptions, type BindSpec, type IdMapEntry,
   type LandlockOptions, type CgroupOptions, type JailRootOptions, type DiagnoseMode, type Diagnosis, type BlockedCall,
@@ -55,8 +59,8 @@ export {
 export { parseTraceRecord } from "./traces/jsonl.js";
 export { TraceEvent, KNOWN_IP, knownArgBit, type TraceSink, type ParseStats } from "./traces/event.js";
 export {
-  replayTraces, formatReplayText, replayJson, Replayer, makeDecider, SymbolicDecider, ProbeDecider,
-  type ReplayResult, type ReplayTracesOptions, type SyscallReport, type SyscallOutcome, type Decider, type Decision,
+  replayTraces, formatReplayText, replayJson,
+  type ReplayResult, type ReplayTracesOptions, type SyscallReport, type SyscallOutcome,
 } from "./replay/index.js";
 export { learnPolicy, type LearnOptions, type LearnResult, type LearnFormat } from "./learn/index.js";
 export { lint, lintPolicy, INT_ARGS, type Finding, type Severity } from "./verify/lint.js";

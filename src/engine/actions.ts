@@ -26,8 +26,11 @@ const BY_VALUE = new Map<number, ActionName>(
   (Object.entries(Action) as [ActionName, number][]).map(([k, v]) => [v >>> 0, k]),
 );
 
-/** A decoded filter result. */
-export interface Verdict {
+/**
+ * A decoded filter result: what the kernel does with one return value. (A verifier's answer is
+ * a `Verdict`, src/verify/relations.ts.)
+ */
+export interface FilterResult {
   /** The action the kernel takes. Unknown action values are handled as KILL_PROCESS. */
   action: ActionName;
   /** SECCOMP_RET_DATA (low 16 bits). */
@@ -38,7 +41,7 @@ export interface Verdict {
   unknown: boolean;
 }
 
-export function decodeRet(ret: number): Verdict {
+export function decodeRet(ret: number): FilterResult {
   ret >>>= 0;
   const act = BY_VALUE.get((ret & RET_ACTION_FULL) >>> 0);
   if (act === undefined) return { action: "KILL_PROCESS", data: ret & RET_DATA, ret, unknown: true };
@@ -46,14 +49,14 @@ export function decodeRet(ret: number): Verdict {
 }
 
 /** `ALLOW`, `ERRNO(1)`, `TRAP(0)`, `TRACE(5)`; unknown values print as `KILL_PROCESS(0x…)`. */
-export function formatVerdict(v: Verdict): string {
+export function formatResult(v: FilterResult): string {
   if (v.unknown) return `KILL_PROCESS(unknown 0x${hex8(v.ret)})`;
   if (WITH_DATA.has(v.action)) return `${v.action}(${v.data})`;
   return v.action;
 }
 
 export function formatRet(ret: number): string {
-  return formatVerdict(decodeRet(ret));
+  return formatResult(decodeRet(ret));
 }
 
 export function hex8(n: number): string {

@@ -6,7 +6,7 @@ import { engine, Region } from "./wasm.js";
 import { check } from "./check.js";
 import type { Program } from "./program.js";
 import { InputBatch, DATA_WORDS, type SeccompData } from "./data.js";
-import { decodeRet, type Verdict } from "./actions.js";
+import { decodeRet, type FilterResult } from "./actions.js";
 import { RejectedProgramError } from "../errors.js";
 import { jitFor, JIT_MIN_BATCH } from "./jit.js";
 import { OPT_BYPASS_URETPROBE, OPT_BYPASS_UPROBE } from "./contract.generated.js";
@@ -123,7 +123,7 @@ function jitBatch(p: Program, batch: InputBatch): BatchResult {
 }
 
 /** Runs one program on one input. */
-export function evaluate(p: Program, data: SeccompData, opts: EvalOptions = {}): Verdict {
+export function evaluate(p: Program, data: SeccompData, opts: EvalOptions = {}): FilterResult {
   return decodeRet(evaluateBatch(p, InputBatch.of([data]), opts).rets[0]);
 }
 

@@ -5,7 +5,7 @@
 // The output assembles back to the same bytes (test/text.test.ts proves it on random programs).
 import type { Program, Insn } from "../engine/program.js";
 import { opcodeInfo, Form, successors, type OpcodeInfo } from "../engine/opcodes.js";
-import { decodeRet, formatVerdict } from "../engine/actions.js";
+import { decodeRet, formatResult } from "../engine/actions.js";
 import { ARCHES, archesByToken, type ArchInfo, type Endian } from "../syscalls/arches.js";
 import { syscallName, syscallNumber, resolveArch, type ArchLike } from "../syscalls/index.js";
 import { wordName, num } from "./syntax.js";
@@ -146,7 +146,7 @@ function label(pc: number): string {
 function retText(k: number): string {
   const v = decodeRet(k);
   if (v.unknown) return "#" + num(k);
-  const text = formatVerdict(v);
+  const text = formatResult(v);
   // Data bits on actions that print without data would be lost: print the raw value.
   if (!text.includes("(") && v.data !== 0) return "#" + num(k);
   return text;

@@ -32,7 +32,7 @@ export interface Explanation {
 const UNUSED_TOKEN = 0x12345678; // no ABI uses it: stands for "any unknown arch"
 
 /** The outcome that covers all of `f`'s inputs (restricted set == TRUE), if one does. */
-function constantOutcome(space: SymbolicSpace, outs: Outcome[], restrict: (s: number) => number): number | undefined {
+function constantOutcome(outs: Outcome[], restrict: (s: number) => number): number | undefined {
   for (const o of outs) if (restrict(o.set) === TRUE) return o.value;
   return undefined;
 }
@@ -73,7 +73,7 @@ function explainInner(p: Program, opts: { budget?: number; maxRules?: number }):
   if (outs instanceof Inconclusive) return outs;
   const problems: string[] = [];
   const lines: string[] = [];
-  const mismatch = constantOutcome(space, outs, (s) => space.restrictWord(s, 1, UNUSED_TOKEN));
+  const mismatch = constantOutcome(outs, (s) => space.restrictWord(s, 1, UNUSED_TOKEN));
   if (mismatch === undefined) problems.push("the answer for unknown arch tokens depends on the syscall number or arguments");
   lines.push(`unknown arch: ${mismatch === undefined ? "depends on nr/args" : formatRet(mismatch)}`);
   const sections: ArchPolicy[] = [];
@@ -85,7 +85,7 @@ function explainInner(p: Program, opts: { budget?: number; maxRules?: number }):
       const count = syscallCount(arch);
       // The section's default: what a number beyond its table gets.
       const probe = (base + count + 64) >>> 0;
-      const dflt = constantOutcome(space, outs, (s) => space.restrictWord(inArch(s), 0, probe));
+      const dflt = constantOutcome(outs, (s) => space.restrictWord(inArch(s), 0, probe));
       if (dflt === undefined) {
         problems.push(`${arch.name}: numbers beyond the syscall table get argument-dependent answers`);
         continue;
@@ -94,7 +94,7 @@ function explainInner(p: Program, opts: { budget?: number; maxRules?: number }):
         // x32: a section only if some x32 syscall is treated unlike the x32 range at large.
         let special = false;
         for (let nr = base; nr < base + count && !special; nr++) {
-          if (constantOutcome(space, outs, (s) => space.restrictWord(inArch(s), 0, nr)) !== dflt) special = true;
+          if (constantOutcome(outs, (s) => space.restrictWord(inArch(s), 0, nr)) !== dflt) special = true;
         }
         if (!special) {
           x32Action = dflt;
@@ -106,7 +106,7 @@ function explainInner(p: Program, opts: { budget?: number; maxRules?: number }):
       lines.push(`${arch.name}: default ${formatRet(dflt)}`);
       for (let nr = base; nr < base + count; nr++) {
         const g = (s: number) => space.restrictWord(inArch(s), 0, nr);
-        if (constantOutcome(space, outs, g) === dflt) continue;
+        if (constantOutcome(outs, g) === dflt) continue;
         const name = syscallName(arch, nr) ?? `nr ${nr}`;
         const rules: Rule[] = [];
         const descr: string[] = [];

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { evaluateBatch, evaluateStack, type ProbeBypass } from "../../engine/run.js";
 import { InputBatch } from "../../engine/data.js";
-import { decodeRet, formatVerdict } from "../../engine/actions.js";
+import { decodeRet, formatResult } from "../../engine/actions.js";
 import { inferArch } from "../../text/disasm.js";
 import { hostArch } from "../../syscalls/arches.js";
 import { resolveSyscall } from "../../syscalls/index.js";
@@ -81,7 +81,7 @@ export function runCommand(program: Command): void {
             ...(v.unknown ? { unknown: true } : {}),
           }));
         } else {
-          lines.push(formatVerdict(v));
+          lines.push(formatResult(v));
         }
       }
       out(lines.join("\n"));
