@@ -17,7 +17,7 @@
 // A program whose walk exceeds the step budget falls back to "every word read" and the probe
 // values of all constants in the program (exact = false).
 import type { Program } from "../engine/program.js";
-import { opcodeInfo, Form } from "../engine/opcodes.js";
+import { opcodeInfo, Form, successors } from "../engine/opcodes.js";
 
 /** Abstract value: concrete, input word & mask, or opaque (bit set of the words it came from). */
 type AVal = { t: 0; v: number } | { t: 1; w: number; m: number } | { t: 2; ws: number };
@@ -27,9 +27,9 @@ const C = (v: number): AVal => ({ t: 0, v: v >>> 0 });
 interface DecodedInsn {
   form: Form;
   mn: string;
-  jt: number;
-  jf: number;
   k: number;
+  /** Where control goes next (successors(): true then false for a conditional jump). */
+  succ: number[];
 }
 
 const decoded = new WeakMap<Program, DecodedInsn[]>();
@@ -37,9 +37,9 @@ const decoded = new WeakMap<Program, DecodedInsn[]>();
 function decode(p: Program): DecodedInsn[] {
   let d = decoded.get(p);
   if (d) return d;
-  d = p.insns().map((ins) => {
+  d = p.insns().map((ins, pc) => {
     const info = opcodeInfo(ins.code);
-    return { form: info?.form ?? Form.NONE, mn: info?.mnemonic ?? "?", jt: ins.jt, jf: ins.jf, k: ins.k >>> 0 };
+    return { form: info?.form ?? Form.NONE, mn: info?.mnemonic ?? "?", k: ins.k >>> 0, succ: successors(ins, pc) };
   });
   decoded.set(p, d);
   return d;
@@ -204,20 +204,20 @@ export function walk(p: Program, token: number, nr: number, budget = 50_000): Wa
           st.pc = next;
           break;
         case Form.JA:
-          st.pc = next + i.k;
+          st.pc = i.succ[0];
           break;
         case Form.JCOND_K: case Form.JCOND_X: {
           const b = i.form === Form.JCOND_X ? st.x : C(i.k);
           const a = st.a;
           if (a.t === 0 && b.t === 0) {
-            st.pc = next + (cmp(i.mn, a.v, b.v) ? i.jt : i.jf);
+            st.pc = cmp(i.mn, a.v, b.v) ? i.succ[0] : i.succ[1];
             break;
           }
           if (b.t === 0) noteCompare(i.mn, a, b.v);
           else if (a.t === 0) noteCompare(i.mn, b, a.v);
           else exact = false;
-          stack.push({ pc: next + i.jf, a: st.a, x: st.x, m: st.m });
-          st.pc = next + i.jt;
+          stack.push({ pc: i.succ[1], a: st.a, x: st.x, m: st.m });
+          st.pc = i.succ[0];
           break;
         }
         default:
