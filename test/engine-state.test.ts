@@ -79,6 +79,10 @@ describe("the API checks its options", () => {
     await expect(replayTraces([qemu], [trace], { arch: x86, format: "pcap" as never })).rejects.toThrow(InputError);
     await expect(replayTraces([qemu], [trace], { arch: x86, decider: "fast" as never })).rejects.toMatchObject({ where: "replayTraces: options.decider", message: expect.stringMatching(/unknown decider "fast"/) });
     expect(() => compilePolicyText("{}", "p", { arch: "pdp11" })).toThrow(UnknownArchError);
+    for (const budget of [1.5, 0, 2 ** 22, Number.NaN]) {
+      expect(() => subset(api, vmm, { budget, falsify: false })).toThrow(InputError);
+    }
+    expect(() => equal(api, vmm, { strategy: "fast" as never })).toThrow(/unknown strategy "fast"/);
   });
 
   it("Inconclusive is a typed error with exit 3, InternalError has its own exit 5", () => {

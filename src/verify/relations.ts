@@ -10,7 +10,7 @@ import { decodeRet, Action, RET_ACTION_FULL } from "../engine/actions.js";
 import { archTokens } from "../text/disasm.js";
 import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
 import { syscallName, syscallNames, syscallNumber } from "../syscalls/index.js";
-import { InternalError } from "../errors.js";
+import { InternalError, InputError } from "../errors.js";
 import { X32_SYSCALL_BIT } from "../engine/contract.generated.js";
 import { falsify } from "./falsify.js";
 import { SymbolicSpace, Inconclusive, Witnesses, FALSE, type Outcome } from "./symbolic.js";
@@ -156,6 +156,9 @@ function guarded(fn: () => Verdict): Verdict {
  * answer, otherwise the analysis runs again to the end without stopping.
  */
 function decide(a: Program, b: Program, opts: VerifyOptions, bad: (x: number, y: number) => boolean): Verdict {
+  if (opts.strategy !== undefined && opts.strategy !== "relational" && opts.strategy !== "partitions") {
+    throw new InputError(`unknown strategy "${String(opts.strategy)}"; one of relational, partitions`, "options.strategy");
+  }
   const holdsOn = ([ra, rb]: number[]) => !bad(ra, rb);
   const quick = falsified([a], [b], opts, bad);
   if (quick) return quick;

@@ -2,7 +2,7 @@
 // exact partitions of the input space by return value, combine them, and turn a non-empty set
 // into a concrete counterexample. BDD ids are only meaningful inside one SymbolicSpace.
 import { engine, engineGeneration, Region } from "../engine/wasm.js";
-import { InternalError, Inconclusive } from "../errors.js";
+import { InternalError, InputError, Inconclusive } from "../errors.js";
 import type { Program } from "../engine/program.js";
 import { requireAccepted } from "../engine/run.js";
 import * as C from "../engine/contract.generated.js";
@@ -75,6 +75,9 @@ export class SymbolicSpace {
   private words = new Region(64);
   private readonly gen: number;
   constructor(budget = DEFAULT_BUDGET) {
+    if (!Number.isInteger(budget) || budget < 1 || budget > C.BDD_NODE_CAP) {
+      throw new InputError(`budget must be a whole number of BDD nodes from 1 to ${C.BDD_NODE_CAP}, not ${String(budget)}`, "options.budget");
+    }
     const e = engine();
     e.bddReset(budget);
     e.symReset();

@@ -2,7 +2,7 @@
 // with counterexamples. Exit 0 holds, 1 does not hold, 2 bad input, 3 inconclusive.
 import type { Command } from "commander";
 import { subset, stricter, equal, stackEquals, stackOutcomes, Inconclusive, type Verdict, type Counterexample } from "../../verify/relations.js";
-import { SymbolicSpace } from "../../verify/symbolic.js";
+import { SymbolicSpace, DEFAULT_BUDGET } from "../../verify/symbolic.js";
 import { formatRet } from "../../engine/actions.js";
 import { ExitCode, InputError } from "../../errors.js";
 import { loadOneEach, out, filterLabel, type FilterArgOptions } from "../common.js";
@@ -62,7 +62,7 @@ function printVerdict(what: string, v: Verdict, labels: string[], json: boolean 
 function budgetOf(o: VerifyOpts): number | undefined {
   if (o.budget === undefined) return undefined;
   const n = Number(o.budget);
-  if (!Number.isInteger(n) || n < 1000) throw new InputError(`--budget takes a node count of at least 1000, not "${o.budget}"`);
+  if (!Number.isInteger(n) || n < 1000 || n > DEFAULT_BUDGET) throw new InputError(`--budget takes a node count from 1000 to ${DEFAULT_BUDGET}, not "${o.budget}"`);
   return n;
 }
 
