@@ -12,6 +12,7 @@ import { verifyCommand } from "./commands/verify.js";
 import { explainCommand } from "./commands/explain.js";
 import { replayCommand } from "./commands/replay.js";
 import { learnCommand } from "./commands/learn.js";
+import { graphCommand } from "./commands/graph.js";
 
 export const COMMANDS: ((program: Command) => void)[] = [
   compileCommand,
@@ -21,6 +22,7 @@ export const COMMANDS: ((program: Command) => void)[] = [
   explainCommand,
   replayCommand,
   learnCommand,
+  graphCommand,
   textCommands,
   launchCommand,
   doctorCommand,
