@@ -79,11 +79,20 @@ function locateWasm(): string {
 }
 
 let instance: EngineExports | undefined;
+let providedBytes: Uint8Array | undefined;
+
+/**
+ * Gives the engine's bytes directly instead of reading build/sysfence.wasm: the playground
+ * embeds them in its bundle. Must be called before the engine's first use.
+ */
+export function provideEngineBytes(bytes: Uint8Array): void {
+  providedBytes = bytes;
+}
 
 /** The engine, instantiated on first use and kept for the life of the process. */
 export function engine(): EngineExports {
   if (instance) return instance;
-  const bytes = readFileSync(locateWasm());
+  const bytes = providedBytes ?? readFileSync(locateWasm());
   const mod = instantiateSync<Record<string, unknown>>(bytes, {
     env: {
       abort(msg: number, file: number, line: number, col: number) {

@@ -59,6 +59,8 @@ export interface ProgramGraph {
   /** The ABI used for syscall names. */
   arch?: string;
   length: number;
+  /** The node (block or dispatch) each instruction is drawn in. */
+  owner: string[];
 }
 
 export interface GraphOptions {
@@ -360,5 +362,6 @@ export function programGraph(p: Program, opts: GraphOptions = {}): ProgramGraph 
       edges.push({ from: d.id, to, label, kind: "dispatch" });
     });
   }
-  return { blocks, dispatches, edges, arch: arch?.name, length: n };
+  const owner = insns.map((_, pc) => blockAt.get(pc) ?? `d${inRegion.get(pc)}`);
+  return { blocks, dispatches, edges, arch: arch?.name, length: n, owner };
 }

@@ -15,6 +15,7 @@ import { archOption } from "../common.js";
 import { hostArch } from "../../syscalls/arches.js";
 import { readFileSync, writeFileSync } from "node:fs";
 import { runSpec, ciAnnotations, junitXml } from "../../verify/spec.js";
+import { counterexampleJson, verdictLines, diffLines, lintLines } from "../../verify/report.js";
 
 interface VerifyOpts extends FilterArgOptions {
   json?: boolean;
@@ -25,38 +26,15 @@ interface VerifyOpts extends FilterArgOptions {
 
 const hex = (v: bigint | number) => "0x" + BigInt.asUintN(64, BigInt(v)).toString(16);
 
-export function counterexampleJson(cx: Counterexample, labels: string[]) {
-  return {
-    arch: cx.arch?.name ?? hex(cx.data.arch),
-    syscall: cx.syscall ?? null,
-    nr: cx.data.nr >>> 0,
-    args: (cx.data.args ?? []).map(hex),
-    ip: hex(cx.data.instructionPointer ?? 0n),
-    results: Object.fromEntries(labels.map((l, i) => [l, formatRet(cx.results[i])])),
-  };
-}
-
 function printVerdict(what: string, v: Verdict, labels: string[], json: boolean | undefined): number {
-  if (v instanceof Inconclusive) {
-    if (json) out(JSON.stringify({ relation: what, result: "inconclusive", reason: v.reason }));
-    else out(`${what}: inconclusive: ${v.reason}`);
-    return ExitCode.INCONCLUSIVE;
-  }
-  if (v.holds) {
-    if (json) out(JSON.stringify({ relation: what, result: "holds" }));
-    else out(`${what}: holds`);
-    return ExitCode.OK;
-  }
-  const cx = counterexampleJson(v.counterexample, labels);
   if (json) {
-    out(JSON.stringify({ relation: what, result: "does not hold", counterexample: cx }));
+    if (v instanceof Inconclusive) out(JSON.stringify({ relation: what, result: "inconclusive", reason: v.reason }));
+    else if (v.holds) out(JSON.stringify({ relation: what, result: "holds" }));
+    else out(JSON.stringify({ relation: what, result: "does not hold", counterexample: counterexampleJson(v.counterexample, labels) }));
   } else {
-    out(`${what}: does not hold`);
-    out(`  counterexample: ${cx.arch} ${cx.syscall ?? "?"} (nr ${cx.nr})`);
-    out(`    args ${cx.args.join(" ")}  ip ${cx.ip}`);
-    for (const [l, r] of Object.entries(cx.results)) out(`    ${l}: ${r}`);
+    for (const line of verdictLines(what, v, labels)) out(line);
   }
-  return ExitCode.FAIL;
+  return v instanceof Inconclusive ? ExitCode.INCONCLUSIVE : v.holds ? ExitCode.OK : ExitCode.FAIL;
 }
 
 function budgetOf(o: VerifyOpts): number | undefined {
@@ -140,20 +118,8 @@ export function verifyCommand(program: Command): void {
       }
       if (o.json) {
         out(JSON.stringify({ a: labels[0], b: labels[1], differences: r.entries, truncated: r.truncated }));
-      } else if (r.entries.length === 0) {
-        out(`${labels[0]} and ${labels[1]}: no difference`);
       } else {
-        out(`A = ${labels[0]}\nB = ${labels[1]}`);
-        let arch = "";
-        for (const e of r.entries) {
-          if (e.arch !== arch) {
-            arch = e.arch;
-            out(`${arch}:`);
-          }
-          const nr = e.nr[0] === e.nr[1] ? ` (${e.nr[0]})` : "";
-          out(`  ${e.syscall}${nr}: A ${e.a}, B ${e.b}${e.when === "always" ? "" : ` when ${e.when}`}`);
-        }
-        if (r.truncated) out("  … (more differences; use --json for the full list)");
+        for (const line of diffLines(r, labels)) out(line);
       }
       process.exitCode = r.entries.length ? ExitCode.FAIL : ExitCode.OK;
     });
@@ -183,13 +149,7 @@ export function verifyCommand(program: Command): void {
         // Not a policy (or not readable as one): the BPF findings stand alone.
       }
       if (o.json) out(JSON.stringify({ filter: filterLabel(f), findings }));
-      else if (findings.length === 0) out(`${filterLabel(f)}: clean`);
-      else {
-        for (const x of findings) {
-          const at = x.index !== undefined ? ` insn ${x.index}` : "";
-          out(`${filterLabel(f)}:${at} ${x.severity} [${x.id}] ${x.message}\n    fix: ${x.hint}`);
-        }
-      }
+      else for (const line of lintLines(filterLabel(f), findings)) out(line);
       process.exitCode = findingsExitCode(findings);
     });
 
