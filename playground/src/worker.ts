@@ -134,7 +134,7 @@ function memorySource(bytes: Uint8Array, label: string): TraceSource {
         return;
       }
       onRaw?.(bytes.length);
-      const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+      const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip"));
       const reader = stream.getReader();
       for (;;) {
         const { done, value } = await reader.read();
