@@ -95,11 +95,9 @@ export function successors(ins: Insn, pc: number): { to: number; kind: GraphEdge
   }
 }
 
-function retKind(ins: Insn): RetKind | undefined {
-  const info = opcodeInfo(ins.code);
-  if (info?.form === Form.RET_A) return "a";
-  if (info?.form !== Form.RET_K) return undefined;
-  const v = decodeRet(ins.k);
+/** The action family of a return value (unknown action values are kills, as in the kernel). */
+export function retKindOf(ret: number): RetKind {
+  const v = decodeRet(ret);
   if (v.unknown) return "kill";
   switch (v.action) {
     case "ALLOW": return "allow";
@@ -110,6 +108,12 @@ function retKind(ins: Insn): RetKind | undefined {
     case "USER_NOTIF": return "notify";
     default: return "kill";
   }
+}
+
+function retKind(ins: Insn): RetKind | undefined {
+  const info = opcodeInfo(ins.code);
+  if (info?.form === Form.RET_A) return "a";
+  return info?.form === Form.RET_K ? retKindOf(ins.k) : undefined;
 }
 
 /** The condition text of a conditional jump's true branch and of its false branch. */

@@ -3,9 +3,9 @@
 // under their action; syscalls with argument conditions get a node of their own that lists each
 // rule as the policy states it, then what happens otherwise.
 import type { PolicyIR, ArgCondition, SyscallPolicy } from "../policy/ir.js";
-import { formatRet, decodeRet } from "../engine/actions.js";
+import { formatRet } from "../engine/actions.js";
 import { dotString, leftLines, wrapList, RET_COLOURS } from "./dot.js";
-import type { RetKind } from "./cfg.js";
+import { retKindOf } from "./cfg.js";
 
 const OPS: Record<string, string> = { eq: "==", ne: "!=", lt: "<", le: "<=", gt: ">", ge: ">=" };
 
@@ -20,22 +20,8 @@ export function conditionText(c: ArgCondition): string {
   return `${arg} ${OPS[c.op]} ${hex(c.value)}`;
 }
 
-function kindOf(ret: number): RetKind {
-  const v = decodeRet(ret);
-  if (v.unknown) return "kill";
-  switch (v.action) {
-    case "ALLOW": return "allow";
-    case "ERRNO": return "errno";
-    case "TRAP": return "trap";
-    case "TRACE": return "trace";
-    case "LOG": return "log";
-    case "USER_NOTIF": return "notify";
-    default: return "kill";
-  }
-}
-
 function colour(ret: number): string {
-  return RET_COLOURS[kindOf(ret)];
+  return RET_COLOURS[retKindOf(ret)];
 }
 
 function conditional(s: SyscallPolicy): boolean {
