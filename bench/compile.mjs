@@ -106,7 +106,7 @@ function verdict(value, limit, unit = "") {
 
 export async function run(ctx) {
   const { api, quick, log } = ctx;
-  if (!hasCorpus()) return { title, text: `skipped: shared corpus not found at ${corpusDir}` };
+  if (!hasCorpus()) return { title, text: `skipped: test corpus not found at ${corpusDir}` };
   const { Program, InputBatch, evaluateBatch, syscallNumber, syscallCount, syscallName } = api;
   const pc = await policyCompiler(api, log);
   const out = ensureOutDir();

@@ -88,7 +88,7 @@ export async function run(ctx) {
   const { api, quick, log } = ctx;
   const notes = [];
   if (!hasCorpus()) {
-    return { title, text: `skipped: shared corpus not found at ${corpusDir}` };
+    return { title, text: `skipped: test corpus not found at ${corpusDir}` };
   }
   const { Program, InputBatch, evaluateBatch, syscallNumber, syscallCount } = api;
   if (typeof syscallNumber !== "function") throw new Error("dist/index.js lacks syscallNumber: rebuild (node scripts/build.mjs)");

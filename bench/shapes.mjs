@@ -1,5 +1,5 @@
 // Bench fixtures: "Firecracker-shaped" seccomp programs, built here until sysfence's own compiler
-// exists, plus the largest libseccomp golden filters of the shared corpus.
+// exists, plus the largest libseccomp golden filters of the vendored test corpus.
 //
 // 1. rustVmmShape(): the rust-vmm / Firecracker <= 1.10 code shape (shared reference
 //    formats.md section 3): an arch check, then a linear chain of syscalls in ascending number,
