@@ -95,14 +95,14 @@ export async function run(ctx) {
   const nrOf = (n) => syscallNumber("x86_64", n);
 
   // ---- programs ---------------------------------------------------------------------------
-  selfCheck(); // the rust-vmm fixture reproduces formats.md 3.5 exactly
+  selfCheck(); // the rust-vmm fixture reproduces docs/formats.md 3.5 exactly
   const fcPath = join(corpusDir, "filters", "firecracker", "x86_64-unknown-linux-musl.json");
   const fc = readFirecrackerJson(fcPath);
   const programs = [];
   for (const t of ["vmm", "api", "vcpu"]) {
     const insns = rustVmmShape(fc[t], nrOf);
     if (insns.length !== RUST_VMM_ANCHOR_LENGTHS[t]) {
-      notes.push(`fixture: rust-vmm shape of ${t} has ${insns.length} instructions, anchors.md says ${RUST_VMM_ANCHOR_LENGTHS[t]}`);
+      notes.push(`fixture: rust-vmm shape of ${t} has ${insns.length} instructions, docs/evidence.md says ${RUST_VMM_ANCHOR_LENGTHS[t]}`);
     }
     programs.push({ name: `fc-${t} (rust-vmm linear)`, program: Program.fromInsns(insns) });
   }

@@ -44,7 +44,7 @@ describe("raw sock_filter arrays", () => {
     expect([...writeRaw(ALLOW_ALL, "le").subarray(0, 16)]).toEqual([
       0x20, 0, 0, 0, 4, 0, 0, 0, 0x15, 0, 1, 0, 0x3e, 0, 0, 0xc0,
     ]);
-    // formats.md section 1: the _be goldens start 00 20 00 00 00 00 00 04.
+    // docs/formats.md section 1: the _be goldens start 00 20 00 00 00 00 00 04.
     expect([...writeRaw(ALLOW_ALL, "be").subarray(0, 16)]).toEqual([
       0, 0x20, 0, 0, 0, 0, 0, 4, 0, 0x15, 1, 0, 0xc0, 0, 0, 0x3e,
     ]);

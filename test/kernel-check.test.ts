@@ -72,7 +72,7 @@ async function compare(label: string, count: number, make: (i: number) => Case):
         );
       }
       if (c.expect && (c.expect === "accept") !== (k === 0)) {
-        out.documented.push(`[${label}] ${c.name}: kernel-seccomp.md says ${c.expect}, kernel ${describeAccept(k)}`);
+        out.documented.push(`[${label}] ${c.name}: docs/kernel.md says ${c.expect}, kernel ${describeAccept(k)}`);
       }
     });
   }
@@ -109,7 +109,7 @@ function randomCase(rng: Rng): Case {
 }
 
 describe("checker vs the real kernel (accept/reject)", skipWhen(why), () => {
-  it("agrees on the edge cases of kernel-seccomp.md, with the documented verdicts", async () => {
+  it("agrees on the edge cases of docs/kernel.md, with the documented verdicts", async () => {
     const specials = specialPrograms(new Rng(seed));
     const o = await compare("edge cases", specials.length, (i) => specials[i]);
     report("edge cases", o);

@@ -1,4 +1,4 @@
-// The interpreter against the real kernel (anchors.md section 7): programs run behind an IP
+// The interpreter against the real kernel (docs/evidence.md section 7): programs run behind an IP
 // gate in a child of test/native/oracle.c, with every RET rewritten so that each path ends in
 // an observable action and no tested syscall ever runs. Two comparisons per (program, input):
 //   exact:    our evaluateStack over the very programs the kernel ran (catch-all + gate +
@@ -327,7 +327,7 @@ describe("interpreter vs the real kernel", skipWhen(why), () => {
     expect(t.exact.count).toBe(0);
   }, 180_000 * factor);
 
-  it("hand-picked stacks give the documented outcomes (kernel-seccomp.md sections 3-4)", async () => {
+  it("hand-picked stacks give the documented outcomes (docs/kernel.md sections 3-4)", async () => {
     const E = (d: number) => (Action.ERRNO | d) >>> 0;
     const T = (d: number) => (Action.TRAP | d) >>> 0;
     const ret = (v: number): Insn[] => [I(C.retK, 0, 0, v)];

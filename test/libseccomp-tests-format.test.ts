@@ -1,6 +1,6 @@
 // The libseccomp `.tests` parser (src/libseccomp/tests-format.ts) and the regression script's
-// name resolution (src/libseccomp/resolve.ts), on hand-written snippets; then, when the shared
-// corpus is present, on all 64 real files.
+// name resolution (src/libseccomp/resolve.ts), on hand-written snippets; then on all 64 real files of
+// the vendored corpus.
 import { describe, it, expect } from "vitest";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -272,7 +272,7 @@ describe("expansion into simulations", () => {
   });
 });
 
-// The 64 real files: every one parses, and the counts formats.md section 9 gives hold.
+// The 64 real files: every one parses, and the counts docs/formats.md section 9 gives hold.
 describe("libseccomp corpus tables", () => {
   const dir = corpusPath("libseccomp", "tests");
   it("parses all 64 files with the documented counts", () => {

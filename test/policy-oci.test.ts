@@ -76,7 +76,7 @@ describe("OCI: the moby default profile", () => {
         expect(run(ir, A(arch), "socket", [a0, 1n, 0n]), `${arch} socket(${a0})`).toBe(want);
       }
     }
-    // A 64-bit compare on an int argument (anchors.md 9 row 3): 2^32 + 38 is AF_ALG to the kernel,
+    // A 64-bit compare on an int argument (docs/evidence.md 9 row 3): 2^32 + 38 is AF_ALG to the kernel,
     // but "> 40" to the 64-bit x86_64 rule; on the 32-bit ABIs only the low word counts.
     expect(run(ir, X86_64, "socket", [0x1_00000026n])).toBe("ALLOW");
     expect(run(ir, A("x86"), "socket", [0x1_00000026n])).toBe("ERRNO(1)");

@@ -103,7 +103,7 @@ describe("recorded runs under real filters", () => {
     const filter = compileIR(policy({ arch: host.name, default: "allow" }).rule("getppid", [], "kill_process").build());
     const trace = record("kill.strace", saveFilter("kill.bpf", filter), "echo $PPID");
     const lines = readFileSync(trace, "utf8").trim().split("\n");
-    // formats.md 7.3 expects `= ?`; strace 6.1 on Linux 6.18 prints whatever the register held.
+    // docs/formats.md 7.3 expects `= ?`; strace 6.1 on Linux 6.18 prints whatever the register held.
     expect(lines[lines.length - 2]).toMatch(/^\d+ +getppid\(\)/);
     expect(lines[lines.length - 1]).toMatch(/\+\+\+ killed by SIGSYS/);
     const r = await replayTraces([filter], [trace], { arch: host, afterInstall: true });
@@ -146,8 +146,8 @@ describe("the corpus strace of QEMU booting a guest", () => {
     const x86_64 = findArch("x86_64")!;
     const program = compilePolicyText(readFileSync(fc, "utf8"), fc, { arch: x86_64, thread: "vmm" }).programs[0].program;
     const r = await replayTraces([program], [trace], { arch: x86_64 });
-    expect(r.totals.events).toBe(4366); // design-hints.md: 4,366 calls
-    expect(r.syscalls.length).toBe(46); // anchors.md: 46 distinct syscalls
+    expect(r.totals.events).toBe(4366); // docs/evidence.md §11: 4,366 calls
+    expect(r.syscalls.length).toBe(46); // docs/evidence.md: 46 distinct syscalls
     // Every call decided on its own, every argument decoded (no lazy decoding, no cache).
     const decider = SymbolicDecider.create([program]);
     if (decider instanceof Inconclusive) throw new Error(decider.reason);

@@ -3,6 +3,6 @@
 # test/learn-cli.test.ts, test/traces-audit.test.ts record with `strace -f -X raw`).
 # Never fails CI by itself: without strace those tests skip and say why.
 set -uo pipefail
-source "$(dirname "$0")/lib.bash"
-ci_apt_install strace "strace -V" "recorded-trace tests will skip" strace
+. "$(dirname "$0")/apt-tool.bash"
+apt_tool 10-strace strace "strace -V" "recorded-trace tests will skip" strace
 exit 0

@@ -4,6 +4,6 @@
 # work here, only the npm and Debian registries are reachable).
 # Never fails CI by itself: without Chromium those tests skip and say why.
 set -uo pipefail
-source "$(dirname "$0")/lib.bash"
-ci_apt_install chromium "chromium --version" "browser tests will skip" chromium fonts-dejavu-core
+. "$(dirname "$0")/apt-tool.bash"
+apt_tool 40-chromium chromium "chromium --version" "browser tests will skip" chromium fonts-dejavu-core
 exit 0

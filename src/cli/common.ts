@@ -41,13 +41,16 @@ export function loadFilterArgs(specs: string[], o: FilterArgOptions): LoadedFilt
   return all;
 }
 
-/** Exactly one program per FILTER argument (for run and disasm of stacks). */
+/**
+ * Exactly one program per FILTER argument, for commands that combine filters (run and replay
+ * stacks, verify's pairs and stacks): a map or policy with several threads needs one picked.
+ */
 export function loadOneEach(specs: string[], o: FilterArgOptions): LoadedFilter[] {
   return specs.map((spec) => {
     const list = loadFilterArgs([spec], o);
     if (list.length !== 1) {
       const threads = list.map((f) => f.thread).join(", ");
-      throw new InputError(`holds ${list.length} filters (${threads}): pick one with --thread T or T@FILE`, spec);
+      throw new InputError(`holds ${list.length} filters (${threads}); this command combines one filter per FILTER argument: pick a thread with --thread T or T@FILE`, spec);
     }
     return list[0];
   });

@@ -20,7 +20,7 @@
 // does not know is an error naming the file and line, never a guess.
 //
 // offsetof(struct seccomp_data, args[i]) is 16 + 8i, the start of the 64-bit field. On a
-// little-endian target that word is the low half (formats.md / kernel-seccomp.md section 2); C
+// little-endian target that word is the low half (docs/formats.md / docs/kernel.md section 2); C
 // code for big-endian targets adds 4 itself, and so does the arithmetic here.
 import { disassemble } from "../text/disasm.js";
 import { InputError } from "../errors.js";
@@ -54,7 +54,7 @@ const BPF_CONSTANTS: Record<string, number> = {
   // audit arch flag bits and the x32 bit
   __AUDIT_ARCH_64BIT: 0x80000000, __AUDIT_ARCH_LE: 0x40000000,
   __AUDIT_ARCH_CONVENTION_MIPS64_N32: 0x20000000, __X32_SYSCALL_BIT: 0x40000000,
-  // AUDIT_ARCH_* values kernel-seccomp.md section 13 lists beyond the ABIs of ARCHES.
+  // AUDIT_ARCH_* values docs/kernel.md section 13 lists beyond the ABIs of ARCHES.
   AUDIT_ARCH_ARMEB: 0x00000028, AUDIT_ARCH_RISCV32: 0x400000f3, AUDIT_ARCH_LOONGARCH32: 0x40000102,
   AUDIT_ARCH_SPARC: 0x00000002, AUDIT_ARCH_SPARC64: 0x8000002b, AUDIT_ARCH_CSKY: 0x400000fc,
   // errno-base.h: the same numbers on every Linux ABI.
@@ -73,7 +73,7 @@ function enosys(arch?: ArchInfo): number {
   return 38;
 }
 
-/** struct seccomp_data field offsets (kernel-seccomp.md section 2). */
+/** struct seccomp_data field offsets (docs/kernel.md section 2). */
 const SECCOMP_DATA_FIELDS: Record<string, number> = { nr: 0, arch: 4, instruction_pointer: 8 };
 
 /** Compiler-predefined macros per ABI, so `#if defined(__x86_64__)` picks the right branch. */

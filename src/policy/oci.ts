@@ -1,9 +1,9 @@
 // OCI runtime-spec `linux.seccomp` objects and the Docker (moby/profiles) and Podman
 // (containers/common) profile files built on them, compiled into one PolicyIR for a target ABI
-// and its companion ABIs. Format: formats.md section 6; what runc does with it:
+// and its companion ABIs. Format: docs/formats.md section 6; what runc does with it:
 // opencontainers/runc libcontainer/seccomp/seccomp_linux.go, which hands the rules to libseccomp.
 //
-// The IR is first-match (src/policy/ir.ts); libseccomp is not (formats.md 4.1). The result of
+// The IR is first-match (src/policy/ir.ts); libseccomp is not (docs/formats.md 4.1). The result of
 // this module is the first-match policy that gives, input by input, what runc + libseccomp give
 // for the same profile, on these documented terms:
 //
@@ -42,7 +42,7 @@
 //   x32, …) the low word (width 32) with value/mask truncated to 32 bits as libseccomp does,
 //   with a warning when truncation changes a value.
 //
-// Several entries for one syscall (libseccomp's merge, formats.md 4.1), per section:
+// Several entries for one syscall (libseccomp's merge, docs/formats.md 4.1), per section:
 // 1. If any applicable rule is unconditional, the FIRST unconditional rule is the only rule:
 //    libseccomp keeps an existing unconditional rule over anything added later and replaces
 //    argument chains by a new unconditional rule. Rules absorbed with a different action warn.
@@ -54,7 +54,7 @@
 //    different actions that can match the same arguments (not provably disjoint) warn: for them
 //    libseccomp's answer depends on its tree layout, and sysfence's is this order.
 //
-// Multiplexed socketcall/ipc (formats.md 4.6, anchors.md 9 row 9): on ABIs that have
+// Multiplexed socketcall/ipc (docs/formats.md 4.6, docs/evidence.md 9 row 9): on ABIs that have
 // socketcall/ipc (x86, s390, s390x, ppc, mips o32, m68k, sh), socket(2) and friends can also be
 // called as socketcall(SYS_SOCKET, ptr) whose real arguments sit behind a pointer no filter can
 // read. libseccomp silently adds `socketcall if a0 == N` rules WITHOUT the user's argument checks.
@@ -191,7 +191,7 @@ function archFromScmp(name: string): ArchInfo | undefined {
   return m ? findArch(m[1].toLowerCase()) : undefined;
 }
 
-/** Socket and ipc family calls and their socketcall/ipc call numbers (formats.md 4.6). */
+/** Socket and ipc family calls and their socketcall/ipc call numbers (docs/formats.md 4.6). */
 const SOCKET_FAMILY: Record<string, number> = {
   socket: 1, bind: 2, connect: 3, listen: 4, accept: 5, getsockname: 6, getpeername: 7, socketpair: 8,
   send: 9, recv: 10, sendto: 11, recvfrom: 12, shutdown: 13, setsockopt: 14, getsockopt: 15,
@@ -534,7 +534,7 @@ function toCondition(
   return { index: c.index, width, op: c.op, value: trunc(c.value, c.valueNode), source: refOf(c.node) };
 }
 
-/** Docker's includes/excludes test (formats.md 6.2), in Docker's order. */
+/** Docker's includes/excludes test (docs/formats.md 6.2), in Docker's order. */
 function applies(e: JObject, target: ArchInfo, caps: Set<string>, kernel: KernelVersion): boolean {
   const inc = filterOf(e, "includes");
   const exc = filterOf(e, "excludes");

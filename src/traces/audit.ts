@@ -1,4 +1,4 @@
-// Audit logs (formats.md section 8) in their three textual forms:
+// Audit logs (docs/formats.md section 8) in their three textual forms:
 //   1. auditd's raw log:   type=SECCOMP msg=audit(1613596317.899:6461): auid=… arch=c000003e syscall=3 … ip=0x… code=0x7ffc0000
 //   2. kernel log/syslog:  … kernel: [  270.853767] audit: type=1326 audit(1625740283.502:574): auid=… (also dmesg)
 //   3. ausearch -i:        type=SECCOMP msg=audit(08/05/2026 11:52:07.114:3319) : … arch=x86_64 syscall=ptrace … code=kill_process

@@ -1,6 +1,6 @@
 // Trace bytes from a file or stdin, gunzipped when they start with the gzip magic, in large
 // Buffer chunks (1 MiB): the parsers split lines themselves, because line-by-line readers are
-// several times slower than a million lines a second needs (design-hints.md "Traces").
+// several times slower than a million lines a second needs (docs/evidence.md §11 "Traces").
 import { createReadStream, openSync, readSync, closeSync, statSync } from "node:fs";
 import { createGunzip } from "node:zlib";
 import { Readable } from "node:stream";

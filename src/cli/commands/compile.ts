@@ -32,7 +32,7 @@ export function compileCommand(program: Command): void {
     .description("compile a policy (seccompiler JSON or OCI/Docker profile) into BPF")
     .argument("<policy>", "policy JSON file")
     .option("--arch <arch>", "target ABI (default: this machine's)")
-    .option("--thread <name>", "only this thread of a seccompiler map")
+    .option("--thread <name>", "only this thread of the policy (default: every thread)")
     .option("--format <fmt>", "raw | bincode | c | json | disasm", "raw")
     .option("-o, --output <path>", "output file (raw with several threads: a directory of THREAD.bpf)")
     .option("--caps <list>", "OCI: capabilities the container has (default: Docker's default set)")

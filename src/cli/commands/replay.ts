@@ -99,7 +99,7 @@ export function replayCommand(program: Command): void {
     .description("replay strace/audit/JSONL traces against a filter (or a stack): allowed, denied, or depends on an argument")
     .argument("<filter-and-traces...>", "FILTER… then TRACE… (told apart by content; gzip traces are read as such)")
     .option("--arch <arch>", "ABI of traces that do not say (strace, JSON lines); default: the filter's arch check, else the host")
-    .option("--thread <name>", "thread of a bincode map or policy (for every FILTER)")
+    .option("--thread <name>", "thread of a map or policy, for every FILTER (needed when one holds several; T@FILE picks per file)")
     .option("--endian <le|be>", "byte order of raw filter files")
     .option("--trace-format <format>", "strace, audit or jsonl (default: detected per file)")
     .option("--after-install", "apply the filter only from the traced process's own successful seccomp install on (per thread; TSYNC: the whole process)")

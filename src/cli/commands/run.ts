@@ -37,7 +37,7 @@ export function runCommand(program: Command): void {
     .option("--args <v0,…,v5>", "up to six arguments (decimal or 0x hex, 64-bit exact)")
     .option("--ip <value>", "instruction pointer")
     .option("--inputs <file.jsonl>", "one input per line: {\"arch\",\"nr\"|\"syscall\",\"args\",\"ip\"}")
-    .option("--thread <name>", "thread of a bincode map (for every FILTER)")
+    .option("--thread <name>", "thread of a map or policy, for every FILTER (needed when one holds several; T@FILE picks per file)")
     .option("--endian <le|be>", "byte order of raw files")
     .option("--probe-bypass <mode>", "model the x86_64 uretprobe/uprobe exception: none|uretprobe|uretprobe+uprobe", "none")
     .option("--json", "print {\"action\",\"data\",\"ret\"} per input")

@@ -17,7 +17,7 @@ export function textCommands(program: Command): void {
     .description("disassemble programs into sysfence assembly with symbolic names")
     .argument("<filter...>", "filter files (T@FILE picks a thread)")
     .option("--arch <arch>", "ABI for syscall names (default: the filter's first arch check)")
-    .option("--thread <name>", "thread of a bincode map")
+    .option("--thread <name>", "thread of a map or policy (default: every thread)")
     .option("--endian <le|be>", "byte order of raw files")
     .action((specs: string[], o: FilterArgOptions) => {
       const arch = archOption(o.arch);

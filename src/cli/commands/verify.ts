@@ -5,7 +5,8 @@ import { subset, stricter, equal, stackEquals, stackOutcomes, Inconclusive, type
 import { SymbolicSpace } from "../../verify/symbolic.js";
 import { formatRet } from "../../engine/actions.js";
 import { ExitCode, InputError } from "../../errors.js";
-import { loadOneEach, out, filterLabel, type FilterArgOptions } from "../common.js";
+import { loadOneEach, loadFilterArgs, out, filterLabel, type FilterArgOptions } from "../common.js";
+import type { PolicyIR } from "../../policy/ir.js";
 import type { LoadedFilter } from "../../formats/detect.js";
 import { diff } from "../../verify/diff.js";
 import { lint, lintPolicy, findingsExitCode, type Finding } from "../../verify/lint.js";
@@ -126,31 +127,37 @@ export function verifyCommand(program: Command): void {
 
   common(verify.command("lint")
     .description("find flaws: no arch check, x32 reachable, 64-bit compares on int arguments, io_uring next to socket rules, odd return values, dead code, conditions that always or never hold")
-    .argument("<filter>", "filter to lint")
+    .argument("<filter>", "filter to lint (a map or policy without --thread: every thread)")
     .option("--under <older...>", "filters installed before it (for the stack-size check)"))
     .action((spec: string, o: VerifyOpts & { under?: string[] }) => {
-      const [f] = loadOneEach([spec], o);
       const under = o.under ? loadOneEach(o.under, o).map((x) => x.program) : undefined;
-      const r = lint(f.program, { budget: budgetOf(o), stackedUnder: under });
-      if (r instanceof Inconclusive) {
-        process.exitCode = printVerdict(`lint ${filterLabel(f)}`, r, [filterLabel(f)], o.json);
-        return;
-      }
-      const findings: Finding[] = [...r];
-      // A policy file also gets the checks only its source can show.
+      // A policy file also gets the checks only its source can show, per thread.
       const { file, thread } = parseFilterSpec(spec);
+      let policies: Map<string, PolicyIR> | undefined;
       try {
         const text = readFileSync(file, "utf8");
         if (text.trimStart().startsWith("{")) {
-          const p = loadPolicy(text, file, { arch: archOption(o.arch) ?? hostArch(), thread: thread ?? o.thread });
-          for (const ir of p.policies.values()) findings.push(...lintPolicy(ir));
+          policies = loadPolicy(text, file, { arch: archOption(o.arch) ?? hostArch(), thread: thread ?? o.thread }).policies;
         }
       } catch {
         // Not a policy (or not readable as one): the BPF findings stand alone.
       }
-      if (o.json) out(JSON.stringify({ filter: filterLabel(f), findings }));
-      else for (const line of lintLines(filterLabel(f), findings)) out(line);
-      process.exitCode = findingsExitCode(findings);
+      let code: number = ExitCode.OK;
+      // Every thread of a map or policy unless one is picked: each is linted on its own.
+      for (const f of loadFilterArgs([spec], o)) {
+        const r = lint(f.program, { budget: budgetOf(o), stackedUnder: under });
+        if (r instanceof Inconclusive) {
+          code = Math.max(code, printVerdict(`lint ${filterLabel(f)}`, r, [filterLabel(f)], o.json));
+          continue;
+        }
+        const findings: Finding[] = [...r];
+        const ir = policies && (policies.size === 1 ? [...policies.values()][0] : policies.get(f.thread ?? ""));
+        if (ir) findings.push(...lintPolicy(ir));
+        if (o.json) out(JSON.stringify({ filter: filterLabel(f), findings }));
+        else for (const line of lintLines(filterLabel(f), findings)) out(line);
+        code = Math.max(code, findingsExitCode(findings));
+      }
+      process.exitCode = code;
     });
 
   common(verify.command("stack")
