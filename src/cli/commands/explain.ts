@@ -1,7 +1,7 @@
 // `sysfence explain FILTER`: decompile a filter into a readable per-arch, per-syscall policy,
 // and into seccompiler JSON where that dialect can state it. The explanation is compiled again
 // and proven equal to the filter before it is printed as a policy.
-import { writeFileSync } from "node:fs";
+import { writeOutput } from "../output.js";
 import type { Command } from "commander";
 import { explain, toSeccompiler, toOci } from "../../verify/explain.js";
 import { Inconclusive } from "../../verify/symbolic.js";
@@ -45,7 +45,7 @@ export function explainCommand(program: Command): void {
       } else {
         throw new InputError(`--format takes text, seccompiler or oci, not "${o.format}"`);
       }
-      if (o.output) writeFileSync(o.output, text);
+      if (o.output) writeOutput(o.output, text);
       else out(text.trimEnd());
       for (const p of r.problems) err(`sysfence: ${filterLabel(f)}: not a policy: ${p}`);
       process.exitCode = r.ir ? ExitCode.OK : ExitCode.FAIL;
