@@ -56,7 +56,7 @@ export function suggestion(word: string, known: readonly string[]): string {
   const hit = known.find((k) => k.toLowerCase() === best)!;
   // A typo is a few edits away relative to the word's length; anything further is a different word.
   const d = distance(lower, best);
-  return d <= Math.max(1, Math.floor(Math.max(word.length, hit.length) / 3)) ? ` (did you mean "${hit}"?)` : "";
+  return d <= Math.max(2, Math.floor(Math.max(word.length, hit.length) / 3)) ? ` (did you mean "${hit}"?)` : "";
 }
 
 /**
