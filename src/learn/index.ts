@@ -153,7 +153,15 @@ export async function learnPolicy(traces: readonly string[], opts: LearnOptions)
     warnings.push(`${o.count} call${o.count === 1 ? "" : "s"} of ABI ${name} (first at ${where(o.first)}) left out: the policy is for ${arch.name}`);
   }
   const byName = new Map<string, LearnedSyscall>();
-  for (const s of learner.syscalls.values()) byName.set(s.name, s);
+  for (const s of learner.syscalls.values()) {
+    // A number our table has no name for cannot be written in a policy (both dialects name
+    // syscalls): said, and left to the default action.
+    if (syscallNumber(arch, s.name) === undefined) {
+      warnings.push(`${s.name} (nr ${s.nr}, seen ${s.count} time${s.count === 1 ? "" : "s"}, first at ${where(s.first)}) has no name on ${arch.name}: a policy cannot allow it by name, left out`);
+      continue;
+    }
+    byName.set(s.name, s);
+  }
   // Always-needed and base-set names that the traces did not show.
   const extras = new Map<string, readonly (readonly number[])[] | undefined>();
   if (opts.baseSet) for (const b of BASE_SET) extras.set(b.name, b.values);

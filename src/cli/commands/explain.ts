@@ -2,7 +2,7 @@
 // and into seccompiler JSON where that dialect can state it. The explanation is compiled again
 // and proven equal to the filter before it is printed as a policy. A map or policy without
 // --thread is explained thread by thread (text); a policy dialect output takes one thread.
-import { writeFileSync } from "node:fs";
+import { writeOutput } from "../output.js";
 import type { Command } from "commander";
 import { explain, toSeccompiler, toOci } from "../../verify/explain.js";
 import { Inconclusive } from "../../verify/symbolic.js";
@@ -36,7 +36,7 @@ export function explainCommand(program: Command): void {
       }
       if (texts.length) {
         const text = texts.join("\n");
-        if (o.output) writeFileSync(o.output, text);
+        if (o.output) writeOutput(o.output, text);
         else out(text.trimEnd());
       }
       process.exitCode = code;

@@ -3,7 +3,7 @@
 // within --within BASE, and replaying the traces under it denies nothing. The policy goes to
 // -o (stdout by default); the summary and warnings go to stderr.
 import type { Command } from "commander";
-import { writeFileSync } from "node:fs";
+import { writeOutput } from "../output.js";
 import { ExitCode, InputError } from "../../errors.js";
 import { parseActionSpec } from "../../policy/builder.js";
 import { learnPolicy, LEARN_FORMATS, type LearnFormat, type Check } from "../../learn/index.js";
@@ -68,11 +68,7 @@ export function learnCommand(program: Command): void {
       });
       if (o.output === undefined || o.output === "-") out(r.text.trimEnd());
       else {
-        try {
-          writeFileSync(o.output, r.text);
-        } catch (e) {
-          throw new InputError(`cannot write: ${(e as Error).message}`, o.output);
-        }
+        writeOutput(o.output, r.text);
       }
       for (const w of r.warnings) err(`sysfence: warning: ${w}`);
       const dest = o.output === undefined || o.output === "-" ? "stdout" : o.output;

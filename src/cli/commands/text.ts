@@ -1,6 +1,7 @@
 // `sysfence disasm FILTER` and `sysfence asm TEXT -o OUT`: the text form of programs
 // (docs/asm.md). disasm -> asm gives back the same bytes.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeOutput } from "../output.js";
 import type { Command } from "commander";
 import { disassemble } from "../../text/disasm.js";
 import { assemble } from "../../text/asm.js";
@@ -62,7 +63,7 @@ export function textCommands(program: Command): void {
         case "json": bytes = writeJsonArray(prog); break;
         default: throw new InputError(`--format takes raw, c or json, not "${o.format}"`);
       }
-      writeFileSync(o.output, bytes);
+      writeOutput(o.output, bytes);
       err(`sysfence: wrote ${prog.length} instructions to ${o.output}${errors.length ? " (rejected by the kernel's rules)" : ""}`);
     });
 }

@@ -14,7 +14,8 @@ import { loadPolicy } from "../../policy/frontend.js";
 import { parseFilterSpec } from "../../formats/detect.js";
 import { archOption } from "../common.js";
 import { hostArch } from "../../syscalls/arches.js";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeOutput } from "../output.js";
 import { runSpec, ciAnnotations, junitXml } from "../../verify/spec.js";
 import { counterexampleJson, verdictLines, diffLines, lintLines } from "../../verify/report.js";
 
@@ -72,7 +73,7 @@ export function verifyCommand(program: Command): void {
         return;
       }
       const results = runSpec(o.spec, { arch: archOption(o.arch) });
-      if (o.junit) writeFileSync(o.junit, junitXml(results));
+      if (o.junit) writeOutput(o.junit, junitXml(results));
       if (o.json) out(JSON.stringify({ spec: o.spec, results }));
       else for (const r of results) out(`${r.status.padEnd(12)} ${r.name}: ${r.message}`);
       if (o.ci) for (const line of ciAnnotations(results)) out(line);
