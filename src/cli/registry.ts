@@ -12,6 +12,7 @@ import { verifyCommand } from "./commands/verify.js";
 import { explainCommand } from "./commands/explain.js";
 import { replayCommand } from "./commands/replay.js";
 import { learnCommand } from "./commands/learn.js";
+import { liveCommands } from "./commands/live.js";
 
 export const COMMANDS: ((program: Command) => void)[] = [
   compileCommand,
@@ -23,6 +24,7 @@ export const COMMANDS: ((program: Command) => void)[] = [
   learnCommand,
   textCommands,
   launchCommand,
+  liveCommands,
   doctorCommand,
   demoCommand,
 ];
