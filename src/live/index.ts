@@ -9,6 +9,7 @@ import { EnvironmentError } from "../errors.js";
 export { readLiveFilters, readThread, parsePidSpec, stackHash, liveReadRefusal, threadsOf } from "./read.js";
 export type { LiveFilter, LiveStack, LiveProcess, ReadLiveOptions } from "./read.js";
 export { listProcesses, type ProcessRow, type ListOptions } from "./ps.js";
+export { attestStack, attestOrKill, AttestMismatchError } from "./attest.js";
 
 /**
  * The stack of thread `pid:PID[/TID]` (PID alone: the main thread), oldest first, one
