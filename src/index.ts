@@ -66,6 +66,7 @@ export { runSpec, ciAnnotations, junitXml, type AssertionResult } from "./verify
 // Live filters (issue 13): read back the stacks of running processes; importing this also
 // makes `pid:PID[/TID]` a FILTER everywhere (loadFilters, runSpec).
 export {
-  readLiveFilters, listProcesses, parsePidSpec, stackHash, liveReadRefusal,
+  readLiveFilters, listProcesses, parsePidSpec, stackHash, liveReadRefusal, attestStack, AttestMismatchError,
   type LiveFilter, type LiveStack, type LiveProcess, type ReadLiveOptions, type ProcessRow, type ListOptions,
 } from "./live/index.js";
+export { dockerRuntimeSeccomp } from "./policy/oci.js";

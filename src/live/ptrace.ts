@@ -30,6 +30,7 @@ interface Ptrace {
   /** ptrace(request, pid, addr, data): data is a Buffer (its address) or null. */
   ptrace: (request: number, pid: number, addr: number, data: Buffer | null) => number;
   waitpid: (pid: number, status: Buffer, options: number) => number;
+  schedYield: () => number;
   errno: () => number;
 }
 
@@ -52,6 +53,7 @@ function load(): Ptrace {
     ptrace: (request, pid, addr, data) =>
       Number(ptrace(request, "int", pid, "unsigned long", addr, "void *", data)),
     waitpid: (pid, status, options) => waitpid(pid, status, options),
+    schedYield: lib.func("int sched_yield(void)"),
     errno: () => koffi.errno(),
   };
   return api;
@@ -77,23 +79,30 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Waits for `tid` to stop after PTRACE_INTERRUPT. Polls with WNOHANG so a thread that never
- * stops (uninterruptible sleep on a dead NFS server) costs at most STOP_TIMEOUT_MS.
+ * stops (uninterruptible sleep on a dead NFS server) costs at most STOP_TIMEOUT_MS. The target
+ * has to run to enter the stop, so for the first 2 ms the polls only sched_yield() between them
+ * (giving it the CPU; a 1 ms sleep would be most of an attested launch's cost); after that,
+ * 1-5 ms sleeps.
  * Returns "stopped", or "exited" when the thread died instead.
  */
 function waitStop(p: Ptrace, tid: number): "stopped" | "exited" {
   const status = Buffer.alloc(4);
-  const end = Date.now() + STOP_TIMEOUT_MS;
-  for (let delay = 0; ; delay = Math.min(delay * 2 || 1, 5)) {
+  const start = process.hrtime.bigint();
+  let delay = 0;
+  for (;;) {
     const r = p.waitpid(tid, status, __WALL | WNOHANG);
     if (r === tid) {
       const s = status.readInt32LE(0);
-      const stopped = (s & 0xff) === 0x7f;
-      if (stopped) return "stopped";
-      return "exited"; // WIFEXITED or WIFSIGNALED
+      return (s & 0xff) === 0x7f ? "stopped" : "exited"; // WIFSTOPPED, else WIFEXITED/WIFSIGNALED
     }
     if (r < 0) throw new PtraceError("waitpid", p.errno());
-    if (Date.now() > end) throw new PtraceError("waitpid (timed out)", 110 /* ETIMEDOUT */);
-    if (delay) Atomics.wait(sleeper, 0, 0, delay);
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (ms > STOP_TIMEOUT_MS) throw new PtraceError("waitpid (timed out)", 110 /* ETIMEDOUT */);
+    if (ms <= 2) p.schedYield();
+    else {
+      delay = Math.min(delay * 2 || 1, 5);
+      Atomics.wait(sleeper, 0, 0, delay);
+    }
   }
 }
 
