@@ -13,6 +13,7 @@ import { explainCommand } from "./commands/explain.js";
 import { replayCommand } from "./commands/replay.js";
 import { learnCommand } from "./commands/learn.js";
 import { graphCommand } from "./commands/graph.js";
+import { liveCommands } from "./commands/live.js";
 
 export const COMMANDS: ((program: Command) => void)[] = [
   compileCommand,
@@ -25,6 +26,7 @@ export const COMMANDS: ((program: Command) => void)[] = [
   graphCommand,
   textCommands,
   launchCommand,
+  liveCommands,
   doctorCommand,
   demoCommand,
 ];

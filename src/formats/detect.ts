@@ -82,6 +82,25 @@ export function registerPolicyLoader(fn: PolicyLoader | undefined): PolicyLoader
 }
 
 // ---------------------------------------------------------------------------------------------
+// Live hook. `pid:PID[/TID]` names the filter stack of a running thread (oldest first), read
+// by src/live, which registers itself here so formats stay free of ptrace and koffi.
+
+/** Reads the stack named by `pid:` (the text after it); `thread` is the spec's `N@` if any. */
+export type LiveLoader = (pidSpec: string, thread: string | undefined) => LoadedFilter[];
+
+let liveLoader: LiveLoader | undefined;
+
+/** Installs (or removes) the `pid:` loader. Returns the previous one. */
+export function registerLiveLoader(fn: LiveLoader | undefined): LiveLoader | undefined {
+  const prev = liveLoader;
+  liveLoader = fn;
+  return prev;
+}
+
+/** A `pid:PID[/TID]` FILTER spec (optionally `N@pid:…`, one filter of the stack). */
+export const isLiveSpec = (spec: string): boolean => /^(\d+@)?pid:/.test(spec);
+
+// ---------------------------------------------------------------------------------------------
 
 /**
  * Splits a FILTER argument `T@FILE` (thread T of FILE) from a plain path. Paths may contain
@@ -179,6 +198,10 @@ function single(file: string, container: Container, endian: Endian, program: Pro
  * unless `opts.thread` picks one. Errors are InputErrors naming the file.
  */
 export function loadFilters(path: string, opts: LoadOptions = {}): LoadedFilter[] {
+  if (path.startsWith("pid:") && !exists(path)) {
+    if (!liveLoader) throw new InputError("reading live filters is not available in this build", path);
+    return liveLoader(path.slice(4), opts.thread);
+  }
   const file = path === "-" ? "<stdin>" : path;
   const bytes = readInput(path, file);
   return loadFilterBytes(bytes, file, opts);

@@ -229,6 +229,45 @@ export function parseOci(text: string, file: string, opts: OciOptions): OciResul
   return ociFromObject(doc, expectObject(doc.root, "an OCI seccomp profile"), opts);
 }
 
+/**
+ * The runtime-spec `linux.seccomp` object Docker's daemon hands runc or crun for a profile
+ * (moby profiles/seccomp setupSeccomp): `archMap` becomes `architectures` (the target and its
+ * subArchitectures), entries are kept or dropped by their includes/excludes against the caps,
+ * the kernel and the target arch (the same test `ociFromObject` applies), and includes/excludes
+ * are removed. Returned as JSON text, every value copied as written (64-bit values stay exact).
+ */
+export function dockerRuntimeSeccomp(text: string, file: string, opts: OciOptions): string {
+  const doc = parseJson(text, file);
+  const obj = expectObject(doc.root, "an OCI seccomp profile");
+  const caps = new Set([...(opts.caps ?? DOCKER_DEFAULT_CAPS)].map(normalizeCap));
+  const kernel = parseKernel(opts.kernel ?? release());
+  if (!kernel) throw new InputError(`kernel version must be "major.minor", got ${JSON.stringify(opts.kernel ?? release())}`, "--kernel");
+  const arches = chooseSections(obj, opts.arch, new Warnings()).map((a) => JSON.stringify(`SCMP_ARCH_${a.name.toUpperCase()}`));
+  const members = memberTexts(obj, ["archMap", "architectures", "syscalls"]);
+  const sys = getOptional(obj, "syscalls");
+  const kept = (sys ? expectArray(sys, `"syscalls"`).items : [])
+    .map((n) => expectObject(n, "a syscalls entry"))
+    .filter((e) => applies(e, opts.arch, caps, kernel))
+    .map((e) => `{${memberTexts(e, ["includes", "excludes"]).join(",")}}`);
+  return `{${[...members, `"architectures":[${arches.join(",")}]`, `"syscalls":[${kept.join(",\n")}]`].join(",")}}`;
+}
+
+/** `"key":value` texts of an object's members (the last of repeated keys), without `skip`. */
+function memberTexts(o: JObject, skip: string[]): string[] {
+  return [...o.byKey.values()].filter((m) => !skip.includes(m.key)).map((m) => `${JSON.stringify(m.key)}:${jsonText(m.value)}`);
+}
+
+/** A located JSON value back as JSON text (numbers exactly as written). */
+function jsonText(n: JNode): string {
+  switch (n.kind) {
+    case "object": return `{${memberTexts(n, []).join(",")}}`;
+    case "array": return `[${n.items.map(jsonText).join(",")}]`;
+    case "number": return n.text;
+    case "null": return "null";
+    default: return JSON.stringify(n.value);
+  }
+}
+
 /** Collects warnings that repeat across sections into one, listing the ABIs. */
 class Warnings {
   private readonly byKey = new Map<string, { message: string; source?: SourceRef; arches: string[] }>();

@@ -24,7 +24,7 @@ import type { Program } from "../engine/program.js";
 import { InputBatch } from "../engine/data.js";
 import { evaluateBatch } from "../engine/run.js";
 import { formatRet } from "../engine/actions.js";
-import { loadFilters, parseFilterSpec } from "../formats/detect.js";
+import { loadFilters, parseFilterSpec, isLiveSpec } from "../formats/detect.js";
 import { resolveArch, resolveSyscall, syscallName } from "../syscalls/index.js";
 import { hostArch, type ArchInfo } from "../syscalls/arches.js";
 import { loadPolicy } from "../policy/frontend.js";
@@ -55,6 +55,7 @@ interface Ctx {
 
 /** `T@FILE` with FILE made relative to the spec file's folder. */
 function filePath(ctx: Ctx, spec: string): string {
+  if (isLiveSpec(spec)) return spec; // a running thread's stack, not a file
   const inDir = isAbsolute(spec) ? spec : resolve(ctx.dir, spec);
   // A path that exists as written wins over the T@FILE reading (a file name may contain '@').
   const { file, thread } = parseFilterSpec(spec.includes("@") && !isAbsolute(spec) && !existsSync(inDir) ? spec : inDir);
@@ -168,7 +169,9 @@ function runOne(ctx: Ctx, a: Record<string, unknown>, i: number): AssertionResul
   if (a.stack) {
     const list = a.stack;
     if (!Array.isArray(list) || typeof a.equals !== "string") throw new InputError('"stack" takes a list of FILTERs and "equals"', `${ctx.specFile} (/assertions/${i})`);
-    const v = stackEquals(list.map((s) => loadOne(ctx, String(s))), loadOne(ctx, a.equals));
+    // `pid:` entries give their whole stack, oldest first.
+    const stack = list.flatMap((s) => isLiveSpec(String(s)) ? loadFilters(String(s), { arch: ctx.arch }).map((f) => f.program) : [loadOne(ctx, String(s))]);
+    const v = stackEquals(stack, loadOne(ctx, a.equals));
     return verdictResult(label(`stack ${list.join(", ")} = ${a.equals}`), v, { ir: policyOf(ctx, a.equals), file: plainFile(ctx, a.equals) });
   }
   if (typeof a.deny === "string" || typeof a.allow === "string") {

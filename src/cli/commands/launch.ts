@@ -3,11 +3,11 @@
 // same code, or 128+N when it was killed by signal N (a diagnosis is printed for SIGSYS).
 import type { Command } from "commander";
 import { constants } from "node:os";
-import { launch, launchStack } from "../../launch/launch.js";
+import { launch, launchStack, LaunchError } from "../../launch/launch.js";
 import { refuseBeforeStart } from "../../launch/filters.js";
 import { addJailFlags, jailFromEnv, jailFromFlags, loadJailFile, mergeJail, type JailOptions } from "../../launch/jail.js";
 import { formatCall, type DiagnoseMode } from "../../launch/diagnose.js";
-import { InputError } from "../../errors.js";
+import { InputError, SysfenceError } from "../../errors.js";
 import { err, out } from "../common.js";
 
 const many = (v: string, prev: string[]) => [...prev, v];
@@ -19,6 +19,7 @@ interface LaunchCliOptions {
   thread?: string;
   stack: string[];
   log?: boolean;
+  attest?: boolean;
   specAllow?: boolean;
   tsync: boolean;
   diagnose: string;
@@ -38,6 +39,7 @@ export function launchCommand(program: Command): void {
     .option("--thread <T>", "thread of the policy or thread map")
     .option("--stack <FILTER>", "an older phase installed before the filter (repeatable, oldest first)", many, [])
     .option("--log", "SECCOMP_FILTER_FLAG_LOG")
+    .option("--attest", "after the exec, read CMD's filters back and prove them byte-identical to the verified ones (root); a mismatch kills CMD")
     .option("--spec-allow", "SECCOMP_FILTER_FLAG_SPEC_ALLOW")
     .option("--no-tsync", "install without TSYNC")
     .option("--diagnose <MODE>", "SIGSYS diagnosis: kmsg (default), notify, permissive, off", "kmsg")
@@ -64,6 +66,7 @@ export function launchCommand(program: Command): void {
       const opts = {
         filter: o.filter, policy: o.policy, thread: o.thread, stack: o.stack, jail, argv: cmd, env,
         cwd: o.chdir, tsync: o.tsync, log: o.log, specAllow: o.specAllow, diagnose, stdio: "inherit" as const,
+        attest: o.attest,
       };
       if (o.check) {
         const stack = launchStack(opts);
@@ -72,6 +75,13 @@ export function launchCommand(program: Command): void {
         return;
       }
       const h = launch(opts);
+      let attestError: SysfenceError | undefined;
+      if (o.attest) {
+        h.ready.then(
+          (pid) => err(`sysfence: attest: process ${pid} runs the verified filters, byte-identical and in order`),
+          (e) => { if (e instanceof SysfenceError && !(e instanceof LaunchError)) attestError = e; },
+        );
+      }
       const timeout = jail.stopTimeoutMs ?? 5000;
       let killTimer: NodeJS.Timeout | undefined;
       const forward = (sig: NodeJS.Signals) => {
@@ -88,6 +98,11 @@ export function launchCommand(program: Command): void {
       for (const w of r.warnings) err(`sysfence: warning: ${w}`);
       for (const l of r.leftovers) err(`sysfence: warning: could not remove ${l}`);
       if (r.error) err(`sysfence: launch: ${r.error.message}`);
+      if (attestError) {
+        err(`sysfence: ${attestError.oneLine()}`);
+        process.exitCode = attestError.exitCode;
+        return;
+      }
       if (r.diagnosis) {
         const d = r.diagnosis;
         const head = r.signal === "SIGSYS" ? `${cmd[0]} was killed by SIGSYS (seccomp)` : `diagnose ${d.mode}`;

@@ -12,7 +12,7 @@ import { hostArch } from "../../syscalls/arches.js";
 import { sniffTraceFile, TRACE_FORMATS, type TraceFormat } from "../../traces/reader.js";
 import { parseFilterSpec } from "../../formats/detect.js";
 import { replayTraces, formatReplayText, replayJson, traceBytes, type DeciderChoice } from "../../replay/index.js";
-import { loadOneEach, archOption, filterLabel, out, type FilterArgOptions } from "../common.js";
+import { loadStackArgs, archOption, filterLabel, out, type FilterArgOptions } from "../common.js";
 import "../../policy/index.js";
 
 interface ReplayOpts extends FilterArgOptions {
@@ -111,7 +111,7 @@ export function replayCommand(program: Command): void {
       const { filters: specs, traces } = splitFilterAndTraces(args);
       const format = traceFormatOption(o.traceFormat);
       const decider = deciderOption(o.decider);
-      const filters = loadOneEach(specs, { thread: o.thread, arch: o.arch, endian: o.endian });
+      const filters = loadStackArgs(specs, { thread: o.thread, arch: o.arch, endian: o.endian });
       const arch = archOption(o.arch) ?? inferArch(filters[filters.length - 1].program) ?? hostArch();
       const bar = progressBar(traceBytes(traces), process.stderr, o.progress !== false);
       let result;

@@ -10,7 +10,7 @@ import { hostArch } from "../../syscalls/arches.js";
 import { resolveSyscall } from "../../syscalls/index.js";
 import { parseJsonl, toBigInt, type SyscallRecord } from "../../traces/jsonl.js";
 import { InputError } from "../../errors.js";
-import { loadOneEach, archOption, out, type FilterArgOptions } from "../common.js";
+import { loadStackArgs, archOption, out, type FilterArgOptions } from "../common.js";
 
 interface RunOpts extends FilterArgOptions {
   syscall?: string;
@@ -42,7 +42,7 @@ export function runCommand(program: Command): void {
     .option("--probe-bypass <mode>", "model the x86_64 uretprobe/uprobe exception: none|uretprobe|uretprobe+uprobe", "none")
     .option("--json", "print {\"action\",\"data\",\"ret\"} per input")
     .action((specs: string[], o: RunOpts) => {
-      const filters = loadOneEach(specs, { thread: o.thread, arch: o.arch, endian: o.endian });
+      const filters = loadStackArgs(specs, { thread: o.thread, arch: o.arch, endian: o.endian });
       const arch = archOption(o.arch) ?? inferArch(filters[filters.length - 1].program) ?? hostArch();
       let records: SyscallRecord[];
       if (o.inputs !== undefined) {

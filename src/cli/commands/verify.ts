@@ -5,8 +5,9 @@ import { subset, stricter, equal, stackEquals, stackOutcomes, Inconclusive, type
 import { SymbolicSpace } from "../../verify/symbolic.js";
 import { formatRet } from "../../engine/actions.js";
 import { ExitCode, InputError } from "../../errors.js";
-import { loadOneEach, loadFilterArgs, out, filterLabel, type FilterArgOptions } from "../common.js";
+import { loadOneEach, loadFilterArgs, loadStackArgs, out, filterLabel, type FilterArgOptions } from "../common.js";
 import type { PolicyIR } from "../../policy/ir.js";
+import { isLiveSpec } from "../../formats/detect.js";
 import type { LoadedFilter } from "../../formats/detect.js";
 import { diff } from "../../verify/diff.js";
 import { lint, lintPolicy, findingsExitCode, type Finding } from "../../verify/lint.js";
@@ -101,7 +102,15 @@ export function verifyCommand(program: Command): void {
     .argument("<a>", "filter A")
     .argument("<b>", "filter B"))
     .action((a: string, b: string, o: VerifyOpts) => {
-      const [fa, fb] = loadOneEach([a, b], o);
+      // A running process's stack of several filters is compared as the kernel combines it.
+      const stack = isLiveSpec(a) ? loadStackArgs([a], o) : [];
+      if (stack.length > 1) {
+        const [fb] = loadOneEach([b], o);
+        const v = stackEquals(stack.map((f) => f.program), fb.program, { budget: budgetOf(o) });
+        process.exitCode = printVerdict(`stack(${a}) = ${filterLabel(fb)}`, v, ["stack", filterLabel(fb)], o.json);
+        return;
+      }
+      const [fa, fb] = stack.length === 1 ? [stack[0], ...loadOneEach([b], o)] : loadOneEach([a, b], o);
       const labels = [filterLabel(fa), filterLabel(fb)];
       process.exitCode = printVerdict(`${labels[0]} = ${labels[1]}`, equal(fa.program, fb.program, { budget: budgetOf(o) }), labels, o.json);
     });
@@ -166,7 +175,7 @@ export function verifyCommand(program: Command): void {
     .argument("<filters...>", "filters, oldest first")
     .option("--equals <b>", "check that the stack's effective policy equals filter B"))
     .action((specs: string[], o: VerifyOpts) => {
-      const filters: LoadedFilter[] = loadOneEach(specs, o);
+      const filters: LoadedFilter[] = loadStackArgs(specs, o);
       const labels = filters.map(filterLabel);
       if (o.equals !== undefined) {
         const [fb] = loadOneEach([o.equals], o);
