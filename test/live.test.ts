@@ -159,9 +159,11 @@ describe.skipIf(why)("live filters of a multi-threaded process", () => {
   it("SIGINT of sysfence at any moment leaves the target running and untraced", async () => {
     for (let i = 0; i < 8; i++) {
       const c = spawn(process.execPath, [bin, "dump", String(t.pid)], { stdio: "ignore" });
+      // Listen before the wait: on a quiet machine the dump may finish before the signal.
+      const exited = new Promise((r) => c.on("exit", r));
       await new Promise((r) => setTimeout(r, 40 + 25 * i));
       c.kill("SIGINT");
-      await new Promise((r) => c.on("exit", r));
+      await exited;
     }
     expectReleased(t);
   });

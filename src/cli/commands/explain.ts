@@ -4,11 +4,12 @@
 // --thread is explained thread by thread (text); a policy dialect output takes one thread.
 import { writeOutput } from "../output.js";
 import type { Command } from "commander";
+import { isLiveSpec } from "../../formats/detect.js";
 import { explain, toSeccompiler, toOci } from "../../verify/explain.js";
 import { Inconclusive } from "../../verify/symbolic.js";
 import { ExitCode, InputError } from "../../errors.js";
 import type { LoadedFilter } from "../../formats/detect.js";
-import { loadFilterArgs, out, err, filterLabel, type FilterArgOptions } from "../common.js";
+import { loadFilterArgs, loadOneEach, out, err, filterLabel, type FilterArgOptions } from "../common.js";
 
 export function explainCommand(program: Command): void {
   program
@@ -22,7 +23,9 @@ export function explainCommand(program: Command): void {
     .option("-o, --output <file>", "write the policy here instead of stdout")
     .action((spec: string, o: FilterArgOptions & { format: string; output?: string }) => {
       if (!["text", "seccompiler", "oci"].includes(o.format)) throw new InputError(`--format takes text, seccompiler or oci, not "${o.format}"`);
-      const filters = loadFilterArgs([spec], o);
+      // Threads of a map or policy are explained one by one; the filters of a live stack act
+      // together, so one of them is picked with N@pid:… (loadOneEach says so).
+      const filters = isLiveSpec(spec) ? loadOneEach([spec], o) : loadFilterArgs([spec], o);
       if (filters.length > 1 && o.format !== "text") {
         const threads = filters.map((x) => x.thread).join(", ");
         throw new InputError(`holds ${filters.length} filters (${threads}): --format ${o.format} writes one policy; pick a thread with --thread T or T@FILE`, spec);
