@@ -203,6 +203,10 @@ export function loadFilterBytes(bytes: Uint8Array, file: string, opts: LoadOptio
     if (body === "") throw new InputError("is empty (only white space)", file);
     const sniffed = sniffText(text);
     if (sniffed.kind === "unsupported") throw new InputError(`looks like ${sniffed.what}: not supported`, file);
+    if (sniffed.kind === "policy") {
+      if (!policyLoader) throw new InputError(`looks like a ${sniffed.what}; compiling policies is not available`, file);
+      return compiledPolicy(policyLoader({ file, text, opts }), file, opts.thread, textEndian);
+    }
     if (body[0] === "[") {
       const program = jsonToProgram(parseLosslessJson(text, file), file);
       return single(file, "json", textEndian, program, opts.thread);
@@ -216,10 +220,6 @@ export function loadFilterBytes(bytes: Uint8Array, file: string, opts: LoadOptio
         );
       }
       return compiledPolicy(policyLoader({ file, text, json, opts }), file, opts.thread, textEndian);
-    }
-    if (sniffed.kind === "policy") {
-      if (!policyLoader) throw new InputError(`looks like a ${sniffed.what}; compiling policies is not available`, file);
-      return compiledPolicy(policyLoader({ file, text, opts }), file, opts.thread, textEndian);
     }
     let map: Map<string, Program>;
     try {

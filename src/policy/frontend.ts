@@ -20,6 +20,7 @@ import { ociFromObject, policyName, type OciMeta } from "./oci.js";
 import { seccompilerFromDocument } from "./seccompiler.js";
 import { loadTextPolicy, type TextPolicyOptions } from "./text-dialects.js";
 import { hostArch } from "../syscalls/arches.js";
+import { sniffText } from "../formats/detect.js";
 
 export type Dialect = "seccompiler" | "oci" | "minijail" | "kubernetes" | "lxc";
 
@@ -87,7 +88,8 @@ export function detectDialect(doc: JsonDocument): { dialect: Dialect; object: JO
  * it reads a compiled filter back); an unknown thread is an error listing the available ones.
  */
 export function loadPolicy(text: string, file: string, opts: LoadPolicyOptions): LoadedPolicy {
-  if (!/^\uFEFF?\s*\{/.test(text)) return loadTextPolicy(text, file, opts);
+  // `{read, write}: 1` starts with a brace too: a minijail statement is not JSON.
+  if (!/^\uFEFF?\s*\{/.test(text) || sniffText(text).kind === "policy") return loadTextPolicy(text, file, opts);
   const arch = opts.arch === undefined ? hostArch() : resolveArch(opts.arch);
   const doc = parseJson(text, file);
   const { dialect, object } = detectDialect(doc);
