@@ -23,7 +23,7 @@
 // (ALLOW under @denylist); x32 numbers on x86_64 match no entry and get the default; arguments
 // compare as unsigned 64-bit values on 64-bit ABIs and on the low word on 32-bit ABIs.
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { InputError, UnknownSyscallError } from "../../errors.js";
 import { Action } from "../../engine/actions.js";
 import { archesByToken, type ArchInfo } from "../../syscalls/arches.js";
@@ -110,7 +110,7 @@ export function loadMinijail(text: string, file: string, arch: ArchInfo | undefi
         "unconditional action, so a second one could never be reached",
     );
   }
-  const baseDir = file === "<stdin>" ? process.cwd() : dirname(resolve(file));
+  const baseDir = file === "<stdin>" ? "." : dirname(file);
   const constantsFile = opts.constants ?? (file === "<stdin>" ? undefined : besideConstants(baseDir));
   const constants = constantsFile ? readConstants(constantsFile) : undefined;
   const target = pickArch(arch, constants, constantsFile);
@@ -250,7 +250,8 @@ function readText(path: string, where: string): string {
  * is run). The absolute path itself is never read, so the answer does not depend on the machine.
  */
 function locate(path: string, from: string, roots: IncludeRoot[], token: Token, what: string): string {
-  const dir = from === "<stdin>" ? process.cwd() : dirname(resolve(from));
+  // Relative to the including file as the user named it, so messages show the paths they typed.
+  const dir = from === "<stdin>" ? "." : dirname(from);
   let candidate: string;
   let hint = "";
   if (path.startsWith("/")) {
