@@ -4,6 +4,7 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { explain, toSeccompiler, toOci } from "../../verify/explain.js";
+import { toMinijail } from "../../policy/minijail/emit.js";
 import { Inconclusive } from "../../verify/symbolic.js";
 import { ExitCode, InputError } from "../../errors.js";
 import { loadOneEach, out, err, filterLabel, type FilterArgOptions } from "../common.js";
@@ -16,9 +17,9 @@ export function explainCommand(program: Command): void {
     .option("--arch <arch>", "arch for policy JSON and raw byte order")
     .option("--thread <name>", "thread of a map or policy")
     .option("--endian <le|be>", "byte order of raw files")
-    .option("--format <fmt>", "text | seccompiler | oci", "text")
+    .option("--format <fmt>", "text | seccompiler | oci | minijail", "text")
     .option("-o, --output <file>", "write the policy here instead of stdout")
-    .action((spec: string, o: FilterArgOptions & { format: string; output?: string }) => {
+    .action((spec: string, o: FilterArgOptions & { format: string; output?: string; minijailSemantics?: "c" | "python" }) => {
       const [f] = loadOneEach([spec], o);
       const r = explain(f.program);
       if (r instanceof Inconclusive) {
@@ -29,21 +30,22 @@ export function explainCommand(program: Command): void {
       let text: string;
       if (o.format === "text") {
         text = `; ${filterLabel(f)}\n${r.text}\n`;
-      } else if (o.format === "seccompiler" || o.format === "oci") {
+      } else if (o.format === "seccompiler" || o.format === "oci" || o.format === "minijail") {
         if (!r.ir) {
           for (const p of r.problems) err(`sysfence: ${filterLabel(f)}: ${p}`);
           process.exitCode = ExitCode.FAIL;
           return;
         }
-        const s = o.format === "oci" ? toOci(r.ir) : toSeccompiler(r.ir);
+        const s = o.format === "oci" ? toOci(r.ir) : o.format === "minijail" ? toMinijail(r.ir, { semantics: o.minijailSemantics }) : toSeccompiler(r.ir);
         if (!s.text) {
-          err(`sysfence: ${filterLabel(f)}: not expressible as ${o.format === "oci" ? "an OCI profile" : "seccompiler JSON"}: ${s.reason}`);
+          const what = { oci: "an OCI profile", minijail: "a minijail policy", seccompiler: "seccompiler JSON" }[o.format];
+          err(`sysfence: ${filterLabel(f)}: not expressible as ${what}: ${s.reason}`);
           process.exitCode = ExitCode.FAIL;
           return;
         }
         text = s.text;
       } else {
-        throw new InputError(`--format takes text, seccompiler or oci, not "${o.format}"`);
+        throw new InputError(`--format takes text, seccompiler, oci or minijail, not "${o.format}"`);
       }
       if (o.output) writeFileSync(o.output, text);
       else out(text.trimEnd());

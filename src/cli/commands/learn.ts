@@ -40,7 +40,7 @@ export function learnCommand(program: Command): void {
     .description("learn a policy (seccompiler JSON or OCI profile) from strace/audit/JSONL traces, then verify it")
     .argument("<trace...>", "traces (strace text, audit logs, JSON lines; gzip or not)")
     .option("--arch <arch>", "ABI of the policy (and of traces that do not say); required")
-    .option("--format <format>", "seccompiler or oci", "seccompiler")
+    .option("--format <format>", "seccompiler, oci or minijail", "seccompiler")
     .option("--thread <name>", "seccompiler thread name", "main")
     .option("--within <BASE>", "never allow more than this filter or policy (T@FILE picks a thread); checked with the verifier")
     .option("--widen", "syscall names only, no argument narrowing")

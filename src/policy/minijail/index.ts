@@ -111,7 +111,8 @@ export function loadMinijail(text: string, file: string, arch: ArchInfo | undefi
     );
   }
   const baseDir = file === "<stdin>" ? "." : dirname(file);
-  const constantsFile = opts.constants ?? (file === "<stdin>" ? undefined : besideConstants(baseDir));
+  // "<stdin>", "<learned policy>": text that is not a file has nothing beside it.
+  const constantsFile = opts.constants ?? (file.startsWith("<") ? undefined : besideConstants(baseDir));
   const constants = constantsFile ? readConstants(constantsFile) : undefined;
   const target = pickArch(arch, constants, constantsFile);
   const warnings: PolicyWarning[] = [];
