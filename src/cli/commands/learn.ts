@@ -53,7 +53,7 @@ export function learnCommand(program: Command): void {
       if (o.arch === undefined) throw new InputError("give --arch: the ABI the policy is for (e.g. x86_64, aarch64)");
       const arch = archOption(o.arch)!;
       if (!(LEARN_FORMATS as readonly string[]).includes(o.format ?? "")) {
-        throw new InputError(`--format takes ${LEARN_FORMATS.join(" or ")}, not "${o.format}"`);
+        throw new InputError(`--format takes ${LEARN_FORMATS.slice(0, -1).join(", ")} or ${LEARN_FORMATS.at(-1)}, not "${o.format}"`);
       }
       const format = o.format as LearnFormat;
       const defaultAction = parseActionSpec(o.defaultAction ?? "kill_process", "--default-action");
