@@ -69,7 +69,7 @@ describe("sysfence learn", () => {
   });
   it.each([
     [["t.strace"], /^sysfence: give --arch: the ABI the policy is for/],
-    [["t.strace", "--arch", "x86_64", "--format", "xml"], /^sysfence: --format takes seccompiler or oci, not "xml"/],
+    [["t.strace", "--arch", "x86_64", "--format", "xml"], /^sysfence: --format takes seccompiler, oci or minijail, not "xml"/],
     [["t.strace", "--arch", "x86_64", "--default-action", "allow"], /^sysfence: --default-action: a learned policy with default action allow would allow everything/],
     [["garbage.strace", "--arch", "x86_64"], /^sysfence: garbage\.strace:3: not a strace line/],
     [["t.strace", "--arch", "vax"], /^sysfence: --arch: unknown arch "vax"/],

@@ -17,6 +17,7 @@ import { assemble } from "../text/asm.js";
 import { InputError } from "../errors.js";
 import { check } from "../engine/check.js";
 import { Action, formatRet } from "../engine/actions.js";
+import { allowRulesToMinijail } from "../policy/minijail/emit.js";
 import type { ArchInfo } from "../syscalls/arches.js";
 import { syscallNumber } from "../syscalls/index.js";
 import { compilePolicyText } from "../policy/index.js";
@@ -192,7 +193,8 @@ export async function learnPolicy(traces: readonly string[], opts: LearnOptions)
 
   const format = opts.format ?? "seccompiler";
   const thread = opts.thread ?? "main";
-  const text = format === "oci" ? ociText(rules, arch, defaultAction) : seccompilerText(rules, thread, defaultAction);
+  const text = format === "oci" ? ociText(rules, arch, defaultAction)
+    : format === "minijail" ? allowRulesToMinijail(rules, arch, defaultAction) : seccompilerText(rules, thread, defaultAction);
   const compiled = compilePolicyText(text, "<learned policy>", { arch, thread: format === "seccompiler" ? thread : undefined });
   for (const w of compiled.warnings) warnings.push(`learned policy: ${w.message}`);
   const program = compiled.programs[0].program;

@@ -45,8 +45,9 @@ export function compileCommand(program: Command): void {
       } catch (e) {
         throw new InputError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
       }
-      const arch = archOption(o.arch) ?? hostArch();
-      const r = compilePolicyText(text, file, { arch, thread: o.thread, caps: parseCaps(o.caps), kernel: o.kernel });
+      const r = compilePolicyText(text, file, { arch: archOption(o.arch), thread: o.thread, caps: parseCaps(o.caps), kernel: o.kernel });
+      // A minijail policy may take its arch from its constants.json.
+      const arch = archOption(o.arch) ?? r.programs[0]?.ir.arches[0]?.arch ?? hostArch();
       for (const w of r.warnings) {
         const where = w.source ? `${w.source.file}${w.source.line ? `:${w.source.line}` : ""}${w.source.pointer ? ` (${w.source.pointer})` : ""}: ` : "";
         err(`sysfence: warning: ${where}${w.message}`);

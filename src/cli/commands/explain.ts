@@ -6,6 +6,7 @@ import { writeOutput } from "../output.js";
 import type { Command } from "commander";
 import { isLiveSpec } from "../../formats/detect.js";
 import { explain, toSeccompiler, toOci } from "../../verify/explain.js";
+import { toMinijail } from "../../policy/minijail/emit.js";
 import { Inconclusive } from "../../verify/symbolic.js";
 import { ExitCode, InputError } from "../../errors.js";
 import type { LoadedFilter } from "../../formats/detect.js";
@@ -19,10 +20,10 @@ export function explainCommand(program: Command): void {
     .option("--arch <arch>", "arch for policy JSON and raw byte order")
     .option("--thread <name>", "thread of a map or policy (default: every thread; --format seccompiler/oci need one)")
     .option("--endian <le|be>", "byte order of raw files")
-    .option("--format <fmt>", "text | seccompiler | oci", "text")
+    .option("--format <fmt>", "text | seccompiler | oci | minijail", "text")
     .option("-o, --output <file>", "write the policy here instead of stdout")
-    .action((spec: string, o: FilterArgOptions & { format: string; output?: string }) => {
-      if (!["text", "seccompiler", "oci"].includes(o.format)) throw new InputError(`--format takes text, seccompiler or oci, not "${o.format}"`);
+    .action((spec: string, o: FilterArgOptions & { format: string; output?: string; minijailSemantics?: "c" | "python" }) => {
+      if (!["text", "seccompiler", "oci", "minijail"].includes(o.format)) throw new InputError(`--format takes text, seccompiler, oci or minijail, not "${o.format}"`);
       // Threads of a map or policy are explained one by one; the filters of a live stack act
       // together, so one of them is picked with N@pid:… (loadOneEach says so).
       const filters = isLiveSpec(spec) ? loadOneEach([spec], o) : loadFilterArgs([spec], o);
@@ -33,7 +34,7 @@ export function explainCommand(program: Command): void {
       const texts: string[] = [];
       let code: number = ExitCode.OK;
       for (const f of filters) {
-        const r = explainOne(f, o.format);
+        const r = explainOne(f, o.format, o.minijailSemantics);
         if (r.text !== undefined) texts.push(r.text);
         code = Math.max(code, r.code);
       }
@@ -47,7 +48,7 @@ export function explainCommand(program: Command): void {
 }
 
 /** One filter's explanation in FORMAT (text unless a policy dialect), its problems on stderr. */
-function explainOne(f: LoadedFilter, format: string): { text?: string; code: number } {
+function explainOne(f: LoadedFilter, format: string, semantics?: "c" | "python"): { text?: string; code: number } {
   const r = explain(f.program);
   if (r instanceof Inconclusive) {
     err(`sysfence: ${filterLabel(f)}: inconclusive: ${r.reason}`);
@@ -61,9 +62,10 @@ function explainOne(f: LoadedFilter, format: string): { text?: string; code: num
       for (const p of r.problems) err(`sysfence: ${filterLabel(f)}: ${p}`);
       return { code: ExitCode.FAIL };
     }
-    const s = format === "oci" ? toOci(r.ir) : toSeccompiler(r.ir);
+    const s = format === "oci" ? toOci(r.ir) : format === "minijail" ? toMinijail(r.ir, { semantics }) : toSeccompiler(r.ir);
     if (!s.text) {
-      err(`sysfence: ${filterLabel(f)}: not expressible as ${format === "oci" ? "an OCI profile" : "seccompiler JSON"}: ${s.reason}`);
+      const what = format === "oci" ? "an OCI profile" : format === "minijail" ? "a minijail policy" : "seccompiler JSON";
+      err(`sysfence: ${filterLabel(f)}: not expressible as ${what}: ${s.reason}`);
       return { code: ExitCode.FAIL };
     }
     text = s.text;
