@@ -89,7 +89,7 @@ export function detectDialect(doc: JsonDocument): { dialect: Dialect; object: JO
  */
 export function loadPolicy(text: string, file: string, opts: LoadPolicyOptions): LoadedPolicy {
   // `{read, write}: 1` starts with a brace too: a minijail statement is not JSON.
-  if (!/^\uFEFF?\s*[{[]/.test(text) || sniffText(text).kind === "policy") return loadTextPolicy(text, file, opts);
+  if (!/^\uFEFF?\s*[{[]/.test(text) || sniffText(text).kind !== "other") return loadTextPolicy(text, file, opts);
   const arch = opts.arch === undefined ? hostArch() : resolveArch(opts.arch);
   const doc = parseJson(text, file);
   const { dialect, object } = detectDialect(doc);
