@@ -1,7 +1,7 @@
 // Jail options: the API type, validation (for JSON files), SYSFENCE_JAIL_* environment
 // variables, layering (file < environment < command line) and the launcher arguments they
 // become. Every option is off by default.
-import { readFileSync } from "node:fs";
+import { readBoundedText, SIZE_LIMITS } from "../read.js";
 import { resolve } from "node:path";
 import { InputError } from "../errors.js";
 import type { CgroupOptions } from "./cgroup.js";
@@ -209,12 +209,7 @@ export function validateJail(v: unknown, where = "jail"): JailOptions {
 
 /** Reads a jail JSON file. */
 export function loadJailFile(path: string): JailOptions {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new InputError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, path);
-  }
+  const text = readBoundedText(path, SIZE_LIMITS.jail, "a jail file");
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -1,5 +1,6 @@
 // `sysfence verify subset|equal|stack …`: relations between filters decided exactly on the BPF,
 // with counterexamples. Exit 0 holds, 1 does not hold, 2 bad input, 3 inconclusive.
+import { readBoundedText, SIZE_LIMITS } from "../../read.js";
 import type { Command } from "commander";
 import { subset, stricter, equal, stackEquals, stackOutcomes, Inconclusive, type Verdict, type Counterexample } from "../../verify/relations.js";
 import { SymbolicSpace } from "../../verify/symbolic.js";
@@ -13,7 +14,7 @@ import { loadPolicy } from "../../policy/frontend.js";
 import { parseFilterSpec } from "../../formats/detect.js";
 import { archOption } from "../common.js";
 import { hostArch } from "../../syscalls/arches.js";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { runSpec, ciAnnotations, junitXml } from "../../verify/spec.js";
 
 interface VerifyOpts extends FilterArgOptions {
@@ -174,7 +175,7 @@ export function verifyCommand(program: Command): void {
       // A policy file also gets the checks only its source can show.
       const { file, thread } = parseFilterSpec(spec);
       try {
-        const text = readFileSync(file, "utf8");
+        const text = readBoundedText(file, SIZE_LIMITS.policy, "a policy file");
         if (text.trimStart().startsWith("{")) {
           const p = loadPolicy(text, file, { arch: archOption(o.arch) ?? hostArch(), thread: thread ?? o.thread });
           for (const ir of p.policies.values()) findings.push(...lintPolicy(ir));

@@ -38,8 +38,16 @@ function parseIntLiteral(text: string): bigint | undefined {
   return BigInt(body);
 }
 
+/**
+ * Deepest nesting of parentheses, unary operators and operands of binary operators in one
+ * expression (C requires compilers to take at least 63 levels of parentheses). The parser is
+ * recursive descent, so the bound is what keeps a hostile file from overflowing the stack.
+ */
+export const MAX_EXPR_DEPTH = 256;
+
 export class ExprParser {
   pos = 0;
+  private depth = 0;
   constructor(private readonly toks: Tok[], private readonly env: EvalEnv, pos = 0) {
     this.pos = pos;
   }
@@ -59,7 +67,21 @@ export class ExprParser {
     this.pos++;
   }
 
+  /** Enters one level of nesting; past MAX_EXPR_DEPTH, a located error. */
+  private enter(): void {
+    if (++this.depth > MAX_EXPR_DEPTH) this.fail(`expression nested deeper than ${MAX_EXPR_DEPTH} levels`);
+  }
+
   expr(minPrec = 1): bigint {
+    this.enter();
+    try {
+      return this.binary(minPrec);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private binary(minPrec: number): bigint {
     let left = this.unary();
     for (;;) {
       const t = this.peek();
@@ -126,6 +148,15 @@ export class ExprParser {
   }
 
   private unary(): bigint {
+    this.enter();
+    try {
+      return this.operand();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private operand(): bigint {
     const t = this.peek();
     if (!t) return this.fail("expected a value but the input ended");
     if (t.k === "punct") {

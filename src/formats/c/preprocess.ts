@@ -6,6 +6,13 @@ import { ExprParser, type EvalEnv } from "./expr.js";
 import type { Tok, TokKind } from "./tokens.js";
 
 
+/** Macro expansions per file (a filter header needs a few thousand). */
+export const MAX_EXPANSIONS = 200_000;
+/** Tokens macro expansion may produce per file. */
+export const MAX_EXPANDED_TOKENS = 4_000_000;
+/** Macro calls nested inside macro arguments. */
+export const MAX_MACRO_DEPTH = 200;
+
 interface Macro {
   params?: string[];
   variadic?: boolean;
@@ -16,7 +23,7 @@ interface Macro {
 /** Names the reader knows itself; a file's fallback #define of them is not needed. */
 function isBuiltin(name: string): boolean {
   return name === "BPF_STMT" || name === "BPF_JUMP" || name === "offsetof" || name === "ENOSYS" ||
-    name in BPF_CONSTANTS;
+    Object.hasOwn(BPF_CONSTANTS, name);
 }
 
 export class Preprocessor {
@@ -182,42 +189,83 @@ export class Preprocessor {
     return v !== 0n;
   }
 
+  /** Macro expansions so far in this file, across every expand call. */
+  private expansions = 0;
+  /** Tokens produced by expansions so far in this file. */
+  private produced = 0;
+  /** Nesting of argument pre-expansion (expand called from inside expand). */
+  private depth = 0;
+
+  /** Counts one expansion producing `tokens` tokens; past a limit, an error at `line`. */
+  private spend(name: string, tokens: number, line: number): void {
+    this.expansions++;
+    this.produced += tokens;
+    if (this.expansions > MAX_EXPANSIONS || this.produced > MAX_EXPANDED_TOKENS) {
+      throw new InputError(
+        `macro expansion of ${name} exceeds the limit of ${this.expansions > MAX_EXPANSIONS ? `${MAX_EXPANSIONS} expansions` : `${MAX_EXPANDED_TOKENS} tokens`} ` +
+          `per file (macros that expand each other grow without bound)`,
+        this.env.where(line),
+      );
+    }
+  }
+
   /**
    * Expands every macro in `toks`. Each produced token remembers which macros made it (its hide
    * set) and is not expanded by them again, so self-referencing macros stop; the result of an
    * expansion is rescanned together with the tokens after it, so `#define F G` followed by
    * `F(1)` calls G. (C's algorithm, minus the corner cases filter code does not reach.)
+   *
+   * The tokens still to scan are a stack (next token last), so an expansion costs its own size,
+   * not the rest of the line's. Limits, as C compilers have them, with an error at the line:
+   * MAX_EXPANSIONS and MAX_EXPANDED_TOKENS per file, MAX_MACRO_DEPTH nested macro arguments.
    */
   expand(toks: Tok[]): Tok[] {
-    const q = toks.slice();
+    if (++this.depth > MAX_MACRO_DEPTH) {
+      const line = toks[0]?.line ?? 0;
+      this.depth--;
+      throw new InputError(`macro arguments nested deeper than ${MAX_MACRO_DEPTH} levels`, this.env.where(line));
+    }
+    try {
+      return this.expandTokens(toks);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private expandTokens(toks: Tok[]): Tok[] {
+    const q = toks.slice().reverse();
     const out: Tok[] = [];
-    let budget = 100_000;
-    let i = 0;
-    while (i < q.length) {
-      const t = q[i];
+    const pushReversed = (xs: Tok[]): void => {
+      for (let b = xs.length - 1; b >= 0; b--) q.push(xs[b]);
+    };
+    while (q.length > 0) {
+      const t = q.pop()!;
       const m = t.k === "id" && !t.hide?.has(t.v) ? this.macros.get(t.v) : undefined;
-      if (!m || (m.params && q[i + 1]?.v !== "(")) {
+      if (!m || (m.params && q[q.length - 1]?.v !== "(")) {
         // Not a macro, or a function-like macro's name without arguments: just a name.
         out.push(t);
-        i++;
         continue;
       }
-      if (--budget < 0) throw new InputError("macro expansion does not terminate", this.env.where(t.line));
+      this.spend(t.v, m.body.length, t.line);
       const hide = new Set(t.hide ?? []).add(t.v);
       const mark = (x: Tok): Tok => ({ ...x, line: t.line, bol: false, hide: new Set([...(x.hide ?? []), ...hide]) });
       if (!m.params) {
-        q.splice(i, 1, ...m.body.map(mark));
+        pushReversed(m.body.map(mark));
         continue;
       }
       // Collect the arguments: split at top-level commas.
+      q.pop(); // "("
       const args: Tok[][] = [[]];
       let level = 0;
-      let j = i + 2;
-      for (; j < q.length; j++) {
-        const a = q[j];
+      let closed = false;
+      while (q.length > 0) {
+        const a = q.pop()!;
         if (a.v === "(") level++;
         else if (a.v === ")") {
-          if (level === 0) break;
+          if (level === 0) {
+            closed = true;
+            break;
+          }
           level--;
         } else if (a.v === "," && level === 0) {
           args.push([]);
@@ -225,7 +273,7 @@ export class Preprocessor {
         }
         args[args.length - 1].push(a);
       }
-      if (j >= q.length) throw new InputError(`unterminated call of macro ${t.v}`, this.env.where(t.line));
+      if (!closed) throw new InputError(`unterminated call of macro ${t.v}`, this.env.where(t.line));
       if (m.params.length === 0 && args.length === 1 && args[0].length === 0) args.length = 0;
       const fixed = m.variadic ? m.params.length - 1 : m.params.length;
       if (args.length < fixed || (!m.variadic && args.length > fixed)) {
@@ -241,7 +289,7 @@ export class Preprocessor {
         const rest: Tok[] = [];
         args.slice(fixed).forEach((a, n) => {
           if (n > 0) rest.push({ k: "punct", v: ",", line: t.line, bol: false });
-          rest.push(...a);
+          for (const x of a) rest.push(x);
         });
         bound.set("__VA_ARGS__", rest);
       }
@@ -259,7 +307,9 @@ export class Preprocessor {
         if (x.k === "id" && bound.has(x.v)) {
           const raw = body[b - 1]?.v === "##" || body[b + 1]?.v === "##";
           const arg = bound.get(x.v)!;
-          subst.push(...(raw ? arg : this.expand(arg)).map((y) => ({ ...y, line: t.line, bol: false })));
+          const got = raw ? arg : this.expand(arg);
+          this.spend(t.v, got.length, t.line);
+          for (const y of got) subst.push({ ...y, line: t.line, bol: false });
           continue;
         }
         subst.push(mark(x));
@@ -275,7 +325,7 @@ export class Preprocessor {
           pasted.push({ k, v, line: t.line, bol: false, hide });
         } else pasted.push(subst[b]);
       }
-      q.splice(i, j - i + 1, ...pasted);
+      pushReversed(pasted);
     }
     return out;
   }
