@@ -25,6 +25,7 @@ export interface EngineExports {
   evalStack(progs: number, nprogs: number, data: number, n: number, out: number, opts: number): void;
   cacheScan(prog: number, len: number, arch: number, count: number, out: number, opts: number): void;
   compilePolicy(input: number, words: number, out: number, cap: number): number;
+  compiledLength(): number;
   jitCompile(prog: number, len: number, dst: number, room: number): number;
   bddReset(budget: number): void;
   bddAnd(a: number, b: number): number;

@@ -10,7 +10,8 @@
 //   2. binary that parses EXACTLY as a bincode thread map (every length consistent, no byte
 //      left over, at least one entry): a raw program essentially never does;
 //   3. otherwise a raw sock_filter array, in the byte order given, or the arch's, or guessed.
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
+import { readBounded, SIZE_LIMITS } from "../read.js";
 import { InputError } from "../errors.js";
 import type { Program } from "../engine/program.js";
 import type { ArchInfo, Endian } from "../syscalls/arches.js";
@@ -54,7 +55,7 @@ export interface LoadOptions {
  * Largest file read at all. Text containers are bigger than the binary ones (a 4096-instruction
  * C header is ~150 KB), and the per-container limits apply after detection.
  */
-export const MAX_FILE_BYTES = 16 << 20;
+export const MAX_FILE_BYTES = SIZE_LIMITS.filter;
 
 // ---------------------------------------------------------------------------------------------
 // Policy hook.
@@ -131,34 +132,8 @@ function exists(path: string): boolean {
   }
 }
 
-const ERRNO_TEXT: Record<string, string> = {
-  ENOENT: "no such file",
-  EACCES: "permission denied",
-  EPERM: "permission denied",
-  EISDIR: "is a directory",
-  ENOTDIR: "a component of the path is not a directory",
-  ELOOP: "too many symbolic links",
-  ENAMETOOLONG: "file name too long",
-};
-
 function readInput(path: string, label: string): Uint8Array {
-  try {
-    if (path === "-") return readFileSync(0);
-    const st = statSync(path);
-    if (st.isDirectory()) throw new InputError("is a directory, not a filter file", label);
-    if (st.isFile() && st.size > MAX_FILE_BYTES) {
-      throw new InputError(`${st.size} bytes is too large for a filter file (limit ${MAX_FILE_BYTES} bytes)`, label);
-    }
-    const bytes = readFileSync(path);
-    if (bytes.length > MAX_FILE_BYTES) {
-      throw new InputError(`too large for a filter file (limit ${MAX_FILE_BYTES} bytes)`, label);
-    }
-    return bytes;
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    const code = (e as NodeJS.ErrnoException).code ?? "";
-    throw new InputError(`cannot read: ${ERRNO_TEXT[code] ?? (e as Error).message}`, label);
-  }
+  return readBounded(path, MAX_FILE_BYTES, "a filter file", label);
 }
 
 const utf8 = new TextDecoder("utf-8");

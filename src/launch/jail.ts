@@ -4,7 +4,7 @@
 // unknown keys refused with a suggestion, errors naming the file and JSON pointer), the launch
 // command's flags, the variables, layering (file < environment < command line), the launcher's
 // argument list and the README's table. Every option is off by default.
-import { readFileSync } from "node:fs";
+import { readBoundedText, SIZE_LIMITS } from "../read.js";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
@@ -445,12 +445,7 @@ export function validateJail(v: unknown, where = "jail", layer = false): JailOpt
 
 /** Reads a jail JSON file. */
 export function loadJailFile(path: string): JailOptions {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new InputError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, path);
-  }
+  const text = readBoundedText(path, SIZE_LIMITS.jail, "a jail file");
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -64,6 +64,7 @@
 import { release } from "node:os";
 import { basename } from "node:path";
 import { InputError } from "../errors.js";
+import { ownTable } from "../tables.js";
 import { Action, formatRet } from "../engine/actions.js";
 import { findArch, syscallNumber, type ArchInfo } from "../syscalls/index.js";
 import { abiArgWidth, hex, U32_MAX, U64_MAX } from "./builder.js";
@@ -118,7 +119,7 @@ export interface OciResult {
 // ---------------------------------------------------------------------------------------------
 // Tables
 
-const ACTIONS: Record<string, number> = {
+const ACTIONS: Readonly<Record<string, number>> = ownTable({
   SCMP_ACT_KILL: Action.KILL_THREAD,
   SCMP_ACT_KILL_THREAD: Action.KILL_THREAD,
   SCMP_ACT_KILL_PROCESS: Action.KILL_PROCESS,
@@ -128,12 +129,12 @@ const ACTIONS: Record<string, number> = {
   SCMP_ACT_ALLOW: Action.ALLOW,
   SCMP_ACT_LOG: Action.LOG,
   SCMP_ACT_NOTIFY: Action.USER_NOTIF,
-};
+});
 
-const OPS: Record<string, CompareOp> = {
+const OPS: Readonly<Record<string, CompareOp>> = ownTable({
   SCMP_CMP_NE: "ne", SCMP_CMP_LT: "lt", SCMP_CMP_LE: "le", SCMP_CMP_EQ: "eq",
   SCMP_CMP_GE: "ge", SCMP_CMP_GT: "gt", SCMP_CMP_MASKED_EQ: "masked_eq",
-};
+});
 
 const KNOWN_FLAGS = [
   "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
@@ -146,13 +147,13 @@ const KNOWN_FLAGS = [
  * Above 34 the numbers differ per ABI; only ENOSYS is kept (containers-common's default), with
  * its MIPS (89) and PA-RISC (251) values. Any other name: use the numeric errnoRet.
  */
-const ERRNO_BASE: Record<string, number> = {
+const ERRNO_BASE: Readonly<Record<string, number>> = ownTable({
   EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8, EBADF: 9,
   ECHILD: 10, EAGAIN: 11, EWOULDBLOCK: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, ENOTBLK: 15,
   EBUSY: 16, EEXIST: 17, EXDEV: 18, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, ENFILE: 23,
   EMFILE: 24, ENOTTY: 25, ETXTBSY: 26, EFBIG: 27, ENOSPC: 28, ESPIPE: 29, EROFS: 30, EMLINK: 31,
   EPIPE: 32, EDOM: 33, ERANGE: 34,
-};
+});
 
 /** The errno number of `name` on `arch`, or undefined for names outside the table. */
 export function errnoNumber(name: string, arch: ArchInfo): number | undefined {
@@ -171,10 +172,10 @@ export function errnoNumber(name: string, arch: ArchInfo): number | undefined {
  * ABIs. Names not listed are the same in both (x86, x32, arm, s390, s390x, ppc64le, riscv64,
  * mips, mipsel, mips64, mips64n32, mipsel64, mipsel64n32, ppc, ppc64, parisc, parisc64, m68k, sh).
  */
-const TO_DOCKER: Record<string, string> = { x86_64: "amd64", aarch64: "arm64", loongarch64: "loong64" };
-const FROM_DOCKER: Record<string, string> = {
+const TO_DOCKER: Readonly<Record<string, string>> = ownTable({ x86_64: "amd64", aarch64: "arm64", loongarch64: "loong64" });
+const FROM_DOCKER: Readonly<Record<string, string>> = ownTable({
   amd64: "x86_64", arm64: "aarch64", loong64: "loongarch64", "386": "x86", mips3l64n32: "mipsel64n32",
-};
+});
 
 /** Docker's name for an ABI ("amd64" for x86_64). */
 export function dockerArchName(arch: ArchInfo): string {
@@ -192,15 +193,15 @@ function archFromScmp(name: string): ArchInfo | undefined {
 }
 
 /** Socket and ipc family calls and their socketcall/ipc call numbers (docs/formats.md 4.6). */
-const SOCKET_FAMILY: Record<string, number> = {
+const SOCKET_FAMILY: Readonly<Record<string, number>> = ownTable({
   socket: 1, bind: 2, connect: 3, listen: 4, accept: 5, getsockname: 6, getpeername: 7, socketpair: 8,
   send: 9, recv: 10, sendto: 11, recvfrom: 12, shutdown: 13, setsockopt: 14, getsockopt: 15,
   sendmsg: 16, recvmsg: 17, accept4: 18, recvmmsg: 19, sendmmsg: 20,
-};
-const IPC_FAMILY: Record<string, number> = {
+});
+const IPC_FAMILY: Readonly<Record<string, number>> = ownTable({
   semop: 1, semget: 2, semctl: 3, semtimedop: 4, msgsnd: 11, msgrcv: 12, msgget: 13, msgctl: 14,
   shmat: 21, shmdt: 22, shmget: 23, shmctl: 24,
-};
+});
 
 // ---------------------------------------------------------------------------------------------
 
@@ -254,7 +255,7 @@ export function dockerRuntimeSeccomp(text: string, file: string, opts: OciOption
 
 /** `"key":value` texts of an object's members (the last of repeated keys), without `skip`. */
 function memberTexts(o: JObject, skip: string[]): string[] {
-  return [...o.byKey.values()].filter((m) => !skip.includes(m.key)).map((m) => `${JSON.stringify(m.key)}:${jsonText(m.value)}`);
+  return o.members.filter((m) => o.byKey.get(m.key) === m && !skip.includes(m.key)).map((m) => `${JSON.stringify(m.key)}:${jsonText(m.value)}`);
 }
 
 /** A located JSON value back as JSON text (numbers exactly as written). */

@@ -50,6 +50,7 @@
 // Output per thread: one ArchPolicy for the target ABI; the rules of one syscall grouped into
 // one SyscallPolicy in file order, every rule with filter_action; syscalls sorted by nr.
 import { Action, formatRet } from "../engine/actions.js";
+import { ownTable } from "../tables.js";
 import type { ArchInfo } from "../syscalls/arches.js";
 import { abiArgWidth, hex, lookupSyscall, U32_MAX, U64_MAX } from "./builder.js";
 import type { ArgCondition, CompareOp, CompiledInput, PolicyIR, PolicyWarning, Rule, SyscallPolicy } from "./ir.js";
@@ -67,14 +68,14 @@ const RULE_FIELDS = ["syscall", "args", "comment"] as const;
 const COND_FIELDS = ["index", "type", "op", "val", "comment"] as const;
 const OPS: readonly CompareOp[] = ["eq", "ne", "lt", "le", "gt", "ge"];
 
-const SIMPLE_ACTIONS: Record<string, number> = {
+const SIMPLE_ACTIONS: Readonly<Record<string, number>> = ownTable({
   allow: Action.ALLOW,
   trap: Action.TRAP,
   log: Action.LOG,
   kill_thread: Action.KILL_THREAD,
   kill_process: Action.KILL_PROCESS,
   user_notif: Action.USER_NOTIF,
-};
+});
 const ACTION_LIST = `"allow", "trap", "log", "kill_thread", "kill_process", "user_notif", {"errno": N} or {"trace": N}`;
 
 /**

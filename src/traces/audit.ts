@@ -21,7 +21,9 @@ import { ValueDecoder } from "./values.js";
 import { traceRet } from "./jsonl.js";
 import { INT, decimalIn } from "../validate.js";
 
-const FIELD = /(\w+)=("[^"]*"|\S*)/g;
+// A key starts at a word boundary: without the \b a long run of word characters with no "=" is
+// rescanned from every position (quadratic; a 1 MB line took minutes).
+const FIELD = /\b(\w+)=("[^"]*"|\S*)/g;
 
 export interface AuditOptions {
   file: string;
@@ -119,7 +121,7 @@ export class AuditParser {
         const a = fields.get(`a${i}`);
         if (a === undefined) continue;
         if (/^[0-9a-f]{1,16}$/i.test(a) || /^0x[0-9a-f]{1,16}$/i.test(a)) {
-          ev.setArg(i, BigInt(a.startsWith("0x") ? a : "0x" + a));
+          ev.setArg(i, BigInt(/^0x/i.test(a) ? a : "0x" + a));
         } else if (interpreted) {
           // ausearch -i may print a0-a3 symbolically (AT_FDCWD, O_RDONLY|O_CLOEXEC).
           const dec = this.decoder(arch);

@@ -17,7 +17,8 @@
 // Paths are relative to the spec file. Each assertion passes, fails (with a counterexample or the
 // findings) or is inconclusive; a failure that involves a syscall of a policy file points at the
 // line of the rule for it, for CI annotations.
-import { readFileSync, existsSync } from "node:fs";
+import { readBoundedText, SIZE_LIMITS } from "../read.js";
+import { existsSync } from "node:fs";
 import { dirname, resolve, isAbsolute, relative } from "node:path";
 import { parse as losslessParse } from "lossless-json";
 import type { Program } from "../engine/program.js";
@@ -85,7 +86,7 @@ function rel(file: string | undefined): string | undefined {
 function policyOf(ctx: Ctx, spec: string): PolicyIR | undefined {
   const { file, thread } = parseFilterSpec(filePath(ctx, spec));
   try {
-    const text = readFileSync(file, "utf8");
+    const text = readBoundedText(file, SIZE_LIMITS.policy, "a policy file");
     if (!text.trimStart().startsWith("{")) return undefined;
     const p = loadPolicy(text, file, { arch: ctx.arch, thread });
     return p.policies.size === 1 ? [...p.policies.values()][0] : undefined;
@@ -221,12 +222,7 @@ function runOne(ctx: Ctx, a: Record<string, unknown>, i: number): AssertionResul
 
 /** Runs every assertion of a spec file. */
 export function runSpec(specFile: string, opts: { arch?: ArchInfo } = {}): AssertionResult[] {
-  let text: string;
-  try {
-    text = readFileSync(specFile, "utf8");
-  } catch (e) {
-    throw new InputError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, specFile);
-  }
+  const text = readBoundedText(specFile, SIZE_LIMITS.spec, "a spec file");
   let doc: unknown;
   try {
     doc = losslessParse(text, null, (s: string) => s);

@@ -1,5 +1,5 @@
 // `sysfence compile POLICY [--arch A] [--thread T] [--format raw|bincode|c|json|disasm] -o OUT`.
-import { readFileSync } from "node:fs";
+import { readBoundedText, SIZE_LIMITS } from "../../read.js";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { compilePolicyText } from "../../policy/index.js";
@@ -39,12 +39,7 @@ export function compileCommand(program: Command): void {
     .option("--caps <list>", "OCI: capabilities the container has (default: Docker's default set)")
     .option("--kernel <major.minor>", "OCI: kernel version for minKernel (default: this kernel)")
     .action((file: string, o: CompileOpts) => {
-      let text: string;
-      try {
-        text = readFileSync(file, "utf8");
-      } catch (e) {
-        throw new InputError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
-      }
+      const text = readBoundedText(file, SIZE_LIMITS.policy, "a policy file");
       const r = compilePolicyText(text, file, { arch: archOption(o.arch), thread: o.thread, caps: parseCaps(o.caps), kernel: o.kernel });
       // A minijail policy may take its arch from its constants.json.
       const arch = archOption(o.arch) ?? r.programs[0]?.ir.arches[0]?.arch ?? hostArch();

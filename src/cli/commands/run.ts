@@ -1,6 +1,6 @@
 // `sysfence run FILTER... --arch A --syscall NAME|NR [--args …] [--ip V]` or `--inputs FILE.jsonl`:
 // evaluate inputs with the kernel's semantics. Several FILTERs form a stack (first = oldest).
-import { readFileSync } from "node:fs";
+import { readBoundedText, SIZE_LIMITS } from "../../read.js";
 import type { Command } from "commander";
 import { evaluateBatch, evaluateStack, type ProbeBypass } from "../../engine/run.js";
 import { InputBatch } from "../../engine/data.js";
@@ -47,12 +47,7 @@ export function runCommand(program: Command): void {
       let records: SyscallRecord[];
       if (o.inputs !== undefined) {
         if (o.syscall !== undefined) throw new InputError("give --syscall or --inputs, not both");
-        let text: string;
-        try {
-          text = readFileSync(o.inputs, "utf8");
-        } catch (e) {
-          throw new InputError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, o.inputs);
-        }
+        const text = readBoundedText(o.inputs, SIZE_LIMITS.inputs, "an inputs file");
         records = parseJsonl(text, o.inputs, arch);
       } else {
         if (o.syscall === undefined) throw new InputError("give --syscall NAME|NR or --inputs FILE.jsonl");

@@ -1,6 +1,6 @@
 // `sysfence disasm FILTER` and `sysfence asm TEXT -o OUT`: the text form of programs
 // (docs/asm.md). disasm -> asm gives back the same bytes.
-import { readFileSync } from "node:fs";
+import { readBoundedText, SIZE_LIMITS } from "../../read.js";
 import { writeOutput } from "../output.js";
 import type { Command } from "commander";
 import { disassemble } from "../../text/disasm.js";
@@ -40,12 +40,7 @@ export function textCommands(program: Command): void {
     .option("--endian <le|be>", "byte order of raw output (default: the arch's)")
     .option("--force", "write the program even if the kernel would reject it")
     .action((file: string, o: { output: string; arch?: string; format: string; endian?: string; force?: boolean }) => {
-      let text: string;
-      try {
-        text = readFileSync(file === "-" ? 0 : file, "utf8");
-      } catch (e) {
-        throw new InputError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
-      }
+      const text = readBoundedText(file, SIZE_LIMITS.asm, "an assembly file");
       const arch = archOption(o.arch);
       const prog = assemble(text, { arch, file: file === "-" ? "<stdin>" : file });
       const errors = check(prog);

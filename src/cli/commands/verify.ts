@@ -1,5 +1,6 @@
 // `sysfence verify subset|equal|stack …`: relations between filters decided exactly on the BPF,
 // with counterexamples. Exit 0 holds, 1 does not hold, 2 bad input, 3 inconclusive.
+import { readBoundedText, SIZE_LIMITS } from "../../read.js";
 import type { Command } from "commander";
 import { subset, stricter, equal, stackEquals, stackOutcomes, Inconclusive, type Verdict, type Counterexample } from "../../verify/relations.js";
 import { SymbolicSpace } from "../../verify/symbolic.js";
@@ -145,7 +146,7 @@ export function verifyCommand(program: Command): void {
       const { file, thread } = parseFilterSpec(spec);
       let policies: Map<string, PolicyIR> | undefined;
       try {
-        const text = readFileSync(file, "utf8");
+        const text = readBoundedText(file, SIZE_LIMITS.policy, "a policy file");
         if (text.trimStart().startsWith("{")) {
           policies = loadPolicy(text, file, { arch: archOption(o.arch) ?? hostArch(), thread: thread ?? o.thread }).policies;
         }
