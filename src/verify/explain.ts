@@ -19,6 +19,7 @@ import { compileIR } from "../policy/compile.js";
 import { SymbolicSpace, Inconclusive, FALSE, TRUE, type Outcome } from "./symbolic.js";
 import { equal } from "./relations.js";
 import { stringifyBig } from "../learn/emit.js";
+import { minimiseSet, conditionRules, conditionText, comparisonText } from "./minimise.js";
 
 export interface Explanation {
   /** The decompiled policy (present when every behaviour could be stated). */
@@ -27,6 +28,14 @@ export interface Explanation {
   problems: string[];
   /** Readable per-arch, per-syscall listing. */
   text: string;
+}
+
+export interface ExplainOptions {
+  budget?: number;
+  /** Cap on the argument patterns of one syscall and outcome when a set is not minimised. */
+  maxRules?: number;
+  /** At most one comparison per argument in a rule (what an OCI profile can hold). */
+  oneCompPerArg?: boolean;
 }
 
 const UNUSED_TOKEN = 0x12345678; // no ABI uses it: stands for "any unknown arch"
@@ -58,7 +67,7 @@ function cubeConditions(mask: Uint32Array, value: Uint32Array, arch: ArchInfo): 
   return out;
 }
 
-export function explain(p: Program, opts: { budget?: number; maxRules?: number } = {}): Explanation | Inconclusive {
+export function explain(p: Program, opts: ExplainOptions = {}): Explanation | Inconclusive {
   try {
     return explainInner(p, opts);
   } catch (e) {
@@ -67,7 +76,7 @@ export function explain(p: Program, opts: { budget?: number; maxRules?: number }
   }
 }
 
-function explainInner(p: Program, opts: { budget?: number; maxRules?: number }): Explanation | Inconclusive {
+function explainInner(p: Program, opts: ExplainOptions): Explanation | Inconclusive {
   const space = new SymbolicSpace(opts.budget);
   const outs = space.analyze(p);
   if (outs instanceof Inconclusive) return outs;
@@ -119,6 +128,12 @@ function explainInner(p: Program, opts: { budget?: number; maxRules?: number }):
             descr.push(formatRet(o.value));
             continue;
           }
+          const min = minimiseSet(space, set, arch.endian, { oneCompPerArg: opts.oneCompPerArg });
+          if (min) {
+            for (const cs of conditionRules(min)) rules.push({ conditions: cs, action: o.value });
+            descr.push(`${formatRet(o.value)} when ${conditionText(min)}`);
+            continue;
+          }
           const cubes = space.cubes(set, opts.maxRules ?? 256);
           if (!cubes) {
             problems.push(`${arch.name} ${name}: too many argument patterns for ${formatRet(o.value)}`);
@@ -132,7 +147,7 @@ function explainInner(p: Program, opts: { budget?: number; maxRules?: number }):
               continue;
             }
             rules.push({ conditions: cs, action: o.value });
-            conds.push(cs.map(condText).join(" and "));
+            conds.push(cs.map(comparisonText).join(" and "));
           }
           descr.push(`${formatRet(o.value)} when ${conds.join(" or ")}`);
         }
@@ -156,12 +171,6 @@ function explainInner(p: Program, opts: { budget?: number; maxRules?: number }):
     if (problems.length) ir = undefined;
   }
   return { ir, problems, text: lines.join("\n") };
-}
-
-function condText(c: ArgCondition): string {
-  const arg = c.width === 32 ? `args[${c.index}] (low 32 bits)` : `args[${c.index}]`;
-  if (c.op === "masked_eq") return `${arg} & 0x${c.mask!.toString(16)} == 0x${c.value.toString(16)}`;
-  return `${arg} == 0x${c.value.toString(16)}`;
 }
 
 /**
