@@ -19,7 +19,7 @@ import { compileIR } from "../policy/compile.js";
 import { SymbolicSpace, Inconclusive, FALSE, TRUE, type Outcome } from "./symbolic.js";
 import { equal } from "./relations.js";
 import { stringifyBig } from "../learn/emit.js";
-import { minimiseSet, conditionRules, conditionText, comparisonText } from "./minimise.js";
+import { minimiseSet, conditionRules, conditionText, comparisonText, wrapLine } from "./minimise.js";
 
 export interface Explanation {
   /** The decompiled policy (present when every behaviour could be stated). */
@@ -152,7 +152,7 @@ function explainInner(p: Program, opts: ExplainOptions): Explanation | Inconclus
           descr.push(`${formatRet(o.value)} when ${conds.join(" or ")}`);
         }
         syscalls.push({ nr, name, rules });
-        lines.push(`  ${name} (${nr}): ${descr.join("; ")}${rules.every((r) => r.conditions.length) ? `; otherwise ${formatRet(dflt)}` : ""}`);
+        lines.push(wrapLine(`  ${name} (${nr}): ${descr.join("; ")}${rules.every((r) => r.conditions.length) ? `; otherwise ${formatRet(dflt)}` : ""}`));
       }
       sections.push({ arch, defaultAction: dflt, syscalls });
     }
@@ -266,4 +266,54 @@ export function toOci(ir: PolicyIR): { text?: string; reason?: string } {
     syscalls,
   };
   return { text: stringifyBig(doc) + "\n" };
+}
+
+/** How an explanation compares with the policy a filter was compiled from (bench and tests). */
+export interface ExplanationSize {
+  /** Characters and lines of the text, and its longest line. */
+  chars: number;
+  lines: number;
+  longestLine: number;
+  /** Argument comparisons in the explained policy, and in the source policy. */
+  terms: number;
+  sourceTerms: number;
+  /** The largest per-syscall ratio explained/source comparisons (syscalls with conditions). */
+  worstSyscallRatio: number;
+  /** Where that ratio occurs ("x86_64 mmap"). */
+  worstSyscall?: string;
+  /** Instructions of the explanation compiled again, and of the original filter. */
+  recompiled: number;
+  original: number;
+}
+
+/** Sizes of explanation `e` of `program`, compiled from `source`. */
+export function explanationSize(source: PolicyIR, program: Program, e: Explanation): ExplanationSize {
+  const count = (ir: PolicyIR) => {
+    const m = new Map<string, number>();
+    for (const a of ir.arches) {
+      for (const s of a.syscalls) m.set(`${a.arch.name} ${s.name}`, s.rules.reduce((n, r) => n + r.conditions.length, 0));
+    }
+    return m;
+  };
+  const src = count(source);
+  const got = e.ir ? count(e.ir) : new Map<string, number>();
+  let worst = 0;
+  let worstSyscall: string | undefined;
+  for (const [k, n] of got) {
+    const base = src.get(k) ?? 0;
+    const r = base === 0 ? (n === 0 ? 0 : Infinity) : n / base;
+    if (r > worst) [worst, worstSyscall] = [r, k];
+  }
+  const lines = e.text.split("\n");
+  return {
+    chars: e.text.length,
+    lines: lines.length,
+    longestLine: Math.max(...lines.map((l) => l.length)),
+    terms: [...got.values()].reduce((a, b) => a + b, 0),
+    sourceTerms: [...src.values()].reduce((a, b) => a + b, 0),
+    worstSyscallRatio: worst,
+    worstSyscall,
+    recompiled: e.ir ? compileIR(e.ir).length : 0,
+    original: program.length,
+  };
 }

@@ -474,3 +474,22 @@ export function conditionText(c: Condition): string {
   const parts = c.products.map((p) => p.map((a) => argSetText(a, p.length === 1 && c.products.length === 1)).join(" and "));
   return parts.length > 1 ? parts.map((s) => (s.includes(" or ") || s.includes(" and ") ? `(${s})` : s)).join(" or ") : parts[0];
 }
+
+/**
+ * A line of text broken before `width` characters at list commas and "or"s, continuation lines
+ * indented by `indent` spaces: a long value list stays on screen instead of one long line.
+ */
+export function wrapLine(line: string, width = 160, indent = 6): string {
+  if (line.length <= width) return line;
+  const pieces = line.split(/(?<=, )|(?= or )/);
+  const out: string[] = [];
+  let cur = "";
+  for (const p of pieces) {
+    if (cur && cur.length + p.length > width) {
+      out.push(cur.trimEnd());
+      cur = " ".repeat(indent) + p.trimStart();
+    } else cur += p;
+  }
+  out.push(cur);
+  return out.join("\n");
+}

@@ -8,6 +8,7 @@ import { ExitCode, InputError } from "../../errors.js";
 import { loadOneEach, out, filterLabel, type FilterArgOptions } from "../common.js";
 import type { LoadedFilter } from "../../formats/detect.js";
 import { diff } from "../../verify/diff.js";
+import { wrapLine } from "../../verify/minimise.js";
 import { lint, lintPolicy, findingsExitCode, type Finding } from "../../verify/lint.js";
 import { loadPolicy } from "../../policy/frontend.js";
 import { parseFilterSpec } from "../../formats/detect.js";
@@ -151,7 +152,7 @@ export function verifyCommand(program: Command): void {
             out(`${arch}:`);
           }
           const nr = e.nr[0] === e.nr[1] ? ` (${e.nr[0]})` : "";
-          out(`  ${e.syscall}${nr}: A ${e.a}, B ${e.b}${e.when === "always" ? "" : ` when ${e.when}`}`);
+          out(wrapLine(`  ${e.syscall}${nr}: A ${e.a}, B ${e.b}${e.when === "always" ? "" : ` when ${e.when}`}`));
         }
         if (r.truncated) out("  … (more differences; use --json for the full list)");
       }
