@@ -19,6 +19,7 @@ import { compileIR } from "../policy/compile.js";
 import { SymbolicSpace, Inconclusive, FALSE, TRUE, type Outcome } from "./symbolic.js";
 import { equal } from "./relations.js";
 import { stringifyBig } from "../learn/emit.js";
+import { abiArgWidth } from "../policy/builder.js";
 import { minimiseSet, conditionRules, conditionText, comparisonText, wrapLine } from "./minimise.js";
 
 export interface Explanation {
@@ -205,13 +206,17 @@ export function toSeccompiler(ir: PolicyIR, thread = "main"): { text?: string; r
     ...(r.conditions.length ? {
       args: r.conditions.map((c) => ({
         index: c.index, type: c.width === 32 ? "dword" : "qword",
-        op: c.op === "masked_eq" ? { masked_eq: c.mask } : "eq", val: c.value,
+        op: c.op === "masked_eq" ? { masked_eq: c.mask } : c.op, val: c.value,
       })),
     } : {}),
   })));
   const doc = { [thread]: { default_action: act(sec.defaultAction), filter_action: act(filterAction), filter } };
   return { text: stringifyBig(doc) + "\n" };
 }
+
+const OCI_OPS: Record<Exclude<ArgCondition["op"], "masked_eq">, string> = {
+  eq: "SCMP_CMP_EQ", ne: "SCMP_CMP_NE", lt: "SCMP_CMP_LT", le: "SCMP_CMP_LE", gt: "SCMP_CMP_GT", ge: "SCMP_CMP_GE",
+};
 
 /**
  * The IR as an OCI / Docker profile, when it fits: one ABI (an OCI entry applies to every
@@ -246,14 +251,20 @@ export function toOci(ir: PolicyIR): { text?: string; reason?: string } {
     for (const r of s.rules) {
       const a = act(r.action);
       if (!a) return { reason: `${formatRet(r.action)} has no OCI spelling` };
+      // An OCI comparison reads the whole argument on a 64-bit ABI: a 32-bit equality becomes a
+      // masked one; a 32-bit order or `!=` has no spelling there.
+      const wide = abiArgWidth(sec.arch) === 64;
+      if (r.conditions.some((c) => wide && c.width === 32 && c.op !== "eq" && c.op !== "masked_eq")) {
+        return { reason: `${s.name}: a comparison of an argument's low 32 bits other than == or & has no OCI spelling on ${sec.arch.name}` };
+      }
       const args = r.conditions.map((c) => {
-        if (c.width === 32) {
+        if (c.width === 32 && wide) {
           const m = (c.op === "masked_eq" ? c.mask! : 0xffffffffn) & 0xffffffffn;
           return { index: c.index, value: m, valueTwo: c.value & m, op: "SCMP_CMP_MASKED_EQ" };
         }
         return c.op === "masked_eq"
           ? { index: c.index, value: c.mask!, valueTwo: c.value, op: "SCMP_CMP_MASKED_EQ" }
-          : { index: c.index, value: c.value, op: "SCMP_CMP_EQ" };
+          : { index: c.index, value: c.value, op: OCI_OPS[c.op] };
       });
       if (new Set(args.map((x) => x.index)).size !== args.length) return { reason: "OCI allows one comparison per argument in an entry" };
       syscalls.push({ names: [s.name], action: a.action, ...(a.errnoRet !== undefined ? { errnoRet: a.errnoRet } : {}), ...(args.length ? { args } : {}) });

@@ -20,7 +20,7 @@ export function explainCommand(program: Command): void {
     .option("-o, --output <file>", "write the policy here instead of stdout")
     .action((spec: string, o: FilterArgOptions & { format: string; output?: string }) => {
       const [f] = loadOneEach([spec], o);
-      const r = explain(f.program);
+      const r = explain(f.program, { oneCompPerArg: o.format === "oci" }); // OCI: one comparison per argument
       if (r instanceof Inconclusive) {
         err(`sysfence: ${filterLabel(f)}: inconclusive: ${r.reason}`);
         process.exitCode = ExitCode.INCONCLUSIVE;
