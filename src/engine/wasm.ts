@@ -42,6 +42,8 @@ export interface EngineExports {
   bddNodeLo(n: number): number;
   bddNodeHi(n: number): number;
   bddNodeCount(): number;
+  /** The reduced node (v, lo, hi); 0xffffffff when v is not above both children. */
+  bddMk(v: number, lo: number, hi: number): number;
   bddOverflowed(): number;
   symReset(): void;
   /** method: 0 auto (backward, forward when register states explode), 1 forward, 2 backward. */

@@ -5,6 +5,7 @@ import { Inconclusive } from "./symbolic.js";
 import type { DiffResult } from "./diff.js";
 import type { Finding } from "./lint.js";
 import { formatRet } from "../engine/actions.js";
+import { wrapLine } from "./minimise.js";
 
 const hex = (v: bigint | number) => "0x" + BigInt.asUintN(64, BigInt(v)).toString(16);
 
@@ -44,7 +45,7 @@ export function diffLines(r: Exclude<DiffResult, Inconclusive>, labels: string[]
       out.push(`${arch}:`);
     }
     const nr = e.nr[0] === e.nr[1] ? ` (${e.nr[0]})` : "";
-    out.push(`  ${e.syscall}${nr}: A ${e.a}, B ${e.b}${e.when === "always" ? "" : ` when ${e.when}`}`);
+    out.push(wrapLine(`  ${e.syscall}${nr}: A ${e.a}, B ${e.b}${e.when === "always" ? "" : ` when ${e.when}`}`));
   }
   if (r.truncated) out.push("  … (more differences; use --json for the full list)");
   return out;

@@ -49,7 +49,7 @@ export function explainCommand(program: Command): void {
 
 /** One filter's explanation in FORMAT (text unless a policy dialect), its problems on stderr. */
 function explainOne(f: LoadedFilter, format: string, semantics?: "c" | "python"): { text?: string; code: number } {
-  const r = explain(f.program);
+  const r = explain(f.program, { oneCompPerArg: format === "oci" }); // OCI: one comparison per argument
   if (r instanceof Inconclusive) {
     err(`sysfence: ${filterLabel(f)}: inconclusive: ${r.reason}`);
     return { code: ExitCode.INCONCLUSIVE };
