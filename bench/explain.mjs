@@ -13,14 +13,8 @@ export const name = "explain";
 export const title = "Explanations: condition terms, recompiled length, line length (targets 1.0x, 1.1x, 300)";
 
 const corpus = join(repoRoot, "test", "corpus");
-export const POLICIES = [
-  ["filters/firecracker/x86_64-unknown-linux-musl.json", "x86_64"],
-  ["filters/firecracker/aarch64-unknown-linux-musl.json", "aarch64"],
-  ["filters/firecracker/v1.10.1/x86_64-unknown-linux-musl.json", "x86_64"],
-  ["filters/firecracker/v1.10.1/aarch64-unknown-linux-musl.json", "aarch64"],
-  ["profiles/moby-profiles-seccomp-default.json", "x86_64"],
-  ["profiles/containers-common-seccomp.json", "x86_64"],
-];
+/** The corpus policies and the ABI each is compiled for (shared with test/explain-size.test.ts). */
+export const POLICIES = JSON.parse(readFileSync(join(repoRoot, "bench", "explain-corpus.json"), "utf8"));
 
 export async function run(ctx) {
   const { api } = ctx;

@@ -17,14 +17,8 @@ import { repoRoot } from "./support/corpus.js";
 const corpus = (rel: string) => readFileSync(join(repoRoot, "test", "corpus", rel), "utf8");
 const compile = (rel: string, arch: string) => compilePolicyText(corpus(rel), rel, { arch: findArch(arch)!, kernel: "6.8" }).programs;
 
-const POLICIES: [string, string][] = [
-  ["filters/firecracker/x86_64-unknown-linux-musl.json", "x86_64"],
-  ["filters/firecracker/aarch64-unknown-linux-musl.json", "aarch64"],
-  ["filters/firecracker/v1.10.1/x86_64-unknown-linux-musl.json", "x86_64"],
-  ["filters/firecracker/v1.10.1/aarch64-unknown-linux-musl.json", "aarch64"],
-  ["profiles/moby-profiles-seccomp-default.json", "x86_64"],
-  ["profiles/containers-common-seccomp.json", "x86_64"],
-];
+/** The corpus policies the bench measures (bench/explain-corpus.json), with their ABIs. */
+const POLICIES: [string, string][] = JSON.parse(readFileSync(join(repoRoot, "bench", "explain-corpus.json"), "utf8"));
 
 describe("explanation size targets on the corpus", () => {
   for (const [rel, arch] of POLICIES) {
