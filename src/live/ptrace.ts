@@ -9,10 +9,7 @@
 // main thread synchronously, so seize, wait, read and detach all come from one thread with
 // no process to start (a helper binary would cost a fork+exec per read and a build step
 // for `sysfence dump` users). See docs/architecture.md.
-import { createRequire } from "node:module";
-import { EnvironmentError } from "../errors.js";
-
-const require = createRequire(import.meta.url);
+import { openLibc } from "../native/libc.js";
 
 // <linux/ptrace.h>
 export const PTRACE_DETACH = 17;
@@ -38,14 +35,7 @@ let api: Ptrace | undefined;
 
 function load(): Ptrace {
   if (api) return api;
-  if (process.platform !== "linux") throw new EnvironmentError(`reading live filters needs Linux (this is ${process.platform})`);
-  let koffi: any;
-  try {
-    koffi = require("koffi");
-  } catch (e) {
-    throw new EnvironmentError(`cannot load koffi: ${(e as Error).message}`);
-  }
-  const lib = koffi.load("libc.so.6");
+  const { koffi, lib } = openLibc("reading live filters");
   // glibc declares ptrace variadic: each call passes its argument types.
   const ptrace = lib.func("long ptrace(int request, ...)");
   const waitpid = lib.func("int waitpid(int pid, void *status, int options)");
