@@ -20,6 +20,7 @@ import { resolveArch, syscallNumber } from "../../src/syscalls/index.js";
 import { replaySources, formatReplayText } from "../../src/replay/index.js";
 import { isGzip, type TraceSource } from "../../src/traces/source.js";
 import { SysfenceError } from "../../src/errors.js";
+import { filterLabel } from "../../src/cli/common.js";
 import type { Request, Reply, Target, InputDoc, LoadResult, EvalResult } from "./protocol.js";
 
 provideEngineBytes(wasmBytes);
@@ -51,9 +52,8 @@ function pick(t: Target): LoadedFilter {
   return list.find((f) => f.thread === t.thread) ?? list[0];
 }
 
-function label(f: LoadedFilter): string {
-  return f.thread === undefined ? f.file : `${f.file}[${f.thread}]`;
-}
+/** The CLI's label for a filter (so answers read the same on the page). */
+const label = filterLabel;
 
 function load(t: Target): LoadResult {
   const list = loadAll(t);

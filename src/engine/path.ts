@@ -12,7 +12,7 @@
 // so every property the interpreter relies on still holds; and a run that reaches the return
 // stops there, before any load the store would have fed.
 import type { Program } from "./program.js";
-import { opcodeInfo, Form } from "./opcodes.js";
+import { opcodeInfo, Form, successors } from "./opcodes.js";
 import { InputBatch, type SeccompData } from "./data.js";
 import { engine, Region } from "./wasm.js";
 import { evaluateBatch, optBits, requireAccepted, type EvalOptions } from "./run.js";
@@ -66,20 +66,16 @@ export function executedPath(p: Program, input: SeccompData, opts: EvalOptions =
     path.push(pc);
     const ins = insns[pc];
     const info = opcodeInfo(ins.code)!;
-    if (info.form === Form.RET_K || info.form === Form.RET_A) break;
-    if (info.form === Form.JA) pc = pc + 1 + (ins.k >>> 0);
-    else if (info.form === Form.JCOND_K || info.form === Form.JCOND_X) {
-      const t = pc + 1 + ins.jt, f = pc + 1 + ins.jf;
-      if (t === f) pc = t;
-      else {
-        const near = Math.min(t, f);
-        pc = reaches(near) ? near : Math.max(t, f);
-      }
+    const next = successors(ins, pc);
+    if (next.length === 0) break; // a return
+    if (next.length === 2 && next[0].to !== next[1].to) {
+      const near = Math.min(next[0].to, next[1].to);
+      pc = reaches(near) ? near : Math.max(next[0].to, next[1].to);
     } else if (info.form === Form.ALU_X && (info.mnemonic === "div" || info.mnemonic === "mod")) {
       // Division by X == 0 ends the program with 0 (the kernel's rule): did it go on?
       if (!reaches(pc + 1)) break;
       pc++;
-    } else pc++;
+    } else pc = next[0].to;
   }
   return { path, ret };
 }

@@ -12,7 +12,7 @@
 // of unsigned intervals through the region's jeq/jgt/jge tests, so a 1,000-instruction filter
 // draws as a handful of nodes whose labels say which syscalls go where.
 import type { Program, Insn } from "../engine/program.js";
-import { opcodeInfo, Form } from "../engine/opcodes.js";
+import { opcodeInfo, Form, successors, type EdgeKind } from "../engine/opcodes.js";
 import { decodeRet } from "../engine/actions.js";
 import { flow, insnText, inferArch, type State } from "../text/disasm.js";
 import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
@@ -49,7 +49,7 @@ export interface GraphEdge {
   to: string;
   label: string;
   /** "true" / "false" branch of a comparison, "jump", "next" (fall-through) or "dispatch". */
-  kind: "true" | "false" | "jump" | "next" | "dispatch";
+  kind: EdgeKind | "dispatch";
 }
 
 export interface ProgramGraph {
@@ -73,27 +73,6 @@ export interface GraphOptions {
 }
 
 const U32 = 0x1_0000_0000;
-
-/** Successor instructions of `pc` (empty for returns); jump targets are absolute. */
-export function successors(ins: Insn, pc: number): { to: number; kind: GraphEdge["kind"] }[] {
-  const info = opcodeInfo(ins.code);
-  if (!info) return [];
-  switch (info.form) {
-    case Form.RET_K:
-    case Form.RET_A:
-      return [];
-    case Form.JA:
-      return [{ to: pc + 1 + (ins.k >>> 0), kind: "jump" }];
-    case Form.JCOND_K:
-    case Form.JCOND_X:
-      return [
-        { to: pc + 1 + ins.jt, kind: "true" },
-        { to: pc + 1 + ins.jf, kind: "false" },
-      ];
-    default:
-      return [{ to: pc + 1, kind: "next" }];
-  }
-}
 
 /** The action family of a return value (unknown action values are kills, as in the kernel). */
 export function retKindOf(ret: number): RetKind {
