@@ -28,7 +28,7 @@ export function opcodeTableLen(): i32 {
 export function opcodeMnemonics(): string {
   return MNEMONICS;
 }
-export { compilePolicy } from "./compile";
+export { compilePolicy, compiledLength } from "./compile";
 export {
   bddReset, bddAnd, bddOr, bddXor, bddNot, bddDiff, bddExistsWord, bddRestrictWord, bddSatOne,
   bddWordRanges, bddWordEquals, bddNodeVar, bddNodeLo, bddNodeHi, nodeCount as bddNodeCount,
@@ -45,3 +45,4 @@ export function bddOverflowed(): bool {
 }
 export { jitCompile } from "./jit";
 export * from "./contract";
+export { bddMk } from "./bddbuild";

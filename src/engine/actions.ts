@@ -1,5 +1,5 @@
 // Seccomp return values: the eight actions, their precedence, and how results are printed
-// (`ALLOW`, `ERRNO(1)`, …). kernel-seccomp.md sections 3-4.
+// (`ALLOW`, `ERRNO(1)`, …). docs/kernel.md sections 3-4.
 
 import * as C from "./contract.generated.js";
 

@@ -52,18 +52,29 @@ export function findOpcode(mnemonic: string, form: Form): OpcodeInfo | undefined
   return load().all.find((o) => o.mnemonic === mnemonic && o.form === form);
 }
 
+/** How control leaves an instruction: fall through, an unconditional jump, or a branch. */
+export type EdgeKind = "next" | "jump" | "true" | "false";
+
 /**
- * Where control goes after instruction `pc`, computed here once for every analysis that walks
- * a program's control flow: [] after a ret (or an opcode the kernel refuses), [pc + 1 + k] after
- * ja, [if true, if false] after a conditional jump, [pc + 1] otherwise. Targets are not checked
- * against the program's length (the kernel's check does that).
+ * Where control goes after `ins` at `pc` (absolute targets; empty for returns). Jumps only go
+ * forward, which is what lets graphs, paths and walks visit instructions in order.
  */
-export function successors(ins: Insn, pc: number): number[] {
+export function successors(ins: Insn, pc: number): { to: number; kind: EdgeKind }[] {
   const info = opcodeInfo(ins.code);
-  switch (info?.form) {
-    case undefined: case Form.RET_K: case Form.RET_A: return [];
-    case Form.JA: return [pc + 1 + ins.k];
-    case Form.JCOND_K: case Form.JCOND_X: return [pc + 1 + ins.jt, pc + 1 + ins.jf];
-    default: return [pc + 1];
+  if (!info) return [];
+  switch (info.form) {
+    case Form.RET_K:
+    case Form.RET_A:
+      return [];
+    case Form.JA:
+      return [{ to: pc + 1 + (ins.k >>> 0), kind: "jump" }];
+    case Form.JCOND_K:
+    case Form.JCOND_X:
+      return [
+        { to: pc + 1 + ins.jt, kind: "true" },
+        { to: pc + 1 + ins.jf, kind: "false" },
+      ];
+    default:
+      return [{ to: pc + 1, kind: "next" }];
   }
 }

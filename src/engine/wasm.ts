@@ -25,6 +25,7 @@ export interface EngineExports {
   evalStack(progs: number, nprogs: number, data: number, n: number, out: number, opts: number): void;
   cacheScan(prog: number, len: number, arch: number, count: number, out: number, opts: number): void;
   compilePolicy(input: number, words: number, out: number, cap: number): number;
+  compiledLength(): number;
   jitCompile(prog: number, len: number, dst: number, room: number): number;
   bddReset(budget: number): void;
   bddAnd(a: number, b: number): number;
@@ -41,6 +42,8 @@ export interface EngineExports {
   bddNodeLo(n: number): number;
   bddNodeHi(n: number): number;
   bddNodeCount(): number;
+  /** The reduced node (v, lo, hi); 0xffffffff when v is not above both children. */
+  bddMk(v: number, lo: number, hi: number): number;
   bddOverflowed(): number;
   symReset(): void;
   /** method: 0 auto (backward, forward when register states explode), 1 forward, 2 backward. */
@@ -81,6 +84,15 @@ function locateWasm(): string {
 let compiled: WebAssembly.Module | undefined;
 let instance: EngineExports | undefined;
 let generation = 0;
+let providedBytes: Uint8Array | undefined;
+
+/**
+ * Gives the engine's bytes directly instead of reading build/sysfence.wasm: the playground
+ * embeds them in its bundle. Must be called before the engine's first use.
+ */
+export function provideEngineBytes(bytes: Uint8Array): void {
+  providedBytes = bytes;
+}
 
 /**
  * Which instance of the engine is live: it changes each time the engine is (re)instantiated.
@@ -125,7 +137,7 @@ function guarded(f: (...a: number[]) => unknown, arity: number): (...a: number[]
  */
 export function engine(): EngineExports {
   if (instance) return instance;
-  compiled ??= new WebAssembly.Module(readFileSync(locateWasm()));
+  compiled ??= new WebAssembly.Module(providedBytes ?? readFileSync(locateWasm()));
   const mod = instantiateSync<Record<string, unknown>>(compiled, {
     env: {
       abort(msg: number, file: number, line: number, col: number) {

@@ -6,7 +6,8 @@ import { resolveArch, type ArchLike } from "../syscalls/index.js";
 import { InputError } from "../errors.js";
 import { TRACE_FORMATS } from "../traces/reader.js";
 import { DECIDER_CHOICES } from "./decide.js";
-import { readTrace, type TraceFormat, type TraceFileSummary } from "../traces/reader.js";
+import { readSource, type TraceFormat, type TraceFileSummary } from "../traces/reader.js";
+import { openTrace, type TraceSource } from "../traces/source.js";
 import { Replayer, type ReplayOptions, type ReplayTotals, type SyscallReport } from "./replayer.js";
 
 export { Replayer, BATCH, argLabel } from "./replayer.js";
@@ -46,30 +47,51 @@ export function traceBytes(paths: readonly string[]): number | undefined {
   return total;
 }
 
-/** Replays every trace, in order, against the filter stack (oldest first). */
-export async function replayTraces(programs: readonly Program[], traces: readonly string[], opts: ReplayTracesOptions): Promise<ReplayResult> {
-  const arch = resolveArch(opts?.arch, "replayTraces: options.arch");
+/** The options the API was given, checked: an arch name or token, a known format and decider. */
+function checkReplayOptions(opts: ReplayTracesOptions, fn: string): ReturnType<typeof resolveArch> {
+  const arch = resolveArch(opts?.arch, `${fn}: options.arch`);
   if (opts.format !== undefined && !TRACE_FORMATS.includes(opts.format)) {
-    throw new InputError(`unknown trace format "${String(opts.format)}"; one of ${TRACE_FORMATS.join(", ")}`, "replayTraces: options.format");
+    throw new InputError(`unknown trace format "${String(opts.format)}"; one of ${TRACE_FORMATS.join(", ")}`, `${fn}: options.format`);
   }
   if (opts.decider !== undefined && !DECIDER_CHOICES.includes(opts.decider)) {
-    throw new InputError(`unknown decider "${String(opts.decider)}"; one of ${DECIDER_CHOICES.join(", ")}`, "replayTraces: options.decider");
+    throw new InputError(`unknown decider "${String(opts.decider)}"; one of ${DECIDER_CHOICES.join(", ")}`, `${fn}: options.decider`);
   }
-  const replayer = new Replayer(programs, opts);
+  return arch;
+}
+
+/** Replays every trace, in order, against the filter stack (oldest first). */
+export async function replayTraces(programs: readonly Program[], traces: readonly string[], opts: ReplayTracesOptions): Promise<ReplayResult> {
+  checkReplayOptions(opts, "replayTraces");
   const total = opts.onProgress ? traceBytes(traces) : undefined;
+  const sources: TraceSource[] = [];
+  for (const t of traces) sources.push(await openTrace(t));
+  return replaySources(programs, sources, { ...opts, onProgress: opts.onProgress ? (n) => opts.onProgress!(n, total) : undefined });
+}
+
+/**
+ * replayTraces over opened sources (files, stdin, or bytes already in memory, as the playground
+ * has them). Progress counts stored bytes over all sources.
+ */
+export async function replaySources(programs: readonly Program[], sources: readonly TraceSource[], opts: ReplayTracesOptions): Promise<ReplayResult> {
+  const arch = checkReplayOptions(opts, "replaySources");
+  const replayer = new Replayer(programs, opts);
   let before = 0;
   const summaries: TraceFileSummary[] = [];
-  for (let i = 0; i < traces.length; i++) {
+  for (let i = 0; i < sources.length; i++) {
     const base = before;
-    const s = await readTrace(traces[i], {
+    let read = 0;
+    const s = await readSource(sources[i], sources[i].label, {
       fileIndex: i,
       arch,
       format: opts.format,
       sink: replayer,
-      onProgress: opts.onProgress ? (n) => opts.onProgress!(base + n, total) : undefined,
+      onProgress: (n) => {
+        read = n;
+        opts.onProgress?.(base + n, undefined);
+      },
     });
     summaries.push(s);
-    if (total !== undefined) before += statSync(traces[i]).size;
+    before += sources[i].size ?? read;
   }
   const syscalls = replayer.finish();
   return { method: replayer.decider.method, traces: summaries, totals: replayer.totals, installs: replayer.installs, syscalls };

@@ -39,7 +39,7 @@ function decode(p: Program): DecodedInsn[] {
   if (d) return d;
   d = p.insns().map((ins, pc) => {
     const info = opcodeInfo(ins.code);
-    return { form: info?.form ?? Form.NONE, mn: info?.mnemonic ?? "?", k: ins.k >>> 0, succ: successors(ins, pc) };
+    return { form: info?.form ?? Form.NONE, mn: info?.mnemonic ?? "?", k: ins.k >>> 0, succ: successors(ins, pc).map((s) => s.to) };
   });
   decoded.set(p, d);
   return d;

@@ -21,7 +21,7 @@ export interface DisasmOptions {
 }
 
 /** What the accumulator is known to hold at an instruction, and which arch the path checked. */
-interface State {
+export interface State {
   a: "nr" | "arch" | "other";
   token: number | undefined;
 }
@@ -32,7 +32,7 @@ function merge(x: State | undefined, y: State): State {
 }
 
 /** Forward data flow over the (loop-free) program: the state on entry to each instruction. */
-function flow(insns: Insn[]): (State | undefined)[] {
+export function flow(insns: Insn[]): (State | undefined)[] {
   const st: (State | undefined)[] = new Array(insns.length).fill(undefined);
   if (insns.length) st[0] = { a: "other", token: undefined };
   insns.forEach((ins, pc) => {
@@ -51,7 +51,7 @@ function flow(insns: Insn[]): (State | undefined)[] {
       case Form.JCOND_K: {
         // The true branch of `jeq #token` on the arch word knows the arch.
         if (info.mnemonic !== "jeq" || s.a !== "arch") break;
-        const [t, f] = successors(ins, pc);
+        const [t, f] = successors(ins, pc).map((s) => s.to);
         to(t, { a: s.a, token: ins.k >>> 0 });
         to(f, s);
         return;
@@ -65,7 +65,7 @@ function flow(insns: Insn[]): (State | undefined)[] {
       default:
         break;
     }
-    for (const t of successors(ins, pc)) to(t, next);
+    for (const { to: t } of successors(ins, pc)) to(t, next);
   });
   return st;
 }
