@@ -10,7 +10,7 @@ import * as C from "../src/engine/contract.generated.js";
 import { check } from "../src/engine/check.js";
 import { CLASSIC_NAMES } from "../src/engine/check.js";
 import { Program } from "../src/engine/program.js";
-import { opcodes, successors, Form } from "../src/engine/opcodes.js";
+import { opcodes, successors as edges, Form } from "../src/engine/opcodes.js";
 
 interface Const { name: string; type: string; value: number }
 
@@ -53,6 +53,7 @@ describe("engine <-> host contract", () => {
 
   it("successors: ret ends, ja jumps, conditionals branch true then false, the rest falls through", () => {
     const code = (m: string, f: number) => opcodes().find((o) => o.mnemonic === m && o.form === f)!.code;
+    const successors = (ins: Parameters<typeof edges>[0], pc: number) => edges(ins, pc).map((e) => e.to);
     expect(successors({ code: code("ret", Form.RET_K), jt: 0, jf: 0, k: 0 }, 3)).toEqual([]);
     expect(successors({ code: code("ret", Form.RET_A), jt: 0, jf: 0, k: 0 }, 3)).toEqual([]);
     expect(successors({ code: code("ja", Form.JA), jt: 0, jf: 0, k: 5 }, 3)).toEqual([9]);
