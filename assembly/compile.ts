@@ -51,6 +51,8 @@ const nE = new StaticArray<u32>(MAX_NODES); // JMP: context (A = word at offset,
 const nF = new StaticArray<u32>(MAX_NODES);
 let nodeCount: i32 = 0;
 let overflow = false;
+/** True while syscallBlock collects the states a block needs: node() builds nothing. */
+let dry = false;
 
 const HASH_BITS: i32 = 18;
 const HASH_SIZE: i32 = 1 << HASH_BITS;
@@ -63,6 +65,7 @@ function mix(h: u32, v: u32): u32 {
 }
 
 function node(kind: u32, a: u32, b: u32, c: u32, d: u32, e: u32, f: u32): u32 {
+  if (dry) return 0; // collecting states (see syscallBlock): nothing is built
   let h = mix(mix(mix(mix(mix(mix(mix(0x12345, kind), a), b), c), d), e), f);
   let slot = <i32>(h & <u32>(HASH_SIZE - 1));
   while (true) {
@@ -148,23 +151,58 @@ const cVlo = new StaticArray<u32>(MAX_CONDS);
 const cVhi = new StaticArray<u32>(MAX_CONDS);
 const cMlo = new StaticArray<u32>(MAX_CONDS);
 const cMhi = new StaticArray<u32>(MAX_CONDS);
-const MAX_RULES: i32 = 1 << 14;
+const MAX_RULES: i32 = 1 << 16;
 const rAction = new StaticArray<u32>(MAX_RULES);
 const rFirst = new StaticArray<i32>(MAX_RULES);
 const rCount = new StaticArray<i32>(MAX_RULES);
 let ruleCount: i32 = 0;
 let blockDefault: u32 = 0;
 
-// Memo of build(r, c, context, knowledge) for the syscall being compiled.
-const MAX_MEMO: i32 = 1 << 14;
-const mR = new StaticArray<i32>(MAX_MEMO);
-const mC = new StaticArray<i32>(MAX_MEMO);
-const mOff = new StaticArray<u32>(MAX_MEMO);
-const mMask = new StaticArray<u32>(MAX_MEMO);
-const mKIdx = new StaticArray<i32>(MAX_MEMO);
-const mKVal = new StaticArray<u32>(MAX_MEMO);
-const mNode = new StaticArray<u32>(MAX_MEMO);
+// The states of the syscall being compiled: build(r, c, context, knowledge), each with the node
+// built for it, found through an open-addressing hash table. A syscall with thousands of rules
+// has thousands of states; nothing here recurses on their number (see syscallBlock).
+const MAX_STATES: i32 = 1 << 16;
+const STATE_HASH: i32 = 1 << 17;
+const mR = new StaticArray<i32>(MAX_STATES);
+const mC = new StaticArray<i32>(MAX_STATES);
+const mOff = new StaticArray<u32>(MAX_STATES);
+const mMask = new StaticArray<u32>(MAX_STATES);
+const mKIdx = new StaticArray<i32>(MAX_STATES);
+const mKVal = new StaticArray<u32>(MAX_STATES);
+const mNode = new StaticArray<u32>(MAX_STATES);
+const mTable = new StaticArray<i32>(STATE_HASH); // state index + 1, 0 = empty
 let memoCount: i32 = 0;
+
+/** The index of a state, adding it when `add` (then -1 only when the table is full). */
+function stateOf(r: i32, c: i32, off: u32, mask: u32, kIdx: i32, kVal: u32, add: bool): i32 {
+  const h = mix(mix(mix(mix(mix(mix(0x2545, <u32>r), <u32>c), off), mask), <u32>kIdx), kVal);
+  let slot = <i32>(h & <u32>(STATE_HASH - 1));
+  while (true) {
+    const id = unchecked(mTable[slot]);
+    if (id == 0) break;
+    const i = id - 1;
+    if (unchecked(mR[i]) == r && unchecked(mC[i]) == c && unchecked(mOff[i]) == off && unchecked(mMask[i]) == mask
+      && unchecked(mKIdx[i]) == kIdx && unchecked(mKVal[i]) == kVal) {
+      return i;
+    }
+    slot = (slot + 1) & (STATE_HASH - 1);
+  }
+  if (!add) return -1;
+  if (memoCount >= MAX_STATES) {
+    overflow = true;
+    return -1;
+  }
+  const i = memoCount++;
+  unchecked(mR[i] = r);
+  unchecked(mC[i] = c);
+  unchecked(mOff[i] = off);
+  unchecked(mMask[i] = mask);
+  unchecked(mKIdx[i] = kIdx);
+  unchecked(mKVal[i] = kVal);
+  unchecked(mNode[i] = 0);
+  unchecked(mTable[slot] = i + 1);
+  return i;
+}
 
 // One fact about the input that the path has established, carried into later rules: the high
 // word of argument kIdx equals kVal (learned when a 64-bit compare went on to its low word).
@@ -178,28 +216,17 @@ const NO_FACT: i32 = -1;
  * given that A holds the word at ctxOff masked by ctxMask. Building per context lets a rule
  * that tests the same word as the one before it skip the reload: fourteen `ioctl` request
  * values cost one load and fourteen jeq, not fourteen loads.
+ *
+ * Past the last condition or rule the code is a ret. Otherwise: while collecting (`dry`) the
+ * state is recorded for syscallBlock and 0 returned; while building, the state's node, which
+ * syscallBlock has built already (every state built here comes later in rule order).
  */
 function build(r: i32, c: i32, ctxOff: u32, ctxMask: u32, kIdx: i32, kVal: u32): u32 {
   if (r >= ruleCount) return ret(blockDefault);
   if (c >= unchecked(rCount[r])) return ret(unchecked(rAction[r]));
-  for (let i = 0; i < memoCount; i++) {
-    if (unchecked(mR[i]) == r && unchecked(mC[i]) == c && unchecked(mOff[i]) == ctxOff && unchecked(mMask[i]) == ctxMask
-      && unchecked(mKIdx[i]) == kIdx && unchecked(mKVal[i]) == kVal) {
-      return unchecked(mNode[i]);
-    }
-  }
-  const n = condition(r, c, ctxOff, ctxMask, kIdx, kVal);
-  if (memoCount < MAX_MEMO) {
-    unchecked(mR[memoCount] = r);
-    unchecked(mC[memoCount] = c);
-    unchecked(mOff[memoCount] = ctxOff);
-    unchecked(mMask[memoCount] = ctxMask);
-    unchecked(mKIdx[memoCount] = kIdx);
-    unchecked(mKVal[memoCount] = kVal);
-    unchecked(mNode[memoCount] = n);
-    memoCount++;
-  }
-  return n;
+  const i = stateOf(r, c, ctxOff, ctxMask, kIdx, kVal, dry);
+  if (dry || i < 0) return 0;
+  return unchecked(mNode[i]);
 }
 
 // Knowledge carried by the continuation builders below (set by condition()).
@@ -305,11 +332,59 @@ function condition(r: i32, c: i32, ctxOff: u32, ctxMask: u32, kIdx: i32, kVal: u
   return withLoad(hi, FULL, ctxOff, ctxMask, top);
 }
 
-/** One syscall's block, entered with A = nr: rules in order, first match wins. */
+// Buckets for ordering states by their condition (rFirst[r] + c): a counting sort.
+const bucket = new StaticArray<i32>(MAX_CONDS + 1);
+const order = new StaticArray<i32>(MAX_STATES);
+
+/**
+ * One syscall's block, entered with A = nr: rules in order, first match wins.
+ *
+ * Without recursion on the number of rules: first the states reachable from the entry are
+ * collected breadth-first (condition() run `dry`, its continuations only recorded), then built
+ * from the last condition of the last rule backwards, so every continuation a state asks for
+ * is built before it.
+ */
 function syscallBlock(nrules: i32, dflt: u32): u32 {
   ruleCount = nrules;
   blockDefault = dflt;
+  for (let i = 0; i < memoCount; i++) {
+    // Clear only the slots in use (the table is large, blocks are usually small).
+    const h = mix(mix(mix(mix(mix(mix(0x2545, <u32>unchecked(mR[i])), <u32>unchecked(mC[i])), unchecked(mOff[i])),
+      unchecked(mMask[i])), <u32>unchecked(mKIdx[i])), unchecked(mKVal[i]));
+    // Its own slot is on its probe path (slots cleared before may sit in between).
+    let slot = <i32>(h & <u32>(STATE_HASH - 1));
+    while (unchecked(mTable[slot]) != i + 1) slot = (slot + 1) & (STATE_HASH - 1);
+    unchecked(mTable[slot] = 0);
+  }
   memoCount = 0;
+  if (nrules == 0) return ret(dflt);
+  // Collect.
+  dry = true;
+  build(0, 0, 0, FULL, NO_FACT, 0);
+  for (let i = 0; i < memoCount; i++) {
+    condition(unchecked(mR[i]), unchecked(mC[i]), unchecked(mOff[i]), unchecked(mMask[i]), unchecked(mKIdx[i]), unchecked(mKVal[i]));
+  }
+  dry = false;
+  if (overflow) return 0;
+  // Order by condition, last first.
+  const keys = unchecked(rFirst[nrules - 1]) + unchecked(rCount[nrules - 1]);
+  for (let k = 0; k <= keys; k++) unchecked(bucket[k] = 0);
+  for (let i = 0; i < memoCount; i++) {
+    const k = unchecked(rFirst[unchecked(mR[i])]) + unchecked(mC[i]);
+    unchecked(bucket[k + 1] += 1);
+  }
+  for (let k = 0; k < keys; k++) unchecked(bucket[k + 1] += unchecked(bucket[k]));
+  for (let i = 0; i < memoCount; i++) {
+    const k = unchecked(rFirst[unchecked(mR[i])]) + unchecked(mC[i]);
+    unchecked(order[unchecked(bucket[k])] = i);
+    unchecked(bucket[k] += 1);
+  }
+  // Build.
+  for (let j = memoCount - 1; j >= 0; j--) {
+    const i = unchecked(order[j]);
+    unchecked(mNode[i] = condition(unchecked(mR[i]), unchecked(mC[i]), unchecked(mOff[i]), unchecked(mMask[i]),
+      unchecked(mKIdx[i]), unchecked(mKVal[i])));
+  }
   return build(0, 0, 0, FULL, NO_FACT, 0);
 }
 
@@ -465,7 +540,7 @@ function dist(p: i32): u32 {
   return <u32>(outCount - p - 1);
 }
 
-/** Makes the instruction about to be written continue at node n (fall through or ja). */
+/** Makes the instruction about to be written continue at node n (emitted already): fall through or ja. */
 function ensureNext(n: u32): void {
   const p = emit(n);
   if (p != outCount - 1) put(JMP_JA, 0, 0, dist(p));
@@ -483,39 +558,84 @@ function near(n: u32): i32 {
   return put(JMP_JA, 0, 0, dist(p));
 }
 
+// The emit walk's explicit stack: node and how far its emission has got (0: successors not yet
+// visited; 1: the first visited; 2: both). A chain of thousands of jumps costs heap, not stack.
+const MAX_STACK: i32 = MAX_NODES;
+const sNode = new StaticArray<u32>(MAX_STACK);
+const sStep = new StaticArray<u8>(MAX_STACK);
+
+/**
+ * Emits node n after its successors (post-order: for a jump the true side first, so the false
+ * side lands right after the jump) and returns the reverse index of its first instruction.
+ */
 function emit(n: u32): i32 {
   const have = unchecked(pos[n]);
   if (have >= 0) return have;
-  const kind = unchecked(nKind[n]);
-  let p: i32;
-  if (kind == K_RET) {
-    p = put(RET_K, 0, 0, unchecked(nA[n]));
-  } else if (kind == K_LD) {
-    ensureNext(unchecked(nB[n]));
-    p = put(LD_W_ABS, 0, 0, unchecked(nA[n]));
-  } else if (kind == K_AND) {
-    ensureNext(unchecked(nB[n]));
-    p = put(ALU_AND_K, 0, 0, unchecked(nA[n]));
-  } else {
-    // Emit the true side first so the false side lands right after the jump (offset 0).
-    const t = unchecked(nC[n]);
-    const f = unchecked(nD[n]);
-    emit(t);
-    emit(f);
-    let pt = near(t);
-    let pf = near(f);
-    // A trampoline or copy for one side may have pushed the other out of range.
-    if (dist(pt) > 255) pt = near(t);
-    if (dist(pf) > 255) pf = near(f);
-    if (dist(pt) > 255 || dist(pf) > 255) {
-      // Both far: two trampolines right after the jump.
-      pf = put(JMP_JA, 0, 0, dist(emit(f)));
-      pt = put(JMP_JA, 0, 0, dist(emit(t)));
+  let sp = 0;
+  unchecked(sNode[0] = n);
+  unchecked(sStep[0] = 0);
+  sp = 1;
+  while (sp > 0) {
+    const m = unchecked(sNode[sp - 1]);
+    const step = unchecked(sStep[sp - 1]);
+    if (step == 0 && unchecked(pos[m]) >= 0) {
+      sp--;
+      continue;
     }
-    p = put(<u16>unchecked(nA[n]), dist(pt), dist(pf), unchecked(nB[n]));
+    const kind = unchecked(nKind[m]);
+    if (kind == K_RET) {
+      unchecked(pos[m] = put(RET_K, 0, 0, unchecked(nA[m])));
+      sp--;
+      continue;
+    }
+    // The successor to visit at this step, if any.
+    let next: u32 = 0xffffffff;
+    if (kind == K_LD || kind == K_AND) {
+      if (step == 0) next = unchecked(nB[m]);
+    } else if (step == 0) next = unchecked(nC[m]);
+    else if (step == 1) next = unchecked(nD[m]);
+    if (next != 0xffffffff) {
+      unchecked(sStep[sp - 1] = step + 1);
+      if (unchecked(pos[next]) < 0) {
+        if (sp >= MAX_STACK) {
+          overflow = true;
+          return 0;
+        }
+        unchecked(sNode[sp] = next);
+        unchecked(sStep[sp] = 0);
+        sp++;
+      }
+      continue;
+    }
+    // Successors emitted: write the node itself.
+    let p: i32;
+    if (kind == K_LD || kind == K_AND) {
+      ensureNext(unchecked(nB[m]));
+      p = put(kind == K_LD ? LD_W_ABS : ALU_AND_K, 0, 0, unchecked(nA[m]));
+    } else {
+      const t = unchecked(nC[m]);
+      const f = unchecked(nD[m]);
+      let pt = near(t);
+      let pf = near(f);
+      // A trampoline or copy for one side may have pushed the other out of range.
+      if (dist(pt) > 255) pt = near(t);
+      if (dist(pf) > 255) pf = near(f);
+      if (dist(pt) > 255 || dist(pf) > 255) {
+        // Both far: two trampolines right after the jump.
+        pf = put(JMP_JA, 0, 0, dist(emit(f)));
+        pt = put(JMP_JA, 0, 0, dist(emit(t)));
+      }
+      p = put(<u16>unchecked(nA[m]), dist(pt), dist(pf), unchecked(nB[m]));
+    }
+    unchecked(pos[m] = p);
+    sp--;
   }
-  unchecked(pos[n] = p);
-  return p;
+  return unchecked(pos[n]);
+}
+
+/** Instructions the last compilePolicy laid out (also when it returned C_ERR_TOO_LONG). */
+export function compiledLength(): i32 {
+  return outCount;
 }
 
 // ---- entry point ---------------------------------------------------------------------------
@@ -530,6 +650,7 @@ export function compilePolicy(input: usize, words: u32, out: usize, cap: u32): i
   inPos = 0;
   inBad = false;
   overflow = false;
+  dry = false;
   nodeCount = 0;
   outCount = 0;
   for (let i = 0; i < HASH_SIZE; i++) unchecked(table[i] = 0);

@@ -28,7 +28,7 @@ export function opcodeTableLen(): i32 {
 export function opcodeMnemonics(): string {
   return MNEMONICS;
 }
-export { compilePolicy } from "./compile";
+export { compilePolicy, compiledLength } from "./compile";
 export {
   bddReset, bddAnd, bddOr, bddXor, bddNot, bddDiff, bddExistsWord, bddRestrictWord, bddSatOne,
   bddWordRanges, bddWordEquals, bddNodeVar, bddNodeLo, bddNodeHi, nodeCount as bddNodeCount,
@@ -44,3 +44,4 @@ export function bddOverflowed(): bool {
   return overflowed;
 }
 export { jitCompile } from "./jit";
+export { bddMk } from "./bddbuild";

@@ -3,14 +3,15 @@
 // random + mutated programs, and every one of the 65536 `code` values. Scaled by
 // SYSFENCE_SOAK_FACTOR; reproducible with SYSFENCE_SEED (printed).
 import { describe, it, expect } from "vitest";
+import { skipWhen } from "./support/skip.js";
 import { Program, type Insn } from "../src/engine/program.js";
 import { check } from "../src/engine/check.js";
-import { skipOracle, kernelAccept, describeAccept, EINVAL } from "./support/oracle.js";
+import { oracleSkipReason, kernelAccept, describeAccept, EINVAL } from "./support/oracle.js";
 import {
   Rng, runSeed, soakFactor, specialPrograms, sweepProgram, hexInsns, checkerCase,
 } from "./support/randprog.js";
 
-const skip = skipOracle("checker vs real kernel (test/kernel-check.test.ts)");
+const why = oracleSkipReason();
 const factor = soakFactor();
 const seed = runSeed();
 const BATCH = 4000;
@@ -70,7 +71,7 @@ async function compare(label: string, count: number, make: (i: number) => Case):
         );
       }
       if (c.expect && (c.expect === "accept") !== (k === 0)) {
-        out.documented.push(`[${label}] ${c.name}: kernel-seccomp.md says ${c.expect}, kernel ${describeAccept(k)}`);
+        out.documented.push(`[${label}] ${c.name}: docs/kernel.md says ${c.expect}, kernel ${describeAccept(k)}`);
       }
     });
   }
@@ -90,8 +91,8 @@ function report(label: string, o: Outcome): void {
   for (const d of o.documented) console.error(`UNEXPECTED ${d}`);
 }
 
-describe.skipIf(skip)("checker vs the real kernel (accept/reject)", () => {
-  it("agrees on the edge cases of kernel-seccomp.md, with the documented verdicts", async () => {
+describe("checker vs the real kernel (accept/reject)", skipWhen(why), () => {
+  it("agrees on the edge cases of docs/kernel.md, with the documented verdicts", async () => {
     const specials = specialPrograms(new Rng(seed));
     const o = await compare("edge cases", specials.length, (i) => specials[i]);
     report("edge cases", o);

@@ -12,6 +12,7 @@
 // Each arch prints `[kernel ARCH] check N agree, eval M agree, stack K agree, disagreements D`.
 // Sizes scale with SYSFENCE_SOAK_FACTOR (`npm run soak`: x100); SYSFENCE_SEED reproduces a run.
 import { describe, it, expect, beforeAll } from "vitest";
+import { skipWhen } from "./support/skip.js";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -32,7 +33,7 @@ import {
   type EvalJob, type EvalResult, type Rewritten, type Observation,
 } from "./support/oracle.js";
 import {
-  GUEST_ARCHES, skipGuest, runGuest, guestBatch, buildStatic, guestKernelPackage, MODE,
+  GUEST_ARCHES, guestSkipReason, runGuest, guestBatch, buildStatic, guestKernelPackage, MODE,
   type GuestArch, type GuestRecord, type GuestRun,
 } from "./support/guest.js";
 import {
@@ -274,8 +275,8 @@ function makePlan(a: GuestArch, ip: bigint): Plan {
 }
 
 for (const a of GUEST_ARCHES) {
-  const skip = skipGuest(a, "real-kernel differential tests");
-  describe.skipIf(skip)(`the real ${a.name} kernel under QEMU (${a.order === "be" ? "big" : "little"}-endian)`, () => {
+  const why = guestSkipReason(a);
+  describe(`the real ${a.name} kernel under QEMU (${a.order === "be" ? "big" : "little"}-endian)`, skipWhen(why && `${a.name} guest: ${why}`), () => {
     let plan: Plan;
     let run: GuestRun;
     let ip: bigint;

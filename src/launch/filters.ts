@@ -2,6 +2,7 @@
 // kernel would reject, an action this kernel lacks, a stack over the kernel's 32768-instruction
 // total, and an effective stack that would kill (or fail) the launcher's own last syscalls —
 // the seccomp() call that installs the next phase, and the final execve.
+import { readBoundedText, SIZE_LIMITS } from "../read.js";
 import { readFileSync } from "node:fs";
 import { Program } from "../engine/program.js";
 import { check } from "../engine/check.js";
@@ -59,11 +60,7 @@ export function loadPolicy(
   const file = typeof policy === "string" ? policy : policy.file ?? "<policy>";
   let text: string;
   if (typeof policy === "string") {
-    try {
-      text = readFileSync(policy, "utf8");
-    } catch (e) {
-      throw new InputError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
-    }
+    text = readBoundedText(policy, SIZE_LIMITS.policy, "a policy file", file);
   } else {
     text = policy.text;
   }

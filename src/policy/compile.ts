@@ -1,11 +1,12 @@
 // Compiling the IR (src/policy/ir.ts) to a program. The host only encodes the IR into the
 // word format of assembly/compile.ts and hands it to the engine, which builds the decision tree
 // and lays out the code; the host never emits an instruction itself.
-import type { PolicyIR, ArchPolicy, CompareOp } from "./ir.js";
+import type { PolicyIR, ArchPolicy, CompareOp, SyscallPolicy } from "./ir.js";
+import { placeOfRef } from "./json.js";
 import { X32_BIT } from "./ir.js";
 import { engine, Region } from "../engine/wasm.js";
 import { Program } from "../engine/program.js";
-import { InputError, InternalError } from "../errors.js";
+import { InputError } from "../errors.js";
 import { syscallCount } from "../syscalls/index.js";
 
 const OP_CODES: Record<CompareOp, number> = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5, masked_eq: 6 };
@@ -81,6 +82,30 @@ export function encodePolicy(ir: PolicyIR): Uint32Array {
   return Uint32Array.from(w, (x) => x >>> 0);
 }
 
+/**
+ * A located error for a policy over a limit: where its weight is (the syscall with the most
+ * rules and conditions), so the author knows what to split or simplify.
+ */
+function limitError(ir: PolicyIR, what: string): InputError {
+  let heavy: { s: SyscallPolicy; arch: string; weight: number } | undefined;
+  for (const a of ir.arches) {
+    for (const s of a.syscalls) {
+      let weight = 0;
+      for (const r of s.rules) weight += Math.max(1, r.conditions.length);
+      if (!heavy || weight > heavy.weight) heavy = { s, arch: a.arch.name, weight };
+    }
+  }
+  const name = ir.name ?? "policy";
+  if (!heavy) return new InputError(`${name}: ${what}`, ir.source ? placeOfRef(ir.source) : undefined);
+  const conds = heavy.s.rules.reduce((n, r) => n + r.conditions.length, 0);
+  const src = heavy.s.rules[0]?.source;
+  return new InputError(
+    `${name}: ${what}; the weight is in ${heavy.s.name} (${heavy.arch}): ${heavy.s.rules.length.toLocaleString("en-US")} ` +
+      `rules, ${conds.toLocaleString("en-US")} argument conditions (split the values over threads, or allow a range)`,
+    src ? placeOfRef(src) : ir.source ? placeOfRef(ir.source) : undefined,
+  );
+}
+
 let inRegion: Region | undefined;
 let outRegion: Region | undefined;
 
@@ -94,8 +119,8 @@ export function compileIR(ir: PolicyIR): Program {
   inRegion.u32().set(words);
   const n = e.compilePolicy(inRegion.ptr, words.length, outRegion.ptr, 4096);
   if (n === -2) {
-    throw new InputError(`${ir.name ?? "policy"}: compiles to more than 4096 instructions, the kernel's limit`);
+    throw limitError(ir, `compiles to ${e.compiledLength()} instructions, more than the kernel's limit of 4096`);
   }
-  if (n < 0) throw new InternalError(`policy encoding refused by the compiler (code ${n})`);
+  if (n < 0) throw limitError(ir, `is larger than the compiler's tables hold (code ${n})`);
   return new Program(outRegion.u8().slice(0, n * 8));
 }

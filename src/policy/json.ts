@@ -14,9 +14,10 @@
 //     every member and lists the duplicates; each dialect decides whether they are an error or a
 //     warning. Lookups return the LAST member of a name, which is what the lenient readers do.
 //
-// Built on @humanwhocodes/momoa (strict JSON mode: no comments, no trailing commas), whose AST
-// has source offsets and lines.
-import { parse as momoaParse, type ValueNode } from "@humanwhocodes/momoa";
+// The parser is our own (strict RFC 8259: no comments, no trailing commas): iterative, so nesting
+// costs heap and not call stack; linear, so a policy loads at JSON-parsing speed; and with small
+// nodes that compute their pointer, line and column on demand, so a policy costs a few times its
+// size in memory (an AST library with a location object per node cost ~1 KB per value).
 import { InputError } from "../errors.js";
 import type { SourceRef } from "./ir.js";
 
@@ -35,7 +36,13 @@ export interface JObject extends JBase {
   /** Every member in source order, duplicates included. */
   members: JMember[];
   /** Key -> member; the last one when a key is repeated. */
-  byKey: Map<string, JMember>;
+  byKey: KeyIndex;
+}
+
+/** Own-key lookup in an object (never a prototype name: a plain Map-like index). */
+export interface KeyIndex {
+  get(key: string): JMember | undefined;
+  has(key: string): boolean;
 }
 
 export interface JMember {
@@ -136,75 +143,394 @@ export function describe(node: JNode): string {
   }
 }
 
+/** Deepest nesting a policy may have (real ones nest 5 levels); past it, a located error. */
+export const MAX_JSON_DEPTH = 1000;
+
 /**
  * Parses `text` (a leading BOM is allowed). Syntax errors are InputErrors at `FILE:LINE:COLUMN`;
  * they have no pointer because there is no tree yet.
+ *
+ * A hand-written scanner with an explicit stack: nesting depth costs heap, not call stack, and
+ * every step is linear (duplicate keys are found through a per-object index once an object has
+ * more than a few members). Nodes are small: a node keeps its parent and its token and computes
+ * its pointer, line and column when asked (see `Doc`), so a policy costs a few times its size.
  */
 export function parseJson(text: string, file: string): JsonDocument {
   const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (src.trim() === "") throw new InputError("is empty: expected a JSON object", file);
-  let ast;
-  try {
-    ast = momoaParse(src, { mode: "json" });
-  } catch (e) {
-    if (e instanceof RangeError) throw new InputError("JSON nesting is too deep", file);
-    const err = e as Error & { line?: number; column?: number };
-    const msg = err.message.replace(/\s*\(\d+:\d+\)\s*$/, "");
-    const at = typeof err.line === "number" ? `${file}:${err.line}:${err.column ?? 1}` : file;
-    throw new InputError(`invalid JSON: ${msg}`, at);
-  }
-  const duplicates: DuplicateKey[] = [];
-  let root: JNode;
-  try {
-    root = convert(ast.body, "", src, file, duplicates);
-  } catch (e) {
-    if (e instanceof RangeError) throw new InputError("JSON nesting is too deep", file);
-    throw e;
-  }
-  return { file, root, duplicates };
+  return new Parser(src, file).document();
 }
 
-function convert(n: ValueNode, pointer: string, src: string, file: string, dups: DuplicateKey[]): JNode {
-  const base = { file, pointer, line: n.loc.start.line, column: n.loc.start.column };
-  switch (n.type) {
-    case "Object": {
-      const obj: JObject = { ...base, kind: "object", members: [], byKey: new Map() };
-      for (const m of n.members) {
-        // In JSON mode member names are always String nodes.
-        const key = m.name.type === "String" ? m.name.value : m.name.name;
-        const p = `${pointer}/${escapePointerToken(key)}`;
-        const member: JMember = { file, key, line: m.name.loc.start.line, pointer: p, value: convert(m.value, p, src, file, dups) };
-        const prev = obj.byKey.get(key);
-        if (prev) {
-          const first = obj.members.find((x) => x.key === key) ?? prev;
-          dups.push({ object: obj, key, first, later: member });
+/** What every node of one document shares: the file, and the line starts for line/column. */
+class Doc {
+  private lineStarts?: Int32Array;
+  constructor(readonly file: string, readonly src: string) {}
+  /** 0-based line index of `offset` (binary search over the line starts, built once). */
+  lineIndex(offset: number): number {
+    let ls = this.lineStarts;
+    if (!ls) {
+      const starts = [0];
+      for (let i = this.src.indexOf("\n"); i >= 0; i = this.src.indexOf("\n", i + 1)) starts.push(i + 1);
+      ls = this.lineStarts = Int32Array.from(starts);
+    }
+    let lo = 0;
+    let hi = ls.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (ls[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+  lineOf(offset: number): number {
+    return this.lineIndex(offset) + 1;
+  }
+  columnOf(offset: number): number {
+    const li = this.lineIndex(offset);
+    return offset - this.lineStarts![li] + 1;
+  }
+}
+
+/** The shared part of every node: place computed on demand from (doc, parent, token, offset). */
+class NodeBase {
+  constructor(
+    readonly doc: Doc,
+    readonly parent: NodeBase | undefined,
+    /** Member name or array index under the parent. */
+    readonly token: string | number,
+    readonly offset: number,
+  ) {}
+  get file(): string {
+    return this.doc.file;
+  }
+  get line(): number {
+    return this.doc.lineOf(this.offset);
+  }
+  get column(): number {
+    return this.doc.columnOf(this.offset);
+  }
+  get pointer(): string {
+    const tokens: string[] = [];
+    for (let n: NodeBase | undefined = this; n?.parent; n = n.parent) {
+      tokens.push(typeof n.token === "number" ? String(n.token) : escapePointerToken(n.token));
+    }
+    return tokens.length === 0 ? "" : "/" + tokens.reverse().join("/");
+  }
+}
+
+/** Objects up to this many members are searched linearly; bigger ones get a Map once. */
+const SMALL_OBJECT = 12;
+
+class ObjectNode extends NodeBase implements JObject {
+  readonly kind = "object" as const;
+  readonly members: MemberNode[] = [];
+  private index?: Map<string, MemberNode>;
+  get byKey(): KeyIndex {
+    return this;
+  }
+  get(key: string): MemberNode | undefined {
+    const ms = this.members;
+    if (ms.length <= SMALL_OBJECT) {
+      for (let i = ms.length - 1; i >= 0; i--) if (ms[i].key === key) return ms[i];
+      return undefined;
+    }
+    if (!this.index || this.index.size === 0) {
+      const m = new Map<string, MemberNode>();
+      for (const x of ms) m.set(x.key, x);
+      this.index = m;
+    }
+    return this.index.get(key);
+  }
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+}
+
+class MemberNode implements JMember {
+  constructor(
+    readonly key: string,
+    private readonly keyOffset: number,
+    /** Set once the value is parsed. */
+    public value: JNode,
+  ) {}
+  get file(): string {
+    return this.value.file;
+  }
+  get line(): number {
+    return (this.value as unknown as NodeBase).doc.lineOf(this.keyOffset);
+  }
+  get pointer(): string {
+    return this.value.pointer;
+  }
+}
+
+class ArrayNode extends NodeBase implements JArray {
+  readonly kind = "array" as const;
+  readonly items: JNode[] = [];
+}
+
+class StringNode extends NodeBase implements JString {
+  readonly kind = "string" as const;
+  constructor(doc: Doc, parent: NodeBase | undefined, token: string | number, offset: number, readonly value: string) {
+    super(doc, parent, token, offset);
+  }
+}
+
+const INTEGER_TEXT = /^-?(0|[1-9][0-9]*)$/;
+
+class NumberNode extends NodeBase implements JNumber {
+  readonly kind = "number" as const;
+  constructor(doc: Doc, parent: NodeBase | undefined, token: string | number, offset: number, readonly text: string) {
+    super(doc, parent, token, offset);
+  }
+  /** Read exactly from the text each time (a BigInt per number would double a policy's memory). */
+  get integer(): bigint | undefined {
+    return INTEGER_TEXT.test(this.text) ? BigInt(this.text) : undefined;
+  }
+}
+
+class BooleanNode extends NodeBase implements JBoolean {
+  readonly kind = "boolean" as const;
+  constructor(doc: Doc, parent: NodeBase | undefined, token: string | number, offset: number, readonly value: boolean) {
+    super(doc, parent, token, offset);
+  }
+}
+
+class NullNode extends NodeBase implements JNull {
+  readonly kind = "null" as const;
+}
+
+/** An open object or array while parsing: the explicit stack that replaces recursion. */
+interface Frame {
+  node: ObjectNode | ArrayNode;
+  /** Objects: first member per key, built once the object outgrows a linear scan. */
+  seen?: Map<string, MemberNode>;
+}
+
+const ESCAPES: Record<number, string> = Object.assign(Object.create(null) as Record<number, string>, {
+  0x22: '"', 0x5c: "\\", 0x2f: "/", 0x62: "\b", 0x66: "\f", 0x6e: "\n", 0x72: "\r", 0x74: "\t",
+});
+
+class Parser {
+  private pos = 0;
+  private readonly doc: Doc;
+  private readonly duplicates: DuplicateKey[] = [];
+  /** Member names repeat thousands of times in a policy: keep one copy of each. */
+  private readonly keys = new Map<string, string>();
+
+  constructor(private readonly src: string, private readonly file: string) {
+    this.doc = new Doc(file, src);
+  }
+
+  private fail(message: string, at = this.pos): never {
+    throw new InputError(`invalid JSON: ${message}`, `${this.file}:${this.doc.lineOf(at)}:${this.doc.columnOf(at)}`);
+  }
+
+  private unexpected(expected: string): never {
+    const c = this.src.charCodeAt(this.pos);
+    if (Number.isNaN(c)) this.fail(`unexpected end of input, expected ${expected}`);
+    const ch = this.src[this.pos];
+    const shown = c < 0x20 || c === 0x7f ? `U+${c.toString(16).padStart(4, "0")}` : JSON.stringify(ch);
+    this.fail(`unexpected character ${shown}, expected ${expected}`);
+  }
+
+  private skipWs(): void {
+    const s = this.src;
+    let p = this.pos;
+    for (;;) {
+      const c = s.charCodeAt(p);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) p++;
+      else break;
+    }
+    this.pos = p;
+  }
+
+  document(): JsonDocument {
+    const stack: Frame[] = [];
+    this.skipWs();
+    const root = this.value(undefined, "", stack);
+    // Each turn adds one element or member to the innermost open container, or closes it.
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      this.skipWs();
+      const c = this.src.charCodeAt(this.pos);
+      if (top.node.kind === "array") {
+        const arr = top.node;
+        if (c === 0x5d /* ] */) {
+          this.pos++;
+          stack.pop();
+          continue;
         }
-        obj.members.push(member);
-        obj.byKey.set(key, member);
+        if (arr.items.length > 0) {
+          if (c !== 0x2c /* , */) this.unexpected(`"," or "]"`);
+          this.pos++;
+          this.skipWs();
+        }
+        arr.items.push(this.value(arr, arr.items.length, stack));
+        continue;
       }
-      return obj;
+      const obj = top.node;
+      if (c === 0x7d /* } */) {
+        this.pos++;
+        stack.pop();
+        continue;
+      }
+      if (obj.members.length > 0) {
+        if (c !== 0x2c) this.unexpected(`"," or "}"`);
+        this.pos++;
+        this.skipWs();
+      }
+      if (this.src.charCodeAt(this.pos) !== 0x22) this.unexpected("a string (a member name)");
+      const keyOffset = this.pos;
+      const key = this.key();
+      this.skipWs();
+      if (this.src.charCodeAt(this.pos) !== 0x3a /* : */) this.unexpected(`":"`);
+      this.pos++;
+      this.skipWs();
+      const member = new MemberNode(key, keyOffset, this.value(obj, key, stack));
+      this.noteKey(top, member);
+      obj.members.push(member);
     }
-    case "Array":
-      return {
-        ...base, kind: "array",
-        items: n.elements.map((el, i) => convert(el.value, `${pointer}/${i}`, src, file, dups)),
-      };
-    case "String":
-      return { ...base, kind: "string", value: n.value };
-    case "Number": {
-      // The exact source text; momoa's `value` went through a double.
-      const text = src.slice(n.loc.start.offset, n.loc.end.offset);
-      const node: JNumber = { ...base, kind: "number", text };
-      if (/^-?(0|[1-9][0-9]*)$/.test(text)) node.integer = BigInt(text);
-      return node;
+    this.skipWs();
+    if (this.pos < this.src.length) this.unexpected("the end of the document");
+    return { file: this.file, root, duplicates: this.duplicates };
+  }
+
+  /** Records a member's key; a repeat becomes a DuplicateKey (first and later member). */
+  private noteKey(frame: Frame, member: MemberNode): void {
+    const obj = frame.node as ObjectNode;
+    const ms = obj.members;
+    let first: MemberNode | undefined;
+    if (!frame.seen && ms.length < SMALL_OBJECT) {
+      for (const m of ms) {
+        if (m.key === member.key) {
+          first = m;
+          break;
+        }
+      }
+    } else {
+      if (!frame.seen) {
+        frame.seen = new Map();
+        for (const m of ms) if (!frame.seen.has(m.key)) frame.seen.set(m.key, m);
+      }
+      first = frame.seen.get(member.key);
+      if (!first) frame.seen.set(member.key, member);
     }
-    case "Boolean":
-      return { ...base, kind: "boolean", value: n.value };
-    case "Null":
-      return { ...base, kind: "null" };
-    default:
-      // NaN / Infinity / identifiers exist only in JSON5 mode.
-      throw new InputError(`unexpected ${(n as { type: string }).type} in JSON`, placeOf(base));
+    if (first) this.duplicates.push({ object: obj, key: member.key, first, later: member });
+  }
+
+  /**
+   * Parses a value at `pos`. An object or array is returned open: it is pushed on `stack` and
+   * its contents follow in the main loop.
+   */
+  private value(parent: ObjectNode | ArrayNode | undefined, token: string | number, stack: Frame[]): JNode {
+    const at = this.pos;
+    const c = this.src.charCodeAt(at);
+    const doc = this.doc;
+    switch (c) {
+      case 0x7b /* { */:
+      case 0x5b /* [ */: {
+        if (stack.length >= MAX_JSON_DEPTH) this.fail(`nesting deeper than ${MAX_JSON_DEPTH} levels`);
+        this.pos++;
+        const node = c === 0x7b ? new ObjectNode(doc, parent, token, at) : new ArrayNode(doc, parent, token, at);
+        stack.push({ node });
+        return node;
+      }
+      case 0x22 /* " */:
+        return new StringNode(doc, parent, token, at, this.string());
+      case 0x74 /* t */:
+        this.literal("true");
+        return new BooleanNode(doc, parent, token, at, true);
+      case 0x66 /* f */:
+        this.literal("false");
+        return new BooleanNode(doc, parent, token, at, false);
+      case 0x6e /* n */:
+        this.literal("null");
+        return new NullNode(doc, parent, token, at);
+      default:
+        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return new NumberNode(doc, parent, token, at, this.number());
+        return this.unexpected("a value");
+    }
+  }
+
+  private literal(word: string): void {
+    if (this.src.startsWith(word, this.pos)) {
+      this.pos += word.length;
+      return;
+    }
+    this.unexpected("a value");
+  }
+
+  private digits(): void {
+    const s = this.src;
+    const start = this.pos;
+    while (s.charCodeAt(this.pos) >= 0x30 && s.charCodeAt(this.pos) <= 0x39) this.pos++;
+    if (this.pos === start) this.unexpected("a digit");
+  }
+
+  /** The RFC 8259 number grammar; the text is kept exactly. */
+  private number(): string {
+    const s = this.src;
+    const start = this.pos;
+    if (s.charCodeAt(this.pos) === 0x2d) this.pos++;
+    if (s.charCodeAt(this.pos) === 0x30) this.pos++;
+    else this.digits();
+    if (s.charCodeAt(this.pos) === 0x2e) {
+      this.pos++;
+      this.digits();
+    }
+    const e = s.charCodeAt(this.pos);
+    if (e === 0x65 || e === 0x45) {
+      this.pos++;
+      const sign = s.charCodeAt(this.pos);
+      if (sign === 0x2b || sign === 0x2d) this.pos++;
+      this.digits();
+    }
+    return s.slice(start, this.pos);
+  }
+
+  private key(): string {
+    const k = this.string();
+    const known = this.keys.get(k);
+    if (known !== undefined) return known;
+    if (this.keys.size < 4096) this.keys.set(k, k);
+    return k;
+  }
+
+  /** A string at `pos` (on the opening quote): escapes decoded, raw control characters refused. */
+  private string(): string {
+    const s = this.src;
+    let p = this.pos + 1;
+    let out = "";
+    let chunk = p;
+    for (;;) {
+      const c = s.charCodeAt(p);
+      if (c === 0x22) {
+        out += s.slice(chunk, p);
+        this.pos = p + 1;
+        return out;
+      }
+      if (c === 0x5c) {
+        out += s.slice(chunk, p);
+        const e = s.charCodeAt(p + 1);
+        if (e === 0x75 /* u */) {
+          const hex = s.slice(p + 2, p + 6);
+          if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail("invalid \\u escape in a string", p);
+          out += String.fromCharCode(parseInt(hex, 16));
+          p += 6;
+        } else {
+          const r = ESCAPES[e];
+          if (r === undefined) this.fail("invalid escape in a string", p);
+          out += r;
+          p += 2;
+        }
+        chunk = p;
+        continue;
+      }
+      if (Number.isNaN(c)) this.fail("unterminated string", this.pos);
+      if (c < 0x20) this.fail(`unescaped control character U+${c.toString(16).padStart(4, "0")} in a string`, p);
+      p++;
+    }
   }
 }
 

@@ -1,9 +1,9 @@
 // OCI runtime-spec `linux.seccomp` objects and the Docker (moby/profiles) and Podman
 // (containers/common) profile files built on them, compiled into one PolicyIR for a target ABI
-// and its companion ABIs. Format: formats.md section 6; what runc does with it:
+// and its companion ABIs. Format: docs/formats.md section 6; what runc does with it:
 // opencontainers/runc libcontainer/seccomp/seccomp_linux.go, which hands the rules to libseccomp.
 //
-// The IR is first-match (src/policy/ir.ts); libseccomp is not (formats.md 4.1). The result of
+// The IR is first-match (src/policy/ir.ts); libseccomp is not (docs/formats.md 4.1). The result of
 // this module is the first-match policy that gives, input by input, what runc + libseccomp give
 // for the same profile, on these documented terms:
 //
@@ -42,7 +42,7 @@
 //   x32, …) the low word (width 32) with value/mask truncated to 32 bits as libseccomp does,
 //   with a warning when truncation changes a value.
 //
-// Several entries for one syscall (libseccomp's merge, formats.md 4.1), per section:
+// Several entries for one syscall (libseccomp's merge, docs/formats.md 4.1), per section:
 // 1. If any applicable rule is unconditional, the FIRST unconditional rule is the only rule:
 //    libseccomp keeps an existing unconditional rule over anything added later and replaces
 //    argument chains by a new unconditional rule. Rules absorbed with a different action warn.
@@ -54,7 +54,7 @@
 //    different actions that can match the same arguments (not provably disjoint) warn: for them
 //    libseccomp's answer depends on its tree layout, and sysfence's is this order.
 //
-// Multiplexed socketcall/ipc (formats.md 4.6, anchors.md 9 row 9): on ABIs that have
+// Multiplexed socketcall/ipc (docs/formats.md 4.6, docs/evidence.md 9 row 9): on ABIs that have
 // socketcall/ipc (x86, s390, s390x, ppc, mips o32, m68k, sh), socket(2) and friends can also be
 // called as socketcall(SYS_SOCKET, ptr) whose real arguments sit behind a pointer no filter can
 // read. libseccomp silently adds `socketcall if a0 == N` rules WITHOUT the user's argument checks.
@@ -64,6 +64,7 @@
 import { release } from "node:os";
 import { basename } from "node:path";
 import { InputError } from "../errors.js";
+import { ownTable } from "../tables.js";
 import { Action, formatRet } from "../engine/actions.js";
 import { findArch, syscallNumber, type ArchInfo } from "../syscalls/index.js";
 import { abiArgWidth, hex, U32_MAX, U64_MAX } from "./builder.js";
@@ -118,7 +119,7 @@ export interface OciResult {
 // ---------------------------------------------------------------------------------------------
 // Tables
 
-const ACTIONS: Record<string, number> = {
+const ACTIONS: Readonly<Record<string, number>> = ownTable({
   SCMP_ACT_KILL: Action.KILL_THREAD,
   SCMP_ACT_KILL_THREAD: Action.KILL_THREAD,
   SCMP_ACT_KILL_PROCESS: Action.KILL_PROCESS,
@@ -128,12 +129,12 @@ const ACTIONS: Record<string, number> = {
   SCMP_ACT_ALLOW: Action.ALLOW,
   SCMP_ACT_LOG: Action.LOG,
   SCMP_ACT_NOTIFY: Action.USER_NOTIF,
-};
+});
 
-const OPS: Record<string, CompareOp> = {
+const OPS: Readonly<Record<string, CompareOp>> = ownTable({
   SCMP_CMP_NE: "ne", SCMP_CMP_LT: "lt", SCMP_CMP_LE: "le", SCMP_CMP_EQ: "eq",
   SCMP_CMP_GE: "ge", SCMP_CMP_GT: "gt", SCMP_CMP_MASKED_EQ: "masked_eq",
-};
+});
 
 const KNOWN_FLAGS = [
   "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
@@ -146,13 +147,13 @@ const KNOWN_FLAGS = [
  * Above 34 the numbers differ per ABI; only ENOSYS is kept (containers-common's default), with
  * its MIPS (89) and PA-RISC (251) values. Any other name: use the numeric errnoRet.
  */
-const ERRNO_BASE: Record<string, number> = {
+const ERRNO_BASE: Readonly<Record<string, number>> = ownTable({
   EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8, EBADF: 9,
   ECHILD: 10, EAGAIN: 11, EWOULDBLOCK: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, ENOTBLK: 15,
   EBUSY: 16, EEXIST: 17, EXDEV: 18, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, ENFILE: 23,
   EMFILE: 24, ENOTTY: 25, ETXTBSY: 26, EFBIG: 27, ENOSPC: 28, ESPIPE: 29, EROFS: 30, EMLINK: 31,
   EPIPE: 32, EDOM: 33, ERANGE: 34,
-};
+});
 
 /** The errno number of `name` on `arch`, or undefined for names outside the table. */
 export function errnoNumber(name: string, arch: ArchInfo): number | undefined {
@@ -171,10 +172,10 @@ export function errnoNumber(name: string, arch: ArchInfo): number | undefined {
  * ABIs. Names not listed are the same in both (x86, x32, arm, s390, s390x, ppc64le, riscv64,
  * mips, mipsel, mips64, mips64n32, mipsel64, mipsel64n32, ppc, ppc64, parisc, parisc64, m68k, sh).
  */
-const TO_DOCKER: Record<string, string> = { x86_64: "amd64", aarch64: "arm64", loongarch64: "loong64" };
-const FROM_DOCKER: Record<string, string> = {
+const TO_DOCKER: Readonly<Record<string, string>> = ownTable({ x86_64: "amd64", aarch64: "arm64", loongarch64: "loong64" });
+const FROM_DOCKER: Readonly<Record<string, string>> = ownTable({
   amd64: "x86_64", arm64: "aarch64", loong64: "loongarch64", "386": "x86", mips3l64n32: "mipsel64n32",
-};
+});
 
 /** Docker's name for an ABI ("amd64" for x86_64). */
 export function dockerArchName(arch: ArchInfo): string {
@@ -191,16 +192,16 @@ function archFromScmp(name: string): ArchInfo | undefined {
   return m ? findArch(m[1].toLowerCase()) : undefined;
 }
 
-/** Socket and ipc family calls and their socketcall/ipc call numbers (formats.md 4.6). */
-const SOCKET_FAMILY: Record<string, number> = {
+/** Socket and ipc family calls and their socketcall/ipc call numbers (docs/formats.md 4.6). */
+const SOCKET_FAMILY: Readonly<Record<string, number>> = ownTable({
   socket: 1, bind: 2, connect: 3, listen: 4, accept: 5, getsockname: 6, getpeername: 7, socketpair: 8,
   send: 9, recv: 10, sendto: 11, recvfrom: 12, shutdown: 13, setsockopt: 14, getsockopt: 15,
   sendmsg: 16, recvmsg: 17, accept4: 18, recvmmsg: 19, sendmmsg: 20,
-};
-const IPC_FAMILY: Record<string, number> = {
+});
+const IPC_FAMILY: Readonly<Record<string, number>> = ownTable({
   semop: 1, semget: 2, semctl: 3, semtimedop: 4, msgsnd: 11, msgrcv: 12, msgget: 13, msgctl: 14,
   shmat: 21, shmdt: 22, shmget: 23, shmctl: 24,
-};
+});
 
 // ---------------------------------------------------------------------------------------------
 
@@ -227,6 +228,45 @@ function kernelAtLeast(k: KernelVersion, min: KernelVersion): boolean {
 export function parseOci(text: string, file: string, opts: OciOptions): OciResult {
   const doc = parseJson(text, file);
   return ociFromObject(doc, expectObject(doc.root, "an OCI seccomp profile"), opts);
+}
+
+/**
+ * The runtime-spec `linux.seccomp` object Docker's daemon hands runc or crun for a profile
+ * (moby profiles/seccomp setupSeccomp): `archMap` becomes `architectures` (the target and its
+ * subArchitectures), entries are kept or dropped by their includes/excludes against the caps,
+ * the kernel and the target arch (the same test `ociFromObject` applies), and includes/excludes
+ * are removed. Returned as JSON text, every value copied as written (64-bit values stay exact).
+ */
+export function dockerRuntimeSeccomp(text: string, file: string, opts: OciOptions): string {
+  const doc = parseJson(text, file);
+  const obj = expectObject(doc.root, "an OCI seccomp profile");
+  const caps = new Set([...(opts.caps ?? DOCKER_DEFAULT_CAPS)].map(normalizeCap));
+  const kernel = parseKernel(opts.kernel ?? release());
+  if (!kernel) throw new InputError(`kernel version must be "major.minor", got ${JSON.stringify(opts.kernel ?? release())}`, "--kernel");
+  const arches = chooseSections(obj, opts.arch, new Warnings()).map((a) => JSON.stringify(`SCMP_ARCH_${a.name.toUpperCase()}`));
+  const members = memberTexts(obj, ["archMap", "architectures", "syscalls"]);
+  const sys = getOptional(obj, "syscalls");
+  const kept = (sys ? expectArray(sys, `"syscalls"`).items : [])
+    .map((n) => expectObject(n, "a syscalls entry"))
+    .filter((e) => applies(e, opts.arch, caps, kernel))
+    .map((e) => `{${memberTexts(e, ["includes", "excludes"]).join(",")}}`);
+  return `{${[...members, `"architectures":[${arches.join(",")}]`, `"syscalls":[${kept.join(",\n")}]`].join(",")}}`;
+}
+
+/** `"key":value` texts of an object's members (the last of repeated keys), without `skip`. */
+function memberTexts(o: JObject, skip: string[]): string[] {
+  return o.members.filter((m) => o.byKey.get(m.key) === m && !skip.includes(m.key)).map((m) => `${JSON.stringify(m.key)}:${jsonText(m.value)}`);
+}
+
+/** A located JSON value back as JSON text (numbers exactly as written). */
+function jsonText(n: JNode): string {
+  switch (n.kind) {
+    case "object": return `{${memberTexts(n, []).join(",")}}`;
+    case "array": return `[${n.items.map(jsonText).join(",")}]`;
+    case "number": return n.text;
+    case "null": return "null";
+    default: return JSON.stringify(n.value);
+  }
 }
 
 /** Collects warnings that repeat across sections into one, listing the ABIs. */
@@ -534,7 +574,7 @@ function toCondition(
   return { index: c.index, width, op: c.op, value: trunc(c.value, c.valueNode), source: refOf(c.node) };
 }
 
-/** Docker's includes/excludes test (formats.md 6.2), in Docker's order. */
+/** Docker's includes/excludes test (docs/formats.md 6.2), in Docker's order. */
 function applies(e: JObject, target: ArchInfo, caps: Set<string>, kernel: KernelVersion): boolean {
   const inc = filterOf(e, "includes");
   const exc = filterOf(e, "excludes");

@@ -1,12 +1,12 @@
 // The seccompiler JSON dialect (Firecracker's resources/seccomp/*.json, rust-vmm's seccompiler
 // crate, BoxLite): a map from thread name to filter object, compiled into one PolicyIR per
-// thread for one target ABI. Format: formats.md section 2.
+// thread for one target ABI. Format: docs/formats.md section 2.
 //
 //   { "vmm": { "default_action": "trap", "filter_action": "allow",
 //              "filter": [ { "syscall": "ioctl", "args": [
 //                  { "index": 1, "type": "dword", "op": "eq", "val": 21505 } ] } ] } }
 //
-// The three implementations disagree on several points (formats.md 2.2, 2.3; anchors.md 9 rows
+// The three implementations disagree on several points (docs/formats.md 2.2, 2.3; docs/evidence.md 9 rows
 // 3, 4, 6). sysfence picks ONE meaning for each, listed here, and says so in a warning wherever a
 // file depends on the choice:
 //
@@ -45,11 +45,12 @@
 // - Unknown syscall name for the target ABI: UnknownSyscallError naming the arch, at the rule.
 // - Wrong arch token: KILL_PROCESS, the rust-vmm answer (FC >= 1.11 kills the thread). On
 //   x86_64, x32 calls (nr | 0x40000000) get the same KILL_PROCESS: rust-vmm does not check x32 at
-//   all (anchors.md 9 row 1), which is a bypass, not a semantics worth keeping.
+//   all (docs/evidence.md 9 row 1), which is a bypass, not a semantics worth keeping.
 //
 // Output per thread: one ArchPolicy for the target ABI; the rules of one syscall grouped into
 // one SyscallPolicy in file order, every rule with filter_action; syscalls sorted by nr.
 import { Action, formatRet } from "../engine/actions.js";
+import { ownTable } from "../tables.js";
 import type { ArchInfo } from "../syscalls/arches.js";
 import { abiArgWidth, hex, lookupSyscall, U32_MAX, U64_MAX } from "./builder.js";
 import type { ArgCondition, CompareOp, CompiledInput, PolicyIR, PolicyWarning, Rule, SyscallPolicy } from "./ir.js";
@@ -67,14 +68,14 @@ const RULE_FIELDS = ["syscall", "args", "comment"] as const;
 const COND_FIELDS = ["index", "type", "op", "val", "comment"] as const;
 const OPS: readonly CompareOp[] = ["eq", "ne", "lt", "le", "gt", "ge"];
 
-const SIMPLE_ACTIONS: Record<string, number> = {
+const SIMPLE_ACTIONS: Readonly<Record<string, number>> = ownTable({
   allow: Action.ALLOW,
   trap: Action.TRAP,
   log: Action.LOG,
   kill_thread: Action.KILL_THREAD,
   kill_process: Action.KILL_PROCESS,
   user_notif: Action.USER_NOTIF,
-};
+});
 const ACTION_LIST = `"allow", "trap", "log", "kill_thread", "kill_process", "user_notif", {"errno": N} or {"trace": N}`;
 
 /**

@@ -68,13 +68,6 @@ export function guestSkipReason(a: GuestArch): string | undefined {
   return undefined;
 }
 
-/** Logs the reason and returns true when this arch's tests must be skipped. */
-export function skipGuest(a: GuestArch, what: string): boolean {
-  const why = guestSkipReason(a);
-  if (why) console.warn(`[skip] ${what} (${a.name}): ${why}`);
-  return why !== undefined;
-}
-
 /** The Debian package the guest kernel came from (for logs). */
 export function guestKernelPackage(a: GuestArch): string {
   const p = join(CROSS_CACHE, `${a.kernel}.package`);

@@ -1,6 +1,6 @@
 // `sysfence run FILTER... --arch A --syscall NAME|NR [--args …] [--ip V]` or `--inputs FILE.jsonl`:
 // evaluate inputs with the kernel's semantics. Several FILTERs form a stack (first = oldest).
-import { readFileSync } from "node:fs";
+import { readBoundedText, SIZE_LIMITS } from "../../read.js";
 import type { Command } from "commander";
 import { evaluateBatch, evaluateStack, type ProbeBypass } from "../../engine/run.js";
 import { InputBatch } from "../../engine/data.js";
@@ -10,7 +10,7 @@ import { hostArch } from "../../syscalls/arches.js";
 import { resolveSyscall } from "../../syscalls/index.js";
 import { parseJsonl, toBigInt, type SyscallRecord } from "../../traces/jsonl.js";
 import { InputError } from "../../errors.js";
-import { loadOneEach, archOption, out, type FilterArgOptions } from "../common.js";
+import { loadStackArgs, archOption, out, type FilterArgOptions } from "../common.js";
 
 interface RunOpts extends FilterArgOptions {
   syscall?: string;
@@ -37,22 +37,17 @@ export function runCommand(program: Command): void {
     .option("--args <v0,…,v5>", "up to six arguments (decimal or 0x hex, 64-bit exact)")
     .option("--ip <value>", "instruction pointer")
     .option("--inputs <file.jsonl>", "one input per line: {\"arch\",\"nr\"|\"syscall\",\"args\",\"ip\"}")
-    .option("--thread <name>", "thread of a bincode map (for every FILTER)")
+    .option("--thread <name>", "thread of a map or policy, for every FILTER (needed when one holds several; T@FILE picks per file)")
     .option("--endian <le|be>", "byte order of raw files")
     .option("--probe-bypass <mode>", "model the x86_64 uretprobe/uprobe exception: none|uretprobe|uretprobe+uprobe", "none")
     .option("--json", "print {\"action\",\"data\",\"ret\"} per input")
     .action((specs: string[], o: RunOpts) => {
-      const filters = loadOneEach(specs, { thread: o.thread, arch: o.arch, endian: o.endian });
+      const filters = loadStackArgs(specs, { thread: o.thread, arch: o.arch, endian: o.endian });
       const arch = archOption(o.arch) ?? inferArch(filters[filters.length - 1].program) ?? hostArch();
       let records: SyscallRecord[];
       if (o.inputs !== undefined) {
         if (o.syscall !== undefined) throw new InputError("give --syscall or --inputs, not both");
-        let text: string;
-        try {
-          text = readFileSync(o.inputs, "utf8");
-        } catch (e) {
-          throw new InputError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, o.inputs);
-        }
+        const text = readBoundedText(o.inputs, SIZE_LIMITS.inputs, "an inputs file");
         records = parseJsonl(text, o.inputs, arch);
       } else {
         if (o.syscall === undefined) throw new InputError("give --syscall NAME|NR or --inputs FILE.jsonl");

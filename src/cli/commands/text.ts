@@ -1,6 +1,7 @@
 // `sysfence disasm FILTER` and `sysfence asm TEXT -o OUT`: the text form of programs
 // (docs/asm.md). disasm -> asm gives back the same bytes.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readBoundedText, SIZE_LIMITS } from "../../read.js";
+import { writeOutput } from "../output.js";
 import type { Command } from "commander";
 import { disassemble } from "../../text/disasm.js";
 import { assemble } from "../../text/asm.js";
@@ -17,7 +18,7 @@ export function textCommands(program: Command): void {
     .description("disassemble programs into sysfence assembly with symbolic names")
     .argument("<filter...>", "filter files (T@FILE picks a thread)")
     .option("--arch <arch>", "ABI for syscall names (default: the filter's first arch check)")
-    .option("--thread <name>", "thread of a bincode map")
+    .option("--thread <name>", "thread of a map or policy (default: every thread)")
     .option("--endian <le|be>", "byte order of raw files")
     .action((specs: string[], o: FilterArgOptions) => {
       const arch = archOption(o.arch);
@@ -39,12 +40,7 @@ export function textCommands(program: Command): void {
     .option("--endian <le|be>", "byte order of raw output (default: the arch's)")
     .option("--force", "write the program even if the kernel would reject it")
     .action((file: string, o: { output: string; arch?: string; format: string; endian?: string; force?: boolean }) => {
-      let text: string;
-      try {
-        text = readFileSync(file === "-" ? 0 : file, "utf8");
-      } catch (e) {
-        throw new InputError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
-      }
+      const text = readBoundedText(file, SIZE_LIMITS.asm, "an assembly file");
       const arch = archOption(o.arch);
       const prog = assemble(text, { arch, file: file === "-" ? "<stdin>" : file });
       const errors = check(prog);
@@ -62,7 +58,7 @@ export function textCommands(program: Command): void {
         case "json": bytes = writeJsonArray(prog); break;
         default: throw new InputError(`--format takes raw, c or json, not "${o.format}"`);
       }
-      writeFileSync(o.output, bytes);
+      writeOutput(o.output, bytes);
       err(`sysfence: wrote ${prog.length} instructions to ${o.output}${errors.length ? " (rejected by the kernel's rules)" : ""}`);
     });
 }
