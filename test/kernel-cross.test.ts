@@ -33,9 +33,14 @@ import {
   type EvalJob, type EvalResult, type Rewritten, type Observation,
 } from "./support/oracle.js";
 import {
-  GUEST_ARCHES, guestSkipReason, runGuest, guestBatch, buildStatic, guestKernelPackage, MODE,
-  type GuestArch, type GuestRecord, type GuestRun,
+  GUEST_ARCHES, guestSkipReason, runGuestBoots, guestBatch, buildStatic, buildLauncher, guestKernelPackage, launchRequest, launchAnswer, MODE,
+  type CpioFile, type GuestArch, type GuestRecord, type GuestRun, type LaunchAnswer, type LaunchRequest,
 } from "./support/guest.js";
+import { InputBatch } from "../src/engine/data.js";
+import { decodeRet } from "../src/engine/actions.js";
+import { refuseBeforeStart, rewriteKillsToNotify } from "../src/launch/filters.js";
+import { filterInvocation } from "../src/launch/launch.js";
+import { parseKmsgRecord, recordToCall, parseNotification, confirmWithStack } from "../src/launch/diagnose.js";
 import {
   Rng, runSeed, soakFactor, genValid, genInputs, specialPrograms, sweepProgram, checkerCase, hexInsns,
   STACK_FLOORS, stackValue,
@@ -52,6 +57,7 @@ const EVAL_PAIRS = Math.round(50_000 * factor);
 const STACK_INPUTS = Math.round(1_500 * factor);
 const POLICY_INPUTS = Math.round(2_000 * factor);
 const MAX_REPORTS = 10;
+const LAUNCHEE_SRC = join(repoRoot, "test", "native", "launchee.c");
 /** TCG runs slow on a loaded machine: generous, and scaled for soaks. */
 const GUEST_TIMEOUT = Math.max(600_000, 400_000 * factor);
 
@@ -274,34 +280,148 @@ function makePlan(a: GuestArch, ip: bigint): Plan {
   return { accept, evals, used, policies: [...compiled.map((c) => c.label), halves.name ?? "halves"] };
 }
 
+// ---- the launcher on aarch64 ------------------------------------------------------------------
+
+/** The two phases the launcher installs (oldest first): each decides some calls of launchee.c. */
+function launchPhases(a: GuestArch): Program[] {
+  const p1 = policy({ arch: a.name, default: "allow", name: "phase 1" })
+    .rule("getppid", [], "errno(101)").rule("geteuid", [], "errno(201)").rule("getgid", [], "trap").build();
+  const p2 = policy({ arch: a.name, default: "allow", name: "phase 2" })
+    .rule("getuid", [], "errno(102)").rule("geteuid", [], "errno(202)").rule("mbind", [], "kill_process").build();
+  return [compileIR(p1), compileIR(p2)];
+}
+
+/** The calls `launchee calls` makes, in its order. */
+const LAUNCHEE_CALLS = ["getppid", "getuid", "geteuid", "getpid"];
+const MBIND_ARGS = [0x1111n, 0x2222n, 0x3333n, 0x4444n, 0x5555n, 0x6666n];
+
+interface LaunchCase {
+  label: string;
+  request: LaunchRequest;
+  /** The filters as written (what the stack's verdicts are computed from). */
+  original: Program[];
+}
+
+/**
+ * The launcher runs of the aarch64 boot: argv and filter bytes built by the host's own code
+ * (refuseBeforeStart, rewriteKillsToNotify, filterInvocation), as `sysfence launch` does.
+ */
+function launchCases(a: GuestArch): LaunchCase[] {
+  const arch = findArch(a.name)!;
+  const original = launchPhases(a);
+  const stack = original.map((program, i) => ({ label: `phase ${i + 1}`, program }));
+  // The guest's kernel (6.1) offers every action; no filter is on the oracle's child before.
+  const refusal = { arch, actionsAvail: new Set(["kill_process", "kill_thread", "trap", "errno", "user_notif", "trace", "log", "allow"]), inheritedFilters: 0 };
+  const make = (label: string, mode: "exec" | "notify" | "pidns", program: string[], waitAudit = false): LaunchCase => {
+    refuseBeforeStart(stack, { ...refusal, needsUserNotif: mode === "notify" });
+    const installed = [...original];
+    if (mode === "notify") installed[1] = rewriteKillsToNotify(installed[1]).program;
+    const { bytes, args } = filterInvocation(installed, arch);
+    args.push("--status-fd", "4");
+    if (mode === "notify") args.push("--diagnose", "notify");
+    if (mode === "pidns") args.push("--pidns");
+    const filters = Buffer.concat(bytes.map((b) => Buffer.from(b)));
+    return { label, original, request: { args: [...args, "--", "/launchee", ...program], filters, waitAudit } };
+  };
+  return [
+    make("exec mode, calls, exit 42", "exec", ["calls", "42"]),
+    make("exec mode, killed by phase 2 (kmsg diagnosis)", "exec", ["kill"], true),
+    make("exec mode, trapped by phase 1", "exec", ["trap"]),
+    make("supervisor (diagnose notify), calls, exit 43", "notify", ["calls", "43"]),
+    make("supervisor (diagnose notify), killed by phase 2", "notify", ["kill"]),
+    make("supervisor (pidns), calls, exit 44", "pidns", ["calls", "44"]),
+  ];
+}
+
+/** What `launchee calls` must print under the stack, from the engine's evaluateStack. */
+function expectedCalls(a: GuestArch, stack: readonly Program[]): string {
+  const arch = findArch(a.name)!;
+  const rets = evaluateStack(stack, InputBatch.of(LAUNCHEE_CALLS.map((n) => ({ nr: lookupSyscall(arch, n), arch: a.token }))));
+  return LAUNCHEE_CALLS.map((n, i) => {
+    const v = decodeRet(rets[i]);
+    if (v.action === "ALLOW") return `${n} ok\n`;
+    if (v.action === "ERRNO") return `${n} -${v.data}\n`;
+    throw new Error(`${n}: the stack returns ${formatRet(rets[i])}, which launchee cannot report`);
+  }).join("");
+}
+
+// ---- one boot per arch, both arches at once -------------------------------------------------
+
+interface Prepared {
+  plan: Plan;
+  run: GuestRun & { boots: number };
+  ip: bigint;
+  launches: LaunchCase[];
+  /** Index of each kind's records in run.answers. */
+  first: { accept: number; eval: number; launch: number };
+}
+
+/**
+ * Plans and boots one arch: probe, accept records, eval records, then (aarch64) the launcher
+ * runs, with the launcher and launchee packed into the same initramfs as the oracle batch.
+ */
+async function prepare(a: GuestArch): Promise<Prepared> {
+  const ip = tramplineIp(a);
+  const plan = makePlan(a, ip);
+  const kinds: string[] = ["probe"];
+  const records: GuestRecord[] = [{ mode: MODE.probe, request: [] }];
+  const first = { accept: records.length, eval: 0, launch: 0 };
+  for (let i = 0; i < plan.accept.length; i += 8000) {
+    records.push({ mode: MODE.accept, request: acceptRequest(plan.accept.slice(i, i + 8000).map((c) => Program.fromInsns(c.insns).bytes), a.order) });
+    kinds.push("check");
+  }
+  first.eval = records.length;
+  for (const e of plan.evals) {
+    records.push({ mode: MODE.eval, request: evalRequest(e.items.map((it): EvalJob => ({ floor: it.floor, bodies: it.bodies, inputs: it.inputs })), a.order) });
+    kinds.push(e.what);
+  }
+  first.launch = records.length;
+  const launches = a.name === "aarch64" ? launchCases(a) : [];
+  const extra: CpioFile[] = [];
+  if (launches.length) {
+    extra.push({ name: "launcher", data: readFileSync(buildLauncher(a)), mode: 0o755 });
+    extra.push({ name: "launchee", data: readFileSync(buildStatic(a, LAUNCHEE_SRC, "launchee")), mode: 0o755 });
+    for (const l of launches) {
+      records.push({ mode: MODE.launch, request: launchRequest(a, l.request) });
+      kinds.push("launcher");
+    }
+  }
+  const run = await runGuestBoots(a, records, GUEST_TIMEOUT, extra);
+  console.log(
+    `[kernel ${a.name}] ${guestKernelPackage(a)}: boot ${(run.bootMs / 1000).toFixed(1)} s, ` +
+    `all ${records.length} requests answered in ${(run.totalMs / 1000).toFixed(1)} s over ${run.boots} boot(s) (seed 0x${seed.toString(16)})`,
+  );
+  const spans = new Map<string, number>();
+  kinds.forEach((k, i) => spans.set(k, (spans.get(k) ?? 0) + (run.answerMs[i] - (i ? run.answerMs[i - 1] : 0))));
+  console.log(`[kernel ${a.name}] wall time per part: ${[...spans].map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`).join(", ")} (probe includes the boot)`);
+  return { plan, run, ip, launches, first };
+}
+
+const live = GUEST_ARCHES.filter((a) => !guestSkipReason(a));
+let started: Map<string, Promise<Prepared>> | undefined;
+/** Starts every available arch's boot on first use: the guests run side by side (2 cores). */
+function preparedFor(a: GuestArch): Promise<Prepared> {
+  started ??= new Map(live.map((g) => {
+    const p = prepare(g);
+    p.catch(() => undefined); // awaited by its own suite; no unhandled rejection meanwhile
+    return [g.name, p];
+  }));
+  return started.get(a.name)!;
+}
+
 for (const a of GUEST_ARCHES) {
   const why = guestSkipReason(a);
   describe(`the real ${a.name} kernel under QEMU (${a.order === "be" ? "big" : "little"}-endian)`, skipWhen(why && `${a.name} guest: ${why}`), () => {
     let plan: Plan;
     let run: GuestRun;
     let ip: bigint;
+    let prepared: Prepared;
     const tallies = { check: new Tally(), eval: new Tally(), stack: new Tally(), policy: new Tally() };
 
     beforeAll(async () => {
-      ip = tramplineIp(a);
-      plan = makePlan(a, ip);
-      const records: GuestRecord[] = [{ mode: MODE.probe, request: [] }];
-      for (let i = 0; i < plan.accept.length; i += 8000) {
-        records.push({ mode: MODE.accept, request: acceptRequest(plan.accept.slice(i, i + 8000).map((c) => Program.fromInsns(c.insns).bytes), a.order) });
-      }
-      for (const e of plan.evals) {
-        records.push({ mode: MODE.eval, request: evalRequest(e.items.map((it): EvalJob => ({ floor: it.floor, bodies: it.bodies, inputs: it.inputs })), a.order) });
-      }
-      run = await runGuest(a, records, GUEST_TIMEOUT);
-      console.log(
-        `[kernel ${a.name}] ${guestKernelPackage(a)}: boot ${(run.bootMs / 1000).toFixed(1)} s, ` +
-        `all ${records.length} requests answered in ${(run.totalMs / 1000).toFixed(1)} s (seed 0x${seed.toString(16)})`,
-      );
-      const spans = new Map<string, number>();
-      const kinds = ["probe", ...records.slice(1).map((r, i) => (r.mode === MODE.accept ? "check" : plan.evals[i - (records.length - 1 - plan.evals.length)].what))];
-      kinds.forEach((k, i) => spans.set(k, (spans.get(k) ?? 0) + (run.answerMs[i] - (i ? run.answerMs[i - 1] : 0))));
-      console.log(`[kernel ${a.name}] wall time per part: ${[...spans].map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`).join(", ")} (probe includes the boot)`);
-    }, GUEST_TIMEOUT + 120_000);
+      prepared = await preparedFor(a);
+      ({ plan, run, ip } = prepared);
+    }, GUEST_TIMEOUT * 2 + 120_000);
 
     it("the guest installs a trivial filter and reports the trampoline's ip", () => {
       const probe = run.answers[0];
@@ -335,8 +455,7 @@ for (const a of GUEST_ARCHES) {
     });
 
     const evalAnswers = (what: string) => {
-      const first = 1 + Math.ceil(plan.accept.length / 8000);
-      return plan.evals.map((e, i) => ({ e, ans: run.answers[first + i] })).filter((x) => x.e.what === what);
+      return plan.evals.map((e, i) => ({ e, ans: run.answers[prepared.first.eval + i] })).filter((x) => x.e.what === what);
     };
     const compareAll = (what: "eval" | "stack" | "policy") => {
       const t = tallies[what];
@@ -374,6 +493,66 @@ for (const a of GUEST_ARCHES) {
       expect(t.bad).toBe(0);
       expect(t.agree).toBeGreaterThan(0);
     });
+
+    if (a.name === "aarch64") {
+      const launched = (label: string): { c: LaunchCase; ans: LaunchAnswer } => {
+        const i = prepared.launches.findIndex((l) => l.label === label);
+        expect(i).toBeGreaterThanOrEqual(0);
+        const ans = launchAnswer(a, run.answers[prepared.first.launch + i].body);
+        console.log(`[kernel ${a.name}] launcher, ${label}: ${ans.signal ? `signal ${ans.signal}` : `exit ${ans.code}`}; status ${JSON.stringify(ans.status)}; output ${JSON.stringify(ans.output)}`);
+        return { c: prepared.launches[i], ans };
+      };
+      const arch = findArch(a.name)!;
+
+      it("the launcher installs two phases and execs: the program's exit status and the stack's verdicts", () => {
+        const { c, ans } = launched("exec mode, calls, exit 42");
+        expect(ans.status).toMatch(/^R \d+\n$/);
+        expect(ans.output).toBe(expectedCalls(a, c.original));
+        // Both phases decided: ERRNO 101 only phase 1 returns, 102 only phase 2, and the tie on
+        // geteuid goes to the newest filter (202).
+        expect(ans.output).toBe("getppid -101\ngetuid -102\ngeteuid -202\ngetpid ok\n");
+        expect(ans).toMatchObject({ code: 42, signal: null });
+      });
+
+      it("a call the newest phase kills: SIGSYS, and the guest kernel's audit record names it (kmsg diagnosis)", (ctx) => {
+        const { ans } = launched("exec mode, killed by phase 2 (kmsg diagnosis)");
+        expect(ans).toMatchObject({ code: null, signal: 31 });
+        expect(ans.output).toBe("");
+        if (ans.kmsgErrno) ctx.skip(`the guest's /dev/kmsg cannot be opened (errno ${ans.kmsgErrno})`);
+        if (ans.auditErrno) ctx.skip(`audit cannot be turned on in the guest (errno ${ans.auditErrno})`);
+        const calls = ans.audit.map(parseKmsgRecord).filter((r) => r !== undefined).map(recordToCall).filter((call) => call.pid === ans.pid);
+        expect(calls).toHaveLength(1);
+        expect(calls[0]).toMatchObject({ nr: lookupSyscall(arch, "mbind"), name: "mbind", arch: "aarch64", archToken: a.token, action: "KILL_PROCESS" });
+      });
+
+      it("a call an older phase traps: the program's SIGSYS handler sees the call and the arch", () => {
+        const { ans } = launched("exec mode, trapped by phase 1");
+        expect(ans.output).toBe(`sigsys nr ${lookupSyscall(arch, "getgid")} arch ${a.token.toString(16)} errno 0\n`);
+        expect(ans).toMatchObject({ code: 77, signal: null });
+      });
+
+      it("supervisor mode (diagnose notify) mirrors the program's exit status", () => {
+        const { c, ans } = launched("supervisor (diagnose notify), calls, exit 43");
+        expect(ans.status).toMatch(/^P \d+\nX\n$/);
+        expect(ans.output).toBe(expectedCalls(a, c.original));
+        expect(ans).toMatchObject({ code: 43, signal: null });
+      });
+
+      it("diagnose notify names the killed call with all six arguments, and the launcher dies of SIGSYS", () => {
+        const { c, ans } = launched("supervisor (diagnose notify), killed by phase 2");
+        const calls = ans.status.split("\n").map((l) => parseNotification(l, "notify")).filter((x) => x !== undefined);
+        confirmWithStack(calls, c.original);
+        expect(calls).toHaveLength(1);
+        expect(calls[0]).toMatchObject({ nr: lookupSyscall(arch, "mbind"), name: "mbind", arch: "aarch64", args: MBIND_ARGS, action: "KILL_PROCESS" });
+        expect(ans).toMatchObject({ code: null, signal: 31 });
+      });
+
+      it("supervisor mode with a PID namespace mirrors the exit status", () => {
+        const { c, ans } = launched("supervisor (pidns), calls, exit 44");
+        expect(ans.output).toBe(expectedCalls(a, c.original));
+        expect(ans).toMatchObject({ code: 44, signal: null });
+      });
+    }
 
     it("prints the summary line", () => {
       const d = tallies.check.bad + tallies.eval.bad + tallies.stack.bad + tallies.policy.bad;

@@ -87,11 +87,26 @@
  *
  * ---- guest mode -----------------------------------------------------------------------------
  *   Run as PID 1 (the /init of an initramfs, test/support/guest.ts), the helper reads the file
- *   /batch: "SFBATCH1", then records { u32 mode (0 probe, 1 accept, 2 eval); u32 len; len
+ *   /batch: "SFBATCH1", then records { u32 mode (0 probe, 1 accept, 2 eval, 3 launch); u32 len; len
  *   bytes of request } until the end. It answers each record on the console (fd 1, or
  *   /dev/console from a devtmpfs it mounts) as text, since a tty is not a binary channel:
  *       SFANS <record> <byte count>\n, the answer in base64 lines of 76, SFEND <record>\n
  *   then powers the machine off. A failure prints `SFFAIL <status> <what>` and powers off.
+ *
+ * ---- guest mode 3: launch --------------------------------------------------------------------
+ *   Runs the native launcher (/launcher in the initramfs, launcher/ cross-compiled) once, as
+ *   `sysfence launch` would on this arch. Request:
+ *       u32 flags        bit 0: wait (up to 3 s) for a seccomp audit record in the kernel log
+ *       u32 nargs; nargs x { u32 len; len bytes }   the launcher's argv (argv[0] first)
+ *       u32 len; len bytes                          the filter bytes, given on descriptor 3
+ *   A child gets the filter bytes on fd 3 (a file), fd 4 for the status lines, fds 1 and 2 on
+ *   one output file, and execs the launcher; the helper waits for it. Answer: header, then
+ *       u32 pid          the child's pid (the program's, in exec mode)
+ *       u32 status       the raw wait status
+ *       u32 kmsg         0, or the errno of opening /dev/kmsg
+ *       u32 audit        0, or the errno of turning audit on (AUDIT_SET over netlink)
+ *       3 x { u32 len; len bytes }   the status lines, the output, and the kernel log records
+ *                        written during the run that hold "type=1326", each ended by a NUL
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -113,7 +128,11 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/klog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <linux/netlink.h>
 
 #if !defined(__linux__) || !(defined(__x86_64__) || defined(__aarch64__) || defined(__s390x__))
 #error "the sysfence oracle supports Linux on x86_64, aarch64 and s390x"
@@ -614,6 +633,158 @@ static int mode_eval(void) {
   return 0;
 }
 
+/* ---- guest mode 3: launch ------------------------------------------------------------------- */
+static void put_blob(const void *p, size_t n) {
+  put_u32((uint32_t)n);
+  put(p, n);
+}
+
+/* The whole content of a small file written by the child (empty when it is missing). */
+static void put_file(const char *path) {
+  char buf[65536];
+  size_t n = 0;
+  int fd = open(path, O_RDONLY);
+  if (fd >= 0) {
+    ssize_t r;
+    while (n < sizeof buf && (r = read(fd, buf + n, sizeof buf - n)) > 0) n += (size_t)r;
+    close(fd);
+  }
+  put_blob(buf, n);
+}
+
+/* Seccomp audit records (type=1326) readable now on `fd` (non-blocking, one record per read). */
+static size_t read_audit(int fd, char *dst, size_t cap, size_t used) {
+  char rec[8192];
+  for (;;) {
+    ssize_t r = read(fd, rec, sizeof rec - 1);
+    if (r < 0 && errno == EPIPE) continue; /* overwritten while we read: go on */
+    if (r <= 0) break;
+    rec[r] = 0;
+    if (!strstr(rec, "type=1326")) continue;
+    if (used + (size_t)r + 1 > cap) break;
+    memcpy(dst + used, rec, (size_t)r + 1);
+    used += (size_t)r + 1;
+  }
+  return used;
+}
+
+static int write_file(const char *path, const void *p, size_t n) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return -1;
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w <= 0) break;
+    p = (const char *)p + w;
+    n -= (size_t)w;
+  }
+  close(fd);
+  return 0;
+}
+
+/* Turns the audit subsystem on, as `auditctl -e 1` does (an AUDIT_SET message on a
+ * NETLINK_AUDIT socket): a kernel booted without audit=1 may write no seccomp records. Returns 0
+ * or an errno. */
+static int audit_enable(void) {
+  struct {
+    struct nlmsghdr h;
+    struct audit_status st;
+  } m;
+  struct sockaddr_nl to;
+  char buf[1024];
+  int s = socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);
+  if (s < 0) return errno;
+  memset(&m, 0, sizeof m);
+  m.h.nlmsg_len = sizeof m;
+  m.h.nlmsg_type = AUDIT_SET;
+  m.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  m.h.nlmsg_seq = 1;
+  m.st.mask = AUDIT_STATUS_ENABLED;
+  m.st.enabled = 1;
+  memset(&to, 0, sizeof to);
+  to.nl_family = AF_NETLINK;
+  int err = 0;
+  if (sendto(s, &m, sizeof m, 0, (struct sockaddr *)&to, sizeof to) < 0) err = errno;
+  else {
+    ssize_t r = recv(s, buf, sizeof buf, 0);
+    struct nlmsghdr *h = (struct nlmsghdr *)buf;
+    if (r < 0) err = errno;
+    else if (r >= (ssize_t)sizeof *h && h->nlmsg_type == NLMSG_ERROR) err = -((struct nlmsgerr *)NLMSG_DATA(h))->error;
+  }
+  close(s);
+  return err;
+}
+
+static int mode_launch(void) {
+  static int audit_err = -1;
+  if (audit_err < 0) {
+    /* printk's rate limit (10 lines per 5 s) would drop the records after the eval records'
+     * kills: 0 turns it off (/proc/sys/kernel/printk_ratelimit, seconds) */
+    write_file("/proc/sys/kernel/printk_ratelimit", "0\n", 2);
+    audit_err = audit_enable();
+  }
+  uint32_t flags = get_u32();
+  uint32_t nargs = get_u32();
+  if (nargs == 0 || nargs > 256) fail(2, "launch: 1..256 arguments");
+  char **argv = calloc(nargs + 1, sizeof *argv);
+  if (!argv) fail(1, "out of memory");
+  for (uint32_t i = 0; i < nargs; i++) {
+    uint32_t len = get_u32();
+    argv[i] = strndup((const char *)get_bytes(len), len);
+  }
+  uint32_t flen = get_u32();
+  if (write_file("/sf-filters", get_bytes(flen), flen) < 0) fail(1, "launch: cannot write /sf-filters");
+
+  int kfd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+  uint32_t kerr = kfd < 0 ? (uint32_t)errno : 0;
+  if (kfd >= 0) lseek(kfd, 0, SEEK_END); /* only records written from now on */
+
+  pid_t pid = do_fork();
+  if (pid == 0) {
+    int f = open("/sf-filters", O_RDONLY);
+    int st = open("/sf-status", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int o = open("/sf-output", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int nul = open("/dev/null", O_RDONLY);
+    if (f < 0 || st < 0 || o < 0) _exit(121);
+    /* fds above 4 first, so that the dup2s below cannot clobber one another */
+    f = fcntl(f, F_DUPFD, 10);
+    st = fcntl(st, F_DUPFD, 10);
+    o = fcntl(o, F_DUPFD, 10);
+    if (nul >= 0) dup2(nul, 0);
+    dup2(o, 1);
+    dup2(o, 2);
+    dup2(f, 3);
+    dup2(st, 4);
+    for (int fd = 5; fd < 64; fd++) close(fd);
+    execv("/launcher", argv);
+    _exit(122);
+  }
+  int status = reap(pid);
+
+  static char audit[1 << 16];
+  size_t alen = 0;
+  if (kfd >= 0) {
+    alen = read_audit(kfd, audit, sizeof audit, 0);
+    /* the kernel's audit thread hands records to the log a little later */
+    for (int tries = 0; (flags & 1) && alen == 0 && tries < 150; tries++) {
+      struct timespec ts = {0, 20 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+      alen = read_audit(kfd, audit, sizeof audit, 0);
+    }
+    close(kfd);
+  }
+  put_header();
+  put_u32((uint32_t)pid);
+  put_u32((uint32_t)status);
+  put_u32(kerr);
+  put_u32((uint32_t)audit_err);
+  put_file("/sf-status");
+  put_file("/sf-output");
+  put_blob(audit, alen);
+  for (uint32_t i = 0; i < nargs; i++) free(argv[i]);
+  free(argv);
+  return 0;
+}
+
 /* ---- guest mode ---------------------------------------------------------------------------- */
 static void __attribute__((noreturn)) guest_poweroff(void) {
   sync();
@@ -671,6 +842,16 @@ static int guest_main(void) {
     dup2(fd, 1);
     dup2(fd, 2);
   }
+  /* Kernel messages never reach the console: they would break the framed answers. */
+  klogctl(8 /* SYSLOG_ACTION_CONSOLE_LEVEL */, NULL, 1);
+  if (access("/dev/kmsg", F_OK) != 0) {
+    /* the launch mode reads the kernel log (and gives the launcher /dev/null) */
+    mkdir("/dev", 0755);
+    mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+  }
+  /* the launch mode sets a sysctl, and the launcher's --pidns mounts a new /proc over this one */
+  mkdir("/proc", 0555);
+  mount("proc", "/proc", "proc", 0, NULL);
   int fd = open("/batch", O_RDONLY);
   if (fd < 0) fail(1, "no /batch in the initramfs");
   dup2(fd, 0);
@@ -697,6 +878,7 @@ static int guest_main(void) {
     if (mode == 0) mode_probe();
     else if (mode == 1) mode_accept();
     else if (mode == 2) mode_eval();
+    else if (mode == 3) mode_launch();
     else fail(2, "/batch: unknown mode");
     if (fclose(out) != 0) fail(1, "memory stream failed");
     out = NULL;

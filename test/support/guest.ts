@@ -5,7 +5,7 @@
 // mode" in oracle.c). One boot serves a whole test run: TCG boots cost seconds, requests do not.
 // Needs what scripts/ci.d/30-qemu-cross.sh installs; guestSkipReason says what is missing.
 import { spawn, spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "./corpus.js";
 import { ORACLE_SRC, OUT_DIR, parseAnswer, WIRE_WORDS, type HelperAnswer, type WireOrder } from "./oracle.js";
@@ -91,6 +91,84 @@ export function buildStatic(a: GuestArch, src: string, name: string, extra: stri
   return bin;
 }
 
+/**
+ * The native launcher (launcher/) cross-compiled for the guest by launcher/build.mjs (static, as
+ * it builds for a host), rebuilt when a source is newer; returns its path.
+ */
+export function buildLauncher(a: GuestArch): string {
+  const bin = join(OUT_DIR, `sysfence-launcher-${a.name}`);
+  const src = join(repoRoot, "launcher");
+  const newest = Math.max(...["src", "."].flatMap((d) => readdirSync(join(src, d)).filter((f) => /\.(c|h|mjs)$/.test(f)).map((f) => mtime(join(src, d, f)))));
+  if (mtime(bin) > newest) return bin;
+  mkdirSync(OUT_DIR, { recursive: true });
+  const r = spawnSync(process.execPath, [join(src, "build.mjs"), "--quiet", "--out", bin], { encoding: "utf8", env: { ...process.env, CC: a.cc } });
+  if (r.status !== 0 || !existsSync(bin)) throw new Error(`cannot build the launcher for ${a.name}:\n${r.stdout}${r.stderr}`);
+  return bin;
+}
+
+/** One run of the launcher in the guest (oracle.c, "guest mode 3: launch"). */
+export interface LaunchRequest {
+  /** The launcher's argv after its own path. */
+  args: string[];
+  /** The filter bytes for its descriptor 3. */
+  filters: Uint8Array;
+  /** Wait for a seccomp audit record in the kernel log after the exit. */
+  waitAudit?: boolean;
+}
+
+export interface LaunchAnswer {
+  pid: number;
+  /** Exit code, or the signal that ended the launcher. */
+  code: number | null;
+  signal: number | null;
+  /** 0, or the errno of opening /dev/kmsg in the guest. */
+  kmsgErrno: number;
+  /** 0, or the errno of turning audit on in the guest. */
+  auditErrno: number;
+  status: string;
+  output: string;
+  /** Kernel log records holding type=1326, as /dev/kmsg gave them. */
+  audit: string[];
+}
+
+/** The launch record's request, in the guest's byte order. */
+export function launchRequest(a: GuestArch, r: LaunchRequest): Buffer[] {
+  const u32 = (v: number) => {
+    const b = Buffer.alloc(4);
+    if (a.order === "le") b.writeUInt32LE(v >>> 0);
+    else b.writeUInt32BE(v >>> 0);
+    return b;
+  };
+  const argv = ["/launcher", ...r.args].map((x) => Buffer.from(x, "utf8"));
+  return [u32(r.waitAudit ? 1 : 0), u32(argv.length), ...argv.flatMap((x) => [u32(x.length), x]), u32(r.filters.length), Buffer.from(r.filters)];
+}
+
+/** Decodes a launch answer's body (after the header). */
+export function launchAnswer(a: GuestArch, body: Buffer): LaunchAnswer {
+  let at = 0;
+  const u32 = () => {
+    const v = a.order === "le" ? body.readUInt32LE(at) : body.readUInt32BE(at);
+    at += 4;
+    return v;
+  };
+  const blob = () => {
+    const n = u32();
+    const b = body.subarray(at, at + n);
+    at += n;
+    return b.toString("utf8");
+  };
+  const pid = u32();
+  const st = u32();
+  const kmsgErrno = u32();
+  const auditErrno = u32();
+  const status = blob();
+  const output = blob();
+  const audit = blob().split("\0").filter((x) => x.length > 0);
+  // The raw wait status: exited when the low 7 bits are 0, else the signal number.
+  const sig = st & 0x7f;
+  return { pid, code: sig === 0 ? (st >> 8) & 0xff : null, signal: sig === 0 ? null : sig, kmsgErrno, auditErrno, status, output, audit };
+}
+
 // ---- the initramfs ----------------------------------------------------------------------------
 
 export interface CpioFile {
@@ -116,7 +194,7 @@ export function newcArchive(files: readonly CpioFile[]): Buffer {
 
 // ---- one boot ---------------------------------------------------------------------------------
 
-export const MODE = { probe: 0, accept: 1, eval: 2 } as const;
+export const MODE = { probe: 0, accept: 1, eval: 2, launch: 3 } as const;
 
 export interface GuestRecord {
   mode: (typeof MODE)[keyof typeof MODE];
@@ -183,10 +261,14 @@ export async function runGuest(a: GuestArch, records: readonly GuestRecord[], ti
       const last = all.split("\n").filter((l) => !/^[A-Za-z0-9+/=]+\r?$/.test(l)).slice(-3).join(" | ");
       reject(new Error(`${a.name} guest: no end after ${timeoutMs / 1000} s (${(all.match(/SFEND/g) ?? []).length} of ${records.length} answers; console: ${last})`));
     }, timeoutMs);
+    // Markers may straddle two reads: look in the last few bytes of the previous one as well.
+    let tail = Buffer.alloc(0);
     child.stdout.on("data", (b: Buffer) => {
       const now = performance.now() - t0;
-      if (!bootMs && b.includes("SFANS")) bootMs = now;
-      for (let at = b.indexOf("SFEND"); at >= 0; at = b.indexOf("SFEND", at + 5)) answerMs.push(now);
+      const seen = Buffer.concat([tail, b]);
+      if (!bootMs && seen.includes("SFANS")) bootMs = now;
+      for (let at = seen.indexOf("SFEND"); at >= 0; at = seen.indexOf("SFEND", at + 5)) answerMs.push(now);
+      tail = seen.subarray(Math.max(0, seen.length - 4));
       out.push(b);
     });
     child.stderr.on("data", (b: Buffer) => err.push(b));
@@ -209,6 +291,36 @@ export async function runGuest(a: GuestArch, records: readonly GuestRecord[], ti
   });
   const totalMs = performance.now() - t0;
   return { answers: parseConsole(text, records, a.order), bootMs, totalMs, answerMs };
+}
+
+/** Request bytes one boot carries at most: the initramfs and the oracle's copy of it live in 512 MiB. */
+export const BOOT_BYTES = 48 << 20;
+
+/**
+ * Runs `records` in as few boots as fit BOOT_BYTES each (one boot in CI; soaks need several),
+ * one after the other, and joins the answers. Times: the first boot's, and the sum of all.
+ */
+export async function runGuestBoots(a: GuestArch, records: readonly GuestRecord[], timeoutMs: number, extra: CpioFile[] = []): Promise<GuestRun & { boots: number }> {
+  const groups: GuestRecord[][] = [[]];
+  let bytes = 0;
+  for (const r of records) {
+    const n = r.request.reduce((s, b) => s + b.length, 0);
+    if (bytes + n > BOOT_BYTES && groups[groups.length - 1].length > 0) {
+      groups.push([]);
+      bytes = 0;
+    }
+    groups[groups.length - 1].push(r);
+    bytes += n;
+  }
+  const all: GuestRun = { answers: [], bootMs: 0, totalMs: 0, answerMs: [] };
+  for (const g of groups) {
+    const run = await runGuest(a, g, timeoutMs, extra);
+    if (!all.bootMs) all.bootMs = run.bootMs;
+    all.answers.push(...run.answers);
+    all.answerMs.push(...run.answerMs.map((ms) => ms + all.totalMs));
+    all.totalMs += run.totalMs;
+  }
+  return { ...all, boots: groups.length };
 }
 
 /** The answers framed on the console, in record order. */
