@@ -39,7 +39,7 @@ import {
   type EvalJob, type EvalResult, type Rewritten, type Observation, type HelperAnswer,
 } from "./support/oracle.js";
 import {
-  GUEST_ARCHES, guestSkipReason, runGuestBoots, guestBatch, buildStatic, buildLauncher, guestKernelPackage, launchRequest, launchAnswer, MODE,
+  GUEST_ARCHES, guestSkipReason, armCompatSkipReason, ARM_COMPAT_CC, runGuestBoots, guestBatch, buildStatic, buildLauncher, guestKernelPackage, launchRequest, launchAnswer, MODE,
   type CpioFile, type GuestArch, type GuestRecord, type LaunchAnswer, type LaunchRequest,
 } from "./support/guest.js";
 import { InputBatch } from "../src/engine/data.js";
@@ -71,6 +71,7 @@ const ROUNDS = Math.max(1, Math.ceil(factor / ROUND_FACTOR));
 const roundSize = (n: number, r: number) => Math.round(n * Math.min(ROUND_FACTOR, factor - r * ROUND_FACTOR));
 const MAX_REPORTS = 10;
 const LAUNCHEE_SRC = join(repoRoot, "test", "native", "launchee.c");
+const ARMCOMPAT_SRC = join(repoRoot, "test", "native", "armcompat.c");
 /** TCG runs slow on a loaded machine: generous, and scaled for soaks. */
 const GUEST_TIMEOUT = Math.max(600_000, 400_000 * Math.min(factor, ROUND_FACTOR));
 
@@ -311,6 +312,8 @@ function launchPhases(a: GuestArch): Program[] {
 
 /** The calls `launchee calls` makes, in its order. */
 const LAUNCHEE_CALLS = ["getppid", "getuid", "geteuid", "getpid"];
+/** The launch of test/native/armcompat.c, a 32-bit arm program, under the aarch64 phases. */
+const ARM_COMPAT = "exec mode, arm compat program (foreign arch)";
 const MBIND_ARGS = [0x1111n, 0x2222n, 0x3333n, 0x4444n, 0x5555n, 0x6666n];
 
 interface LaunchCase {
@@ -330,7 +333,7 @@ function launchCases(a: GuestArch): LaunchCase[] {
   const stack = original.map((program, i) => ({ label: `phase ${i + 1}`, program }));
   // The guest's kernel (6.1) offers every action; no filter is on the oracle's child before.
   const refusal = { arch, actionsAvail: new Set(["kill_process", "kill_thread", "trap", "errno", "user_notif", "trace", "log", "allow"]), inheritedFilters: 0 };
-  const make = (label: string, mode: "exec" | "notify" | "pidns", program: string[], waitAudit = false): LaunchCase => {
+  const make = (label: string, mode: "exec" | "notify" | "pidns", program: string[], waitAudit = false, path = "/launchee"): LaunchCase => {
     refuseBeforeStart(stack, { ...refusal, needsUserNotif: mode === "notify" });
     const installed = [...original];
     if (mode === "notify") installed[1] = rewriteKillsToNotify(installed[1]).program;
@@ -339,9 +342,11 @@ function launchCases(a: GuestArch): LaunchCase[] {
     if (mode === "notify") args.push("--diagnose", "notify");
     if (mode === "pidns") args.push("--pidns");
     const filters = Buffer.concat(bytes.map((b) => Buffer.from(b)));
-    return { label, original, request: { args: [...args, "--", "/launchee", ...program], filters, waitAudit } };
+    return { label, original, request: { args: [...args, "--", path, ...program], filters, waitAudit } };
   };
+  const armCompat = armCompatSkipReason() ? [] : [make(ARM_COMPAT, "exec", [], true, "/armcompat")];
   return [
+    ...armCompat,
     make("exec mode, calls, exit 42", "exec", ["calls", "42"]),
     make("exec mode, killed by phase 2 (kmsg diagnosis)", "exec", ["kill"], true),
     make("exec mode, trapped by phase 1", "exec", ["trap"]),
@@ -452,6 +457,10 @@ async function prepare(a: GuestArch): Promise<Prepared> {
     if (launches.length) {
       extra.push({ name: "launcher", data: readFileSync(buildLauncher(a)), mode: 0o755 });
       extra.push({ name: "launchee", data: readFileSync(buildStatic(a, LAUNCHEE_SRC, "launchee")), mode: 0o755 });
+      if (launches.some((l) => l.label === ARM_COMPAT)) {
+        const bin = buildStatic(a, ARMCOMPAT_SRC, "armcompat", ["-nostdlib", "-marm"], ARM_COMPAT_CC);
+        extra.push({ name: "armcompat", data: readFileSync(bin), mode: 0o755 });
+      }
       for (const l of launches) {
         records.push({ mode: MODE.launch, request: launchRequest(a, l.request) });
         kinds.push("launcher");
@@ -594,6 +603,21 @@ for (const a of GUEST_ARCHES) {
         expect(calls).toHaveLength(1);
         expect(calls[0]).toMatchObject({ nr: lookupSyscall(arch, "mbind"), name: "mbind", arch: "aarch64", args: MBIND_ARGS, action: "KILL_PROCESS" });
         expect(ans).toMatchObject({ code: null, signal: 31 });
+      });
+
+      it("the arm compat ABI: a 32-bit program's call arrives with arch arm, which the aarch64 phases reject as the engine says", (ctx) => {
+        const why = armCompatSkipReason();
+        if (why) ctx.skip(why);
+        const { c, ans } = launched(ARM_COMPAT);
+        const armArch = findArch("arm")!;
+        const nr = lookupSyscall(armArch, "getppid");
+        const want = evaluateStack(c.original, InputBatch.of([{ nr, arch: armArch.token }]))[0];
+        expect(formatRet(want)).toBe(formatRet(Action.KILL_PROCESS));
+        expect(ans).toMatchObject({ code: null, signal: 31 });
+        if (ans.kmsgErrno || ans.auditErrno) ctx.skip(`no kernel log in the guest (errno ${ans.kmsgErrno || ans.auditErrno})`);
+        const calls = ans.audit.map(parseKmsgRecord).filter((r) => r !== undefined).map(recordToCall).filter((call) => call.pid === ans.pid);
+        expect(calls).toHaveLength(1);
+        expect(calls[0]).toMatchObject({ nr, name: "getppid", arch: "arm", archToken: armArch.token, action: formatRet(want) });
       });
 
       it("supervisor mode with a PID namespace mirrors the exit status", () => {

@@ -59,6 +59,17 @@ export function which(cmd: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The 32-bit ARM compiler for the aarch64 guest's compat ABI (the Debian cloud-arm64 kernel has
+ * CONFIG_COMPAT=y): a static program without a C library needs only the compiler.
+ */
+export const ARM_COMPAT_CC = "arm-linux-gnueabihf-gcc";
+
+/** Why the arm compat program cannot be built here, or undefined. */
+export function armCompatSkipReason(): string | undefined {
+  return which(ARM_COMPAT_CC) ? undefined : `${ARM_COMPAT_CC} is not installed (scripts/ci.d/30-qemu-cross.sh installs gcc-arm-linux-gnueabihf)`;
+}
+
 /** Why this arch's guest cannot run here, or undefined. */
 export function guestSkipReason(a: GuestArch): string | undefined {
   if (process.platform !== "linux") return `not Linux (${process.platform})`;
@@ -77,12 +88,12 @@ export function guestKernelPackage(a: GuestArch): string {
 const mtime = (p: string): number => (existsSync(p) ? statSync(p).mtimeMs : 0);
 
 /** Cross-compiles a static program for the guest when missing or stale; returns its path. */
-export function buildStatic(a: GuestArch, src: string, name: string, extra: string[] = []): string {
+export function buildStatic(a: GuestArch, src: string, name: string, extra: string[] = [], cc = a.cc): string {
   const bin = join(OUT_DIR, `${name}-${a.name}`);
   if (mtime(bin) > mtime(src)) return bin;
   mkdirSync(OUT_DIR, { recursive: true });
   const tmp = `${bin}.${process.pid}.tmp`;
-  const r = spawnSync(a.cc, ["-O2", "-static", ...extra, "-o", tmp, src], { encoding: "utf8" });
+  const r = spawnSync(cc, ["-O2", "-static", ...extra, "-o", tmp, src], { encoding: "utf8" });
   if (r.status !== 0) {
     rmSync(tmp, { force: true });
     throw new Error(`cannot build ${src} for ${a.name}:\n${r.error ?? ""}${r.stderr}`);
