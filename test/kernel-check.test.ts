@@ -6,10 +6,9 @@ import { describe, it, expect } from "vitest";
 import { skipWhen } from "./support/skip.js";
 import { Program, type Insn } from "../src/engine/program.js";
 import { check } from "../src/engine/check.js";
-import { opcodes } from "../src/engine/opcodes.js";
 import { oracleSkipReason, kernelAccept, describeAccept, EINVAL } from "./support/oracle.js";
 import {
-  Rng, runSeed, soakFactor, genValid, mutate, specialPrograms, sweepProgram, hexInsns, I,
+  Rng, runSeed, soakFactor, specialPrograms, sweepProgram, hexInsns, checkerCase,
 } from "./support/randprog.js";
 
 const why = oracleSkipReason();
@@ -92,22 +91,6 @@ function report(label: string, o: Outcome): void {
   for (const d of o.documented) console.error(`UNEXPECTED ${d}`);
 }
 
-/** One program for the random/mutated mix. */
-function randomCase(rng: Rng): Case {
-  const r = rng.int(100);
-  if (r < 22) return { name: "valid", insns: genValid(rng).insns };
-  if (r < 32) return { name: "loose scratch", insns: genValid(rng, { scratch: "loose" }).insns };
-  if (r < 92) {
-    const base = genValid(rng, { scratch: rng.chance(0.25) ? "loose" : "kernel", maxLen: rng.chance(0.7) ? 30 : 150 }).insns;
-    return { name: "mutated", insns: mutate(rng, base) };
-  }
-  // Short programs of table codes with arbitrary operands.
-  const n = rng.range(1, 8);
-  const ops = opcodes();
-  const insns = Array.from({ length: n }, () => I(rng.pick(ops).code, rng.int(n), rng.int(n), rng.chance(0.5) ? rng.int(70) : rng.u32()));
-  return { name: "table codes, random operands", insns };
-}
-
 describe("checker vs the real kernel (accept/reject)", skipWhen(why), () => {
   it("agrees on the edge cases of docs/kernel.md, with the documented verdicts", async () => {
     const specials = specialPrograms(new Rng(seed));
@@ -120,7 +103,7 @@ describe("checker vs the real kernel (accept/reject)", skipWhen(why), () => {
   it(`agrees on ${10_000 * factor} random and mutated programs`, async () => {
     const rng = new Rng(seed ^ 0x5eed0001);
     const n = Math.round(10_000 * factor);
-    const o = await compare("random+mutated", n, () => randomCase(rng));
+    const o = await compare("random+mutated", n, () => checkerCase(rng));
     report("random+mutated", o);
     expect(o.total).toBeGreaterThanOrEqual(n);
     // The mix must exercise both verdicts in earnest.

@@ -23,7 +23,7 @@ import {
   originalAnswer, agreesWithOriginal, Kind, EVAL_FLOOR, AUDIT_ARCH_X86_64, WIRE_WORDS, SIGSYS, ENOSYS,
   type EvalJob, type EvalAnswer, type Observation, type Rewritten,
 } from "./support/oracle.js";
-import { Rng, runSeed, soakFactor, genValid, genInputs, hexInsns, I, C } from "./support/randprog.js";
+import { Rng, runSeed, soakFactor, genValid, genInputs, hexInsns, I, C, STACK_FLOORS, stackValue } from "./support/randprog.js";
 
 const why = oracleSkipReason();
 const factor = soakFactor();
@@ -209,26 +209,6 @@ describe("interpreter vs the real kernel", skipWhen(why), () => {
 
   // ---- stacks ----------------------------------------------------------------------------------
 
-  /** Floors: the catch-all's value; each is observable and never lets the syscall run. */
-  const FLOORS = [
-    (Action.ERRNO | 4000) >>> 0, (Action.TRAP | 4001) >>> 0, (Action.TRACE | 4002) >>> 0,
-    (Action.USER_NOTIF | 4003) >>> 0, 0x00060000, 0x7ffb0000,
-  ];
-
-  /** A RET K value for a stacked filter: a kind drawn at random, ERRNO/TRAP data unique. */
-  function stackValue(rng: Rng, uniq: () => number): number {
-    const d = uniq();
-    switch (rng.int(14)) {
-      case 0: case 1: case 2: case 11: case 12: return (Action.ERRNO | d) >>> 0;
-      case 3: case 4: case 13: return (Action.TRAP | d) >>> 0;
-      case 5: return (Action.KILL_THREAD | (rng.chance(0.5) ? 0 : d)) >>> 0;
-      case 6: return (Action.KILL_PROCESS | (rng.chance(0.5) ? 0 : d)) >>> 0;
-      case 7: return (rng.pick([Action.TRACE, Action.USER_NOTIF]) | d) >>> 0;
-      case 8: return (rng.pick([Action.LOG, Action.ALLOW]) | (rng.chance(0.5) ? 0 : d)) >>> 0;
-      default: return (rng.pick([0x00010000, 0x00060000, 0x7ff80000, 0x7ffe0000, 0xfffe0000]) | d) >>> 0;
-    }
-  }
-
   it(`stacks of 2-3 random filters: precedence and ties agree (${20_000 * factor} inputs)`, async () => {
     const t0 = performance.now();
     const rng = new Rng(seed ^ 0x57ac0001);
@@ -265,7 +245,7 @@ describe("interpreter vs the real kernel", skipWhen(why), () => {
         }
         if (next > 511) continue;
         const n = rng.range(20, 60);
-        items.push({ progs, bodies, floor: rng.pick(FLOORS), inputs: genInputs(rng, pools, n), owner });
+        items.push({ progs, bodies, floor: rng.pick(STACK_FLOORS), inputs: genInputs(rng, pools, n), owner });
         planned += n;
       }
       return items;

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess, type StdioNull, type StdioPipe } from "node:c
 import { createHash } from "node:crypto";
 import type { Readable, Writable, Stream } from "node:stream";
 import { writeRaw } from "../formats/raw.js";
-import { hostArch } from "../syscalls/arches.js";
+import { hostArch, type ArchInfo } from "../syscalls/arches.js";
 import { InputError, SysfenceError, ExitCode } from "../errors.js";
 import type { Program } from "../engine/program.js";
 import { loadOne, loadPolicy, refuseBeforeStart, rewriteKillsToNotify, type FilterSource, type NamedProgram } from "./filters.js";
@@ -127,6 +127,22 @@ function stdioOf(s: LaunchOptions["stdio"]): StdioEntry[] {
   return [...s];
 }
 
+/**
+ * The filters as the launcher takes them (launcher/README.md, "Protocol"): each program's raw
+ * bytes in `arch`'s byte order, oldest first, for descriptor 3, and one `--filter LEN:SHA256`
+ * pin per program. Separate from launch() so that the same invocation can be built for a launcher
+ * on another machine (test/kernel-cross.test.ts runs it in an aarch64 guest).
+ */
+export function filterInvocation(installed: readonly Program[], arch: ArchInfo): { bytes: Uint8Array[]; args: string[] } {
+  const bytes = installed.map((p) => writeRaw(p, arch.endian));
+  const args: string[] = [];
+  if (bytes.length) {
+    args.push("--filter-fd", "3");
+    for (const b of bytes) args.push("--filter", `${b.length}:${sha256hex(b)}`);
+  }
+  return { bytes, args };
+}
+
 /** Loads and checks the filters of a launch (oldest first): what launch() installs. */
 export function launchStack(o: Pick<LaunchOptions, "filter" | "policy" | "thread" | "stack">): NamedProgram[] {
   const arch = hostArch();
@@ -178,12 +194,7 @@ export function launch(o: LaunchOptions): LaunchHandle {
     throw e;
   }
 
-  const bytes = installed.map((p) => writeRaw(p, arch.endian));
-  const args: string[] = [];
-  if (bytes.length) {
-    args.push("--filter-fd", "3");
-    for (const b of bytes) args.push("--filter", `${b.length}:${sha256hex(b)}`);
-  }
+  const { bytes, args } = filterInvocation(installed, arch);
   args.push("--status-fd", "4");
   if (o.tsync === false) args.push("--no-tsync");
   if (o.log) args.push("--log");

@@ -94,7 +94,7 @@ export function buildOracle(): string {
 
 // ---- running the helper --------------------------------------------------------------------
 
-interface HelperAnswer {
+export interface HelperAnswer {
   ip: bigint;
   body: Buffer;
 }
@@ -117,21 +117,48 @@ function runHelper(mode: string, request: Buffer[]): Promise<HelperAnswer> {
         reject(new Error(`oracle ${mode} failed (${signal ?? `status ${code}`}): ${Buffer.concat(err).toString().trim()}`));
         return;
       }
-      if (all.length < 16 || all.toString("latin1", 0, 8) !== "SFORACL1") {
-        reject(new Error(`oracle ${mode}: bad answer header`));
-        return;
+      try {
+        resolvePromise(parseAnswer(all, mode));
+      } catch (e) {
+        reject(e);
       }
-      resolvePromise({ ip: all.readBigUInt64LE(8), body: all.subarray(16) });
     });
     for (const b of request) child.stdin.write(b);
     child.stdin.end();
   });
 }
 
-function u32(v: number): Buffer {
+/**
+ * The byte order of the machine the helper runs on: its wire integers and sock_filter bytes are
+ * native (little-endian on x86_64 and aarch64, big-endian on s390x guests, test/support/guest.ts).
+ */
+export type WireOrder = "le" | "be";
+
+function u32(v: number, order: WireOrder = "le"): Buffer {
   const b = Buffer.allocUnsafe(4);
-  b.writeUInt32LE(v >>> 0, 0);
+  if (order === "le") b.writeUInt32LE(v >>> 0, 0);
+  else b.writeUInt32BE(v >>> 0, 0);
   return b;
+}
+
+const readU32 = (b: Buffer, at: number, order: WireOrder): number => (order === "le" ? b.readUInt32LE(at) : b.readUInt32BE(at));
+
+/** sock_filter bytes between the canonical little-endian layout and `order` (both ways). */
+function filterBytes(bytes: Uint8Array, order: WireOrder): Buffer {
+  const b = Buffer.from(bytes);
+  if (order === "be") {
+    for (let at = 0; at < b.length; at += 8) {
+      b.subarray(at, at + 2).swap16();
+      b.subarray(at + 4, at + 8).swap32();
+    }
+  }
+  return b;
+}
+
+/** The answer header of every mode: magic and the trampoline's ip. */
+export function parseAnswer(all: Buffer, mode: string, order: WireOrder = "le"): HelperAnswer {
+  if (all.length < 16 || all.toString("latin1", 0, 8) !== "SFORACL1") throw new Error(`oracle ${mode}: bad answer header`);
+  return { ip: order === "le" ? all.readBigUInt64LE(8) : all.readBigUInt64BE(8), body: all.subarray(16) };
 }
 
 // ---- acceptance ----------------------------------------------------------------------------
@@ -145,15 +172,25 @@ export const EINVAL = 22;
  * Each program is `bytes` of sock_filter (its sock_fprog.len is bytes/8, at most 65535).
  */
 export async function kernelAccept(programs: readonly Uint8Array[]): Promise<Uint32Array> {
+  const { body } = await runHelper("accept", acceptRequest(programs));
+  return acceptResults(body, programs.length);
+}
+
+/** The accept mode's request for `programs` (canonical sock_filter bytes). */
+export function acceptRequest(programs: readonly Uint8Array[], order: WireOrder = "le"): Buffer[] {
   const req: Buffer[] = [];
   for (const p of programs) {
     if (p.length % 8 !== 0 || p.length / 8 > 65535) throw new RangeError("program size not carried by sock_fprog");
-    req.push(u32(p.length / 8), Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+    req.push(u32(p.length / 8, order), filterBytes(p, order));
   }
-  const { body } = await runHelper("accept", req);
-  if (body.length !== programs.length * 4) throw new Error(`oracle accept: ${body.length / 4} answers for ${programs.length} programs`);
-  const res = new Uint32Array(programs.length);
-  for (let i = 0; i < programs.length; i++) res[i] = body.readUInt32LE(i * 4);
+  return req;
+}
+
+/** The accept mode's answer body: one result per program. */
+export function acceptResults(body: Buffer, count: number, order: WireOrder = "le"): Uint32Array {
+  if (body.length !== count * 4) throw new Error(`oracle accept: ${body.length / 4} answers for ${count} programs`);
+  const res = new Uint32Array(count);
+  for (let i = 0; i < count; i++) res[i] = readU32(body, i * 4, order);
   return res;
 }
 
@@ -213,22 +250,29 @@ export interface EvalAnswer {
   results: EvalResult[];
 }
 
-function insnBytes(insns: readonly Insn[]): Buffer {
-  return Buffer.from(Program.fromInsns(insns).bytes);
+export async function kernelEval(jobs: readonly EvalJob[]): Promise<EvalAnswer> {
+  const { ip, body } = await runHelper("eval", evalRequest(jobs));
+  return { ip, results: evalResults(jobs, body) };
 }
 
-export async function kernelEval(jobs: readonly EvalJob[]): Promise<EvalAnswer> {
+/** The eval mode's request for `jobs`. */
+export function evalRequest(jobs: readonly EvalJob[], order: WireOrder = "le"): Buffer[] {
   const req: Buffer[] = [];
   for (const j of jobs) {
     if (j.inputs.length % WIRE_WORDS !== 0) throw new RangeError("inputs are not whole records");
-    req.push(u32(j.floor), u32(j.bodies.length));
-    for (const b of j.bodies) req.push(u32(b.length), insnBytes(b));
-    req.push(u32(j.inputs.length / WIRE_WORDS), Buffer.from(j.inputs.buffer, j.inputs.byteOffset, j.inputs.byteLength));
+    req.push(u32(j.floor, order), u32(j.bodies.length, order));
+    for (const b of j.bodies) req.push(u32(b.length, order), filterBytes(Program.fromInsns(b).bytes, order));
+    const words = Buffer.from(j.inputs.buffer, j.inputs.byteOffset, j.inputs.byteLength);
+    req.push(u32(j.inputs.length / WIRE_WORDS, order), order === "le" ? words : Buffer.from(words).swap32());
   }
-  const { ip, body } = await runHelper("eval", req);
+  return req;
+}
+
+/** The eval mode's answer body, per job. */
+export function evalResults(jobs: readonly EvalJob[], body: Buffer, order: WireOrder = "le"): EvalResult[] {
   let at = 0;
   const rd = (): number => {
-    const v = body.readUInt32LE(at);
+    const v = readU32(body, at, order);
     at += 4;
     return v;
   };
@@ -238,18 +282,18 @@ export async function kernelEval(jobs: readonly EvalJob[]): Promise<EvalAnswer> 
     const installed: Program[] = [];
     for (let p = 0; p < nprog; p++) {
       const len = rd();
-      installed.push(new Program(new Uint8Array(body.subarray(at, at + len * 8))));
+      installed.push(new Program(new Uint8Array(filterBytes(body.subarray(at, at + len * 8), order))));
       at += len * 8;
     }
     const install = rd();
     const n = rd();
     const obs: Observation[] = new Array(n);
-    for (let i = 0; i < n; i++) obs[i] = { kind: body.readUInt32LE(at + i * 8), value: body.readUInt32LE(at + i * 8 + 4) };
+    for (let i = 0; i < n; i++) obs[i] = { kind: readU32(body, at + i * 8, order), value: readU32(body, at + i * 8 + 4, order) };
     at += n * 8;
     results.push({ installed, install, obs });
   }
   if (at !== body.length) throw new Error("oracle eval: trailing bytes in the answer");
-  return { ip, results };
+  return results;
 }
 
 /** The kernel's ip from a probe run (the same in every run when the helper is built -no-pie). */

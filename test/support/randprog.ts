@@ -501,6 +501,44 @@ export function sweepProgram(rng: Rng, code: number): Insn[] {
   return p;
 }
 
+// ---- checker cases and stacked-filter actions --------------------------------------------------
+
+/** One program for the random/mutated mix. */
+export function checkerCase(rng: Rng): { name: string; insns: Insn[] } {
+  const r = rng.int(100);
+  if (r < 22) return { name: "valid", insns: genValid(rng).insns };
+  if (r < 32) return { name: "loose scratch", insns: genValid(rng, { scratch: "loose" }).insns };
+  if (r < 92) {
+    const base = genValid(rng, { scratch: rng.chance(0.25) ? "loose" : "kernel", maxLen: rng.chance(0.7) ? 30 : 150 }).insns;
+    return { name: "mutated", insns: mutate(rng, base) };
+  }
+  // Short programs of table codes with arbitrary operands.
+  const n = rng.range(1, 8);
+  const ops = opcodes();
+  const insns = Array.from({ length: n }, () => I(rng.pick(ops).code, rng.int(n), rng.int(n), rng.chance(0.5) ? rng.int(70) : rng.u32()));
+  return { name: "table codes, random operands", insns };
+}
+
+/** Floors: the catch-all's value; each is observable and never lets the syscall run. */
+export const STACK_FLOORS = [
+  (Action.ERRNO | 4000) >>> 0, (Action.TRAP | 4001) >>> 0, (Action.TRACE | 4002) >>> 0,
+  (Action.USER_NOTIF | 4003) >>> 0, 0x00060000, 0x7ffb0000,
+];
+
+/** A RET K value for a stacked filter: a kind drawn at random, ERRNO/TRAP data unique. */
+export function stackValue(rng: Rng, uniq: () => number): number {
+  const d = uniq();
+  switch (rng.int(14)) {
+    case 0: case 1: case 2: case 11: case 12: return (Action.ERRNO | d) >>> 0;
+    case 3: case 4: case 13: return (Action.TRAP | d) >>> 0;
+    case 5: return (Action.KILL_THREAD | (rng.chance(0.5) ? 0 : d)) >>> 0;
+    case 6: return (Action.KILL_PROCESS | (rng.chance(0.5) ? 0 : d)) >>> 0;
+    case 7: return (rng.pick([Action.TRACE, Action.USER_NOTIF]) | d) >>> 0;
+    case 8: return (rng.pick([Action.LOG, Action.ALLOW]) | (rng.chance(0.5) ? 0 : d)) >>> 0;
+    default: return (rng.pick([0x00010000, 0x00060000, 0x7ff80000, 0x7ffe0000, 0xfffe0000]) | d) >>> 0;
+  }
+}
+
 // ---- inputs ------------------------------------------------------------------------------------
 
 /** Words per input: nr lo, nr hi, args[0..5] as (lo, hi) (the oracle's wire layout). */
