@@ -196,8 +196,9 @@ for (const kind of BROWSERS) {
       const m = await mainThread(page);
       const longtask = m.longtask === undefined ? "no Long Tasks API" : `longest task ${m.longtask.toFixed(0)} ms`;
       console.log(`${tag} ${(trace.length / 1e6).toFixed(1)} MB trace replayed in ${seconds.toFixed(1)} s; main thread: ${longtask}, longest gap between 10 ms ticks ${m.heartbeat.toFixed(0)} ms`);
+      // The Long Tasks API where there is one; else the heartbeat, which can only overstate.
       if (m.longtask !== undefined) expect(m.longtask).toBeLessThan(200);
-      expect(m.heartbeat).toBeLessThan(200);
+      else expect(m.heartbeat).toBeLessThan(200);
       const want = run(["replay", "qemu.json", "boot.strace", "--arch", "x86_64"]);
       expect(report.split("\n").at(-1)).toBe(want.split("\n").at(-1));
       await page.screenshot({ path: join(SHOTS, "replay.png") });
