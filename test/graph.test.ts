@@ -166,6 +166,33 @@ describe("sysfence graph (CLI)", () => {
     expect(d.stdout).toMatch(/^digraph /);
   });
 
+  it("explain --format svg draws the same picture as graph --policy, byte for byte", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sysfence-graph-"));
+    const viaGraph = join(dir, "graph.svg");
+    const viaExplain = join(dir, "explain.svg");
+    const g = run(["graph", bundled("qemu-microvm.seccompiler.json"), "--thread", "qemu", "--policy", "--format", "svg", "-o", viaGraph]);
+    expect(g.status, g.stderr).toBe(0);
+    const e = run(["explain", bundled("qemu-microvm.seccompiler.json"), "--thread", "qemu", "--format", "svg", "-o", viaExplain]);
+    expect(e.status, e.stderr).toBe(0);
+    const svg = readFileSync(viaExplain, "utf8");
+    expect(XMLValidator.validate(svg)).toBe(true);
+    expect(svg).toContain("rt_sigreturn");
+    expect(svg).toBe(readFileSync(viaGraph, "utf8"));
+    // stdout and the DOT form agree too
+    const gd = run(["graph", bundled("vmm.seccompiler.json"), "--thread", "api", "--policy"]);
+    const ed = run(["explain", bundled("vmm.seccompiler.json"), "--thread", "api", "--format", "dot"]);
+    expect(ed.status, ed.stderr).toBe(0);
+    expect(ed.stdout).toMatch(/^digraph /);
+    expect(ed.stdout).toBe(gd.stdout);
+  });
+
+  it("explain --format svg of a map without a thread asks for one (exit 2)", () => {
+    const r = run(["explain", bundled("vmm.seccompiler.json"), "--format", "svg"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/--format svg writes one policy; pick a thread/);
+  });
+
   it("refuses an unknown format with exit 2", () => {
     const r = run(["graph", bundled("vmm-demo.x86_64.asm"), "--format", "png"]);
     expect(r.status).toBe(2);

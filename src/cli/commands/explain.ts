@@ -2,7 +2,9 @@
 // and into seccompiler JSON where that dialect can state it. The explanation is compiled again
 // and proven equal to the filter before it is printed as a policy. A map or policy without
 // --thread is explained thread by thread (text); a policy dialect output takes one thread.
+// `--format svg` (or dot) draws the decompiled policy: the same picture as `graph --policy`.
 import { writeOutput } from "../output.js";
+import { policyPictureDot, writePicture } from "./graph.js";
 import type { Command } from "commander";
 import { isLiveSpec } from "../../formats/detect.js";
 import { explain, toSeccompiler, toOci } from "../../verify/explain.js";
@@ -20,16 +22,20 @@ export function explainCommand(program: Command): void {
     .option("--arch <arch>", "arch for policy JSON and raw byte order")
     .option("--thread <name>", "thread of a map or policy (default: every thread; --format seccompiler/oci need one)")
     .option("--endian <le|be>", "byte order of raw files")
-    .option("--format <fmt>", "text | seccompiler | oci | minijail", "text")
+    .option("--format <fmt>", "text | seccompiler | oci | minijail | svg | dot (svg/dot: the picture `graph --policy` draws)", "text")
     .option("-o, --output <file>", "write the policy here instead of stdout")
-    .action((spec: string, o: FilterArgOptions & { format: string; output?: string; minijailSemantics?: "c" | "python" }) => {
-      if (!["text", "seccompiler", "oci", "minijail"].includes(o.format)) throw new InputError(`--format takes text, seccompiler, oci or minijail, not "${o.format}"`);
+    .action(async (spec: string, o: FilterArgOptions & { format: string; output?: string; minijailSemantics?: "c" | "python" }) => {
+      if (!["text", "seccompiler", "oci", "minijail", "svg", "dot"].includes(o.format)) throw new InputError(`--format takes text, seccompiler, oci, minijail, svg or dot, not "${o.format}"`);
       // Threads of a map or policy are explained one by one; the filters of a live stack act
       // together, so one of them is picked with N@pid:… (loadOneEach says so).
       const filters = isLiveSpec(spec) ? loadOneEach([spec], o) : loadFilterArgs([spec], o);
       if (filters.length > 1 && o.format !== "text") {
         const threads = filters.map((x) => x.thread).join(", ");
         throw new InputError(`holds ${filters.length} filters (${threads}): --format ${o.format} writes one policy; pick a thread with --thread T or T@FILE`, spec);
+      }
+      if (o.format === "svg" || o.format === "dot") {
+        await writePicture(policyPictureDot(filters[0]), o.format, o.output);
+        return;
       }
       const texts: string[] = [];
       let code: number = ExitCode.OK;

@@ -1,16 +1,15 @@
 // `sysfence graph FILTER`: the program's control flow as a picture (DOT or SVG), with the
 // syscall dispatch folded into one node whose exits name the syscalls that take them; with
 // --policy, the decompiled policy instead (arch → syscalls grouped by action → conditions).
-import { writeFileSync } from "node:fs";
+import { writeOutput } from "../output.js";
 import type { Command } from "commander";
 import { programGraph } from "../../graph/cfg.js";
 import { programDot } from "../../graph/dot.js";
-import { policyDot } from "../../graph/policy.js";
+import { decompiledPolicyDot } from "../../graph/policy.js";
 import { dotToSvg } from "../../graph/svg.js";
-import { explain } from "../../verify/explain.js";
-import { Inconclusive } from "../../verify/symbolic.js";
-import { ExitCode, InputError, SysfenceError } from "../../errors.js";
+import { InputError } from "../../errors.js";
 import { archOption, loadOneEach, out, filterLabel, type FilterArgOptions } from "../common.js";
+import type { LoadedFilter } from "../../formats/detect.js";
 
 interface GraphCliOptions extends FilterArgOptions {
   format: string;
@@ -34,18 +33,24 @@ export function graphCommand(program: Command): void {
     .action(async (spec: string, o: GraphCliOptions) => {
       if (o.format !== "dot" && o.format !== "svg") throw new InputError(`--format takes dot or svg, not "${o.format}"`);
       const [f] = loadOneEach([spec], o);
-      const title = filterLabel(f).replace(/^.*\//, "");
-      let dot: string;
-      if (o.policy) {
-        const r = explain(f.program);
-        if (r instanceof Inconclusive) throw new SysfenceError(`inconclusive: ${r.reason}`, { where: filterLabel(f), exitCode: ExitCode.INCONCLUSIVE });
-        if (!r.ir) throw new SysfenceError(`not a policy: ${r.problems.join("; ")}`, { where: filterLabel(f), exitCode: ExitCode.FAIL });
-        dot = policyDot(r.ir, title);
-      } else {
-        dot = programDot(programGraph(f.program, { fold: o.fold, arch: archOption(o.arch) }), title);
-      }
-      const text = o.format === "svg" ? await dotToSvg(dot) : dot;
-      if (o.output) writeFileSync(o.output, text);
-      else out(text.trimEnd());
+      const dot = o.policy ? policyPictureDot(f) : programDot(programGraph(f.program, { fold: o.fold, arch: archOption(o.arch) }), pictureTitle(f));
+      await writePicture(dot, o.format, o.output);
     });
+}
+
+/** The title a picture carries: the filter's label without its directories. */
+function pictureTitle(f: LoadedFilter): string {
+  return filterLabel(f).replace(/^.*\//, "");
+}
+
+/** The decompiled policy of one filter as DOT: what `graph --policy` and `explain --format svg` draw. */
+export function policyPictureDot(f: LoadedFilter): string {
+  return decompiledPolicyDot(f.program, pictureTitle(f), filterLabel(f));
+}
+
+/** DOT as FORMAT (dot, or svg laid out by Graphviz) to OUTPUT or stdout. */
+export async function writePicture(dot: string, format: string, output: string | undefined): Promise<void> {
+  const text = format === "svg" ? await dotToSvg(dot) : dot;
+  if (output) writeOutput(output, text);
+  else out(text.trimEnd());
 }
