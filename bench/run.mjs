@@ -45,10 +45,13 @@ const ctx = {
   log: (msg) => process.stderr.write(`[bench] ${msg}\n`),
 };
 
+/** The 1, 5 and 15 minute load averages: how busy the machine was while a section ran. */
+const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(" ");
 const cpu = os.cpus()[0]?.model ?? "unknown CPU";
 const header = [
   `sysfence bench — ${new Date().toISOString()}`,
   `node ${process.version} on ${os.platform()} ${os.arch()}, ${os.cpus().length} x ${cpu}${ctx.quick ? " (quick mode)" : ""}`,
+  `load average at start: ${loadavg()} (timings on a loaded machine are slower and noisier)`,
 ];
 const parts = [];
 for (const s of sections) {
@@ -57,6 +60,6 @@ for (const s of sections) {
   const t0 = process.hrtime.bigint();
   const res = await mod.run(ctx);
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  parts.push(`== ${s}: ${res.title} (${secs.toFixed(1)} s)\n${res.text}`);
+  parts.push(`== ${s}: ${res.title} (${secs.toFixed(1)} s, load average after: ${loadavg()})\n${res.text}`);
 }
 console.log([...header, "", parts.join("\n\n")].join("\n"));

@@ -3,9 +3,9 @@
 // `sysfence dump`, `sysfence ps` and `pid:` FILTER specs; every refusal this machine can produce.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync, mkdirSync, readdirSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdirSync, readdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { readLiveFilters, listProcesses, stackHash } from "../src/live/index.js";
+import { readLiveFilters, listProcesses, stackHash, readThread } from "../src/live/index.js";
 import { loadFilters } from "../src/formats/detect.js";
 import { assemble } from "../src/text/asm.js";
 import { writeRaw } from "../src/formats/raw.js";
@@ -14,11 +14,27 @@ import { EnvironmentError } from "../src/errors.js";
 import { runCli, bin } from "./support/cli.js";
 import { repoRoot } from "./support/corpus.js";
 import { skipReason, startTarget, threadState, work, type Target } from "./fixtures/live/support.js";
+import { launcherSkipReason } from "./fixtures/launch/support.js";
+import { skipWhen } from "./support/skip.js";
 
 const why = skipReason();
 if (why) console.warn(`[skip] live filters: ${why}`);
 
 const arch = hostArch().name;
+
+// What the refusal tests need from this machine (each missing piece skips its test with the reason).
+const noSetpriv = spawnSync("setpriv", ["--version"]).error ? "setpriv (util-linux) is not installed" : undefined;
+const unshareProbe = spawnSync("unshare", ["--user", "--map-root-user", "true"], { encoding: "utf8" });
+const noUserns = unshareProbe.error || unshareProbe.status !== 0
+  ? `cannot create a user namespace here (unshare --user: ${unshareProbe.error?.message ?? unshareProbe.stderr.trim()})`
+  : undefined;
+// /proc/sys/kernel/ns_last_pid exists only in kernels built with CONFIG_CHECKPOINT_RESTORE
+// (kernel/pid_namespace.c), which is also what PTRACE_SECCOMP_GET_FILTER needs.
+const checkpointRestoreSkip = !existsSync("/proc/sys/kernel")
+  ? "/proc/sys is not mounted: cannot tell whether this kernel has CONFIG_CHECKPOINT_RESTORE"
+  : existsSync("/proc/sys/kernel/ns_last_pid")
+    ? "this kernel has CONFIG_CHECKPOINT_RESTORE (/proc/sys/kernel/ns_last_pid exists); the refusal needs a kernel built without it"
+    : undefined;
 // A denies mkdirat with EPERM, B denies unlinkat with ENOENT; everything else (what the
 // target needs: read, futex, pause, exit) is allowed.
 const head = `.arch ${arch}\nld arch\njeq #${hostArch().tokenName}, next, allow\nld nr\n`;
@@ -214,30 +230,79 @@ describe.skipIf(why)("refusals (exit 4 with the reason)", () => {
     }
   });
 
-  it("without CAP_SYS_ADMIN, in a rootless user namespace, and under seccomp", async () => {
+  // Each refusal runs `sysfence dump` against a filtered target from a changed environment;
+  // the target must come out of it untouched.
+  const refusedFrom = async (cmd: string, args: string[], expected: RegExp) => {
     const t = await startTarget("threads", [A, B]);
     try {
-      const args = [bin, "dump", String(t.pid)];
-      const noCap = spawnSync("setpriv", ["--bounding-set=-sys_admin", "--inh-caps=-sys_admin", process.execPath, ...args], { encoding: "utf8" });
-      if (noCap.error) console.warn(`[partial] no setpriv: ${noCap.error.message}`);
-      else {
-        expect(noCap.status).toBe(4);
-        expect(noCap.stderr).toMatch(/needs root or CAP_SYS_ADMIN/);
-      }
-      const userns = spawnSync("unshare", ["--user", "--map-root-user", process.execPath, ...args], { encoding: "utf8" });
-      if (userns.error || /unshare failed/.test(userns.stderr)) console.warn(`[partial] no user namespaces: ${userns.error?.message ?? userns.stderr}`);
-      else {
-        expect(userns.status).toBe(4);
-        expect(userns.stderr).toMatch(/runs in a user namespace \(rootless\)/);
-      }
-      const filtered = spawnSync(process.execPath, [join(repoRoot, "test", "fixtures", "live", "under-seccomp.mjs"), "dump", String(t.pid)], { encoding: "utf8" });
-      expect(filtered.status).toBe(4);
-      expect(filtered.stderr).toMatch(/sysfence itself runs under seccomp/);
+      const r = spawnSync(cmd, [...args, "dump", String(t.pid)], { encoding: "utf8", timeout: 60_000 });
+      expect(r.stderr.trimEnd().split("\n"), r.stderr).toHaveLength(1);
+      expect(r.stderr).toMatch(expected);
+      expect(r.status).toBe(4);
+      expectReleased(t);
+    } finally {
+      t.stop();
+    }
+  };
+  const sysfence = [process.execPath, bin];
+
+  it("as root with CAP_SYS_ADMIN dropped (setpriv)", skipWhen(noSetpriv), async () => {
+    await refusedFrom("setpriv", ["--bounding-set=-sys_admin", "--inh-caps=-sys_admin", ...sysfence], /^sysfence: needs root or CAP_SYS_ADMIN \(this is uid 0, /);
+  });
+
+  it("as an unprivileged uid (setpriv --reuid 65534)", skipWhen(noSetpriv), async () => {
+    await refusedFrom("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", ...sysfence], /^sysfence: needs root or CAP_SYS_ADMIN \(this is uid 65534, /);
+  });
+
+  it("in a rootless user namespace (unshare --user --map-root-user)", skipWhen(noUserns), async () => {
+    await refusedFrom("unshare", ["--user", "--map-root-user", ...sysfence], /^sysfence: sysfence runs in a user namespace \(rootless\)/);
+  });
+
+  it("under seccomp: a filter installed in-process", async () => {
+    await refusedFrom(process.execPath, [join(repoRoot, "test", "fixtures", "live", "under-seccomp.mjs")], /^sysfence: sysfence itself runs under seccomp; .*\(EACCES\)/);
+  });
+
+  it("under seccomp: sysfence started by `sysfence launch`", skipWhen(launcherSkipReason()), async () => {
+    const allow = file("allow-all.bpf", writeRaw(assemble("ret ALLOW")));
+    await refusedFrom(process.execPath, [bin, "launch", "--filter", allow, "--", ...sysfence], /^sysfence: sysfence itself runs under seccomp; .*\(EACCES\)/);
+  });
+
+  it("a kernel without CONFIG_CHECKPOINT_RESTORE", skipWhen(checkpointRestoreSkip), async () => {
+    const t = await startTarget("threads", [A, B]);
+    try {
+      const r = runCli(work, ["dump", String(t.pid)]);
+      expect(r.err).toMatch(/^sysfence: this kernel cannot hand out filters \(PTRACE_SECCOMP_GET_FILTER: EINVAL for a thread in filter mode\): it was built without CONFIG_CHECKPOINT_RESTORE\n$/);
+      expect(r.code).toBe(4);
       expectReleased(t);
     } finally {
       t.stop();
     }
   });
+
+  // "Exits meanwhile": the two moments a target can die under sysfence's hands, produced on
+  // demand through the read's test seams (src/live/ptrace.ts ReadHooks). The targets are this
+  // process's own children: their exit must still reach Node (the ChildProcess "exit" event),
+  // so sysfence must not have taken the exit status.
+  for (const moment of ["afterInterrupt", "whileStopped"] as const) {
+    it(`a process that exits meanwhile (${moment === "afterInterrupt" ? "before it reaches the stop" : "while held in the stop"})`, async () => {
+      const t = await startTarget("threads", [A, B]);
+      const exited = new Promise<NodeJS.Signals | null>((r) => t.child.on("exit", (_code, signal) => r(signal)));
+      const kill = () => process.kill(t.pid, "SIGKILL");
+      let err: unknown;
+      try {
+        readThread(t.pid, t.pid, { [moment]: kill });
+      } catch (e) {
+        err = e;
+      } finally {
+        t.stop();
+      }
+      expect(err).toBeInstanceOf(EnvironmentError);
+      expect((err as EnvironmentError).exitCode).toBe(4);
+      expect((err as EnvironmentError).message).toMatch(new RegExp(`^process ${t.pid} exited while being read \\(.*: ESRCH\\)$`));
+      const signal = await Promise.race([exited, new Promise((r) => setTimeout(() => r("no exit event"), 10_000))]);
+      expect(signal).toBe("SIGKILL");
+    });
+  }
 
   it("bad PID text is bad input (exit 2)", () => {
     expect(runCli(work, ["dump", "12x"]).code).toBe(2);

@@ -3,7 +3,7 @@
 // SYSFENCE_DEBUG=1.
 import { Command, CommanderError } from "commander";
 import { SysfenceError, ExitCode } from "../errors.js";
-import { COMMANDS } from "./registry.js";
+import { commandsFor } from "./registry.js";
 import { err } from "./common.js";
 import { addPolicyOptions } from "./policy-options.js";
 
@@ -30,10 +30,10 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => err(s.trimEnd()) });
-  for (const add of COMMANDS) add(program);
-  addPolicyOptions(program);
-  for (const c of program.commands) c.exitOverride();
   try {
+    for (const add of await commandsFor(argv)) add(program);
+    addPolicyOptions(program);
+    for (const c of program.commands) c.exitOverride();
     await program.parseAsync(argv);
     return Number(process.exitCode ?? 0);
   } catch (e) {

@@ -69,7 +69,10 @@ export const MAX_FILE_BYTES = SIZE_LIMITS.filter;
 export interface PolicySource {
   file: string;
   text: string;
-  /** The JSON object, parsed with lossless-json (numbers are LosslessNumber); absent for text dialects. */
+  /**
+   * The JSON object, parsed with lossless-json (numbers are LosslessNumber); absent for text
+   * dialects. Parsed when first read (a loader that parses `text` itself never pays for it).
+   */
   json?: unknown;
   opts: LoadOptions;
 }
@@ -210,14 +213,23 @@ export function loadFilterBytes(bytes: Uint8Array, file: string, opts: LoadOptio
       return single(file, "json", textEndian, program, opts.thread);
     }
     if (body[0] === "{") {
-      const json = parseLosslessJson(text, file);
       if (!policyLoader) {
+        parseLosslessJson(text, file); // a syntax error is the better message
         throw new InputError(
           "looks like a policy JSON; import the sysfence API or CLI (they register the policy compiler) to read policies",
           file,
         );
       }
-      return compiledPolicy(policyLoader({ file, text, json, opts }), file, opts.thread, textEndian);
+      // `json` is parsed on first read: sysfence's own loader parses the text itself (located,
+      // BigInt-exact), and parsing it here as well would double the cost of loading a policy.
+      let json: unknown;
+      const source: PolicySource = {
+        file, text, opts,
+        get json() {
+          return (json ??= parseLosslessJson(text, file));
+        },
+      };
+      return compiledPolicy(policyLoader(source), file, opts.thread, textEndian);
     }
     let map: Map<string, Program>;
     try {

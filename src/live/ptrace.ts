@@ -9,6 +9,7 @@
 // main thread synchronously, so seize, wait, read and detach all come from one thread with
 // no process to start (a helper binary would cost a fork+exec per read and a build step
 // for `sysfence dump` users). See docs/architecture.md.
+import { readFileSync } from "node:fs";
 import { openLibc } from "../native/libc.js";
 
 // <linux/ptrace.h>
@@ -18,7 +19,13 @@ export const PTRACE_INTERRUPT = 0x4207;
 export const PTRACE_SECCOMP_GET_FILTER = 0x420c;
 export const PTRACE_SECCOMP_GET_METADATA = 0x420d;
 const WNOHANG = 1;
+const WSTOPPED = 2;
+const WEXITED = 4;
+const WNOWAIT = 0x01000000;
 const __WALL = 0x40000000;
+const P_PID = 1;
+// siginfo_t si_code values for SIGCHLD (<asm-generic/siginfo.h>).
+const CLD_TRAPPED = 4;
 
 /** The flag the metadata call reports (the only one the kernel keeps per filter). */
 export const SECCOMP_FILTER_FLAG_LOG = 1 << 1;
@@ -27,6 +34,8 @@ interface Ptrace {
   /** ptrace(request, pid, addr, data): data is a Buffer (its address) or null. */
   ptrace: (request: number, pid: number, addr: number, data: Buffer | null) => number;
   waitpid: (pid: number, status: Buffer, options: number) => number;
+  /** waitid(P_PID, pid, info, options): info is a 128-byte siginfo_t. */
+  waitid: (pid: number, info: Buffer, options: number) => number;
   schedYield: () => number;
   errno: () => number;
 }
@@ -39,10 +48,12 @@ function load(): Ptrace {
   // glibc declares ptrace variadic: each call passes its argument types.
   const ptrace = lib.func("long ptrace(int request, ...)");
   const waitpid = lib.func("int waitpid(int pid, void *status, int options)");
+  const waitid = lib.func("int waitid(int idtype, int id, void *info, int options)");
   api = {
     ptrace: (request, pid, addr, data) =>
       Number(ptrace(request, "int", pid, "unsigned long", addr, "void *", data)),
     waitpid: (pid, status, options) => waitpid(pid, status, options),
+    waitid: (pid, info, options) => waitid(P_PID, pid, info, options),
     schedYield: lib.func("int sched_yield(void)"),
     errno: () => koffi.errno(),
   };
@@ -73,19 +84,29 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
  * has to run to enter the stop, so for the first 2 ms the polls only sched_yield() between them
  * (giving it the CPU; a 1 ms sleep would be most of an attested launch's cost); after that,
  * 1-5 ms sleeps.
+ *
+ * Each poll first *peeks* (waitid with WNOWAIT): a ptrace stop is then consumed (it is ours),
+ * but when the thread died instead and `leaveExit` is set (the thread leads a process that is
+ * sysfence's own child, e.g. a program just started by launch()), its exit status is left in
+ * place for the real parent's wait: Node's child_process reaps its children with waitpid on
+ * SIGCHLD, and an exit status taken here would never reach the ChildProcess's "exit" event.
  * Returns "stopped", or "exited" when the thread died instead.
  */
-function waitStop(p: Ptrace, tid: number): "stopped" | "exited" {
+function waitStop(p: Ptrace, tid: number, leaveExit: boolean): "stopped" | "exited" {
+  const info = Buffer.alloc(128);
   const status = Buffer.alloc(4);
   const start = process.hrtime.bigint();
   let delay = 0;
   for (;;) {
-    const r = p.waitpid(tid, status, __WALL | WNOHANG);
-    if (r === tid) {
-      const s = status.readInt32LE(0);
-      return (s & 0xff) === 0x7f ? "stopped" : "exited"; // WIFSTOPPED, else WIFEXITED/WIFSIGNALED
+    info.fill(0);
+    if (p.waitid(tid, info, WEXITED | WSTOPPED | WNOWAIT | WNOHANG | __WALL) < 0) throw new PtraceError("waitid", p.errno());
+    // siginfo_t: si_signo, si_errno, si_code, then (after alignment) si_pid at offset 16.
+    if (info.readInt32LE(16) === tid) {
+      const stopped = info.readInt32LE(8) === CLD_TRAPPED;
+      if (!stopped && leaveExit) return "exited";
+      if (p.waitpid(tid, status, __WALL | WNOHANG) !== tid) throw new PtraceError("waitpid", p.errno());
+      return stopped ? "stopped" : "exited";
     }
-    if (r < 0) throw new PtraceError("waitpid", p.errno());
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     if (ms > STOP_TIMEOUT_MS) throw new PtraceError("waitpid (timed out)", 110 /* ETIMEDOUT */);
     if (ms <= 2) p.schedYield();
@@ -97,22 +118,46 @@ function waitStop(p: Ptrace, tid: number): "stopped" | "exited" {
 }
 
 /**
+ * Test seams: called at the two moments a target can die under sysfence's hands (the tests make
+ * it exit there, the one way to produce "a process that exits meanwhile" on demand).
+ */
+export interface ReadHooks {
+  /** After PTRACE_INTERRUPT, before the stop is seen. */
+  afterInterrupt?: () => void;
+  /** While the thread is held in the stop, before its filters are read. */
+  whileStopped?: () => void;
+}
+
+/** Whether `tid` leads a process whose parent is this process (see waitStop). */
+function isOwnChild(tid: number): boolean {
+  try {
+    const s = readFileSync(`/proc/${tid}/status`, "utf8");
+    return /^Tgid:\s*(\d+)/m.exec(s)?.[1] === String(tid) && /^PPid:\s*(\d+)/m.exec(s)?.[1] === String(process.pid);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The filters of thread `tid`, oldest first: the kernel's get_nth_filter counts index 0 as the
  * first filter installed (walking `prev` from the newest, count - index steps), whatever its
  * uapi comments suggest; tested against known stacks in test/live.test.ts. Stops the thread for
  * the duration of the reads and always detaches. Throws PtraceError with the failing step.
  */
-export function readThreadStack(tid: number, maxFilters = 4096): RawFilter[] {
+export function readThreadStack(tid: number, hooks: ReadHooks = {}, maxFilters = 4096): RawFilter[] {
   const p = load();
+  const leaveExit = isOwnChild(tid);
   // data = 0: no PTRACE_O_* options (no event stops beyond the one interrupt).
   if (p.ptrace(PTRACE_SEIZE, tid, 0, null) !== 0) throw new PtraceError("PTRACE_SEIZE", p.errno());
   let attached = true;
   try {
     if (p.ptrace(PTRACE_INTERRUPT, tid, 0, null) !== 0) throw new PtraceError("PTRACE_INTERRUPT", p.errno());
-    if (waitStop(p, tid) === "exited") {
+    hooks.afterInterrupt?.();
+    if (waitStop(p, tid, leaveExit) === "exited") {
       attached = false;
       throw new PtraceError("wait for the stop (the thread exited)", 3 /* ESRCH */);
     }
+    hooks.whileStopped?.();
     const filters: RawFilter[] = [];
     for (let i = 0; i < maxFilters; i++) {
       const n = p.ptrace(PTRACE_SECCOMP_GET_FILTER, tid, i, null);

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { Program } from "../engine/program.js";
 import { EnvironmentError, InputError } from "../errors.js";
 import { processState } from "../native/probe.js";
-import { readThreadStack, PtraceError, SECCOMP_FILTER_FLAG_LOG } from "./ptrace.js";
+import { readThreadStack, PtraceError, SECCOMP_FILTER_FLAG_LOG, type ReadHooks } from "./ptrace.js";
 
 /** One filter of a stack. */
 export interface LiveFilter {
@@ -70,7 +70,7 @@ export function liveReadRefusal(): string | undefined {
   }
   const capEff = BigInt("0x" + (field("CapEff") ?? "0"));
   if (((capEff >> BigInt(CAP_SYS_ADMIN)) & 1n) === 0n) {
-    return `needs root or CAP_SYS_ADMIN (this is uid ${process.getuid?.()} without it)`;
+    return `needs root or CAP_SYS_ADMIN (this is uid ${process.getuid?.()}, and CAP_SYS_ADMIN is not among its effective capabilities)`;
   }
   return undefined;
 }
@@ -103,13 +103,21 @@ function targetRefusal(pid: number, tid: number): string | undefined {
   return undefined;
 }
 
-function errnoSentence(label: string, e: PtraceError): string {
+/**
+ * The refusal sentence for a failed ptrace step. `threadMode` is the thread's `Seccomp:` field
+ * from /proc, read after the failure ("2": filter mode).
+ */
+export function errnoSentence(label: string, e: PtraceError, threadMode: string | undefined): string {
   switch (e.errno) {
     case 1: return `${label}: not permitted to trace it (${e.step}: EPERM; Yama ptrace_scope, a foreign user namespace, or another tracer)`;
     case 3: return `${label} exited while being read (${e.step}: ESRCH)`;
-    case 5: return `this kernel cannot hand out filters (${e.step}: EIO): it lacks CONFIG_CHECKPOINT_RESTORE`;
+    case 5: return `this kernel does not know ${e.step} (EIO): PTRACE_SECCOMP_GET_FILTER needs Linux 4.4, PTRACE_SECCOMP_GET_METADATA 4.16`;
     case 13: return `${label}: the kernel refused (${e.step}: EACCES): needs CAP_SYS_ADMIN in the initial user namespace and sysfence not under seccomp`;
-    case 22: return `${label} is not in seccomp filter mode (${e.step}: EINVAL; strict mode has no filters to read)`;
+    case 22:
+      // The kernel's stubs for a build without CONFIG_CHECKPOINT_RESTORE answer EINVAL, the
+      // same errno as for a thread that is not in filter mode: /proc tells the two apart.
+      if (threadMode === "2") return `this kernel cannot hand out filters (${e.step}: EINVAL for a thread in filter mode): it was built without CONFIG_CHECKPOINT_RESTORE`;
+      return `${label} is not in seccomp filter mode (${e.step}: EINVAL; strict mode has no filters to read)`;
     case 110: return `${label} did not stop within the time limit (uninterruptible sleep?); nothing was read`;
     default: return `${label}: ${e.step} failed with errno ${e.errno}`;
   }
@@ -140,17 +148,23 @@ export function stackHash(filters: readonly LiveFilter[]): string {
   return h.digest("hex").slice(0, 16);
 }
 
-/** Reads one thread's stack, oldest first. Throws EnvironmentError with the reason. */
-export function readThread(pid: number, tid: number): LiveFilter[] {
+/**
+ * Reads one thread's stack, oldest first. Throws EnvironmentError with the reason. `hooks` are
+ * test seams (src/live/ptrace.ts).
+ */
+export function readThread(pid: number, tid: number, hooks?: ReadHooks): LiveFilter[] {
   const label = tid === pid ? `process ${pid}` : `thread ${pid}/${tid}`;
   const why = liveReadRefusal() ?? targetRefusal(pid, tid);
   if (why) throw new EnvironmentError(why);
   if (processState(pid).mode === 0) return [];
   let raw;
   try {
-    raw = readThreadStack(tid);
+    raw = readThreadStack(tid, hooks);
   } catch (e) {
-    if (e instanceof PtraceError) throw new EnvironmentError(errnoSentence(label, e));
+    if (e instanceof PtraceError) {
+      const mode = statusField(readOr(`/proc/${pid}/task/${tid}/status`), "Seccomp");
+      throw new EnvironmentError(errnoSentence(label, e, mode));
+    }
     throw e;
   }
   return raw.map((r, index) => {
