@@ -137,7 +137,8 @@ function guarded(f: (...a: number[]) => unknown, arity: number): (...a: number[]
  */
 export function engine(): EngineExports {
   if (instance) return instance;
-  compiled ??= new WebAssembly.Module(providedBytes ?? readFileSync(locateWasm()));
+  // The module is compiled from a copy-free view of plain (not shared) ArrayBuffer memory.
+  compiled ??= new WebAssembly.Module((providedBytes ?? readFileSync(locateWasm())) as Uint8Array<ArrayBuffer>);
   const mod = instantiateSync<Record<string, unknown>>(compiled, {
     env: {
       abort(msg: number, file: number, line: number, col: number) {
