@@ -65,6 +65,7 @@ import { release } from "node:os";
 import { basename } from "node:path";
 import { InputError } from "../errors.js";
 import { ownTable } from "../tables.js";
+import { errnoNumber } from "../syscalls/errno.js";
 import { Action, formatRet } from "../engine/actions.js";
 import { findArch, syscallNumber, type ArchInfo } from "../syscalls/index.js";
 import { abiArgWidth, hex, U32_MAX, U64_MAX } from "./builder.js";
@@ -141,31 +142,8 @@ const KNOWN_FLAGS = [
   "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
 ];
 
-/**
- * Errno names for Podman's `errno`/`defaultErrno` strings. The values 1-34 come from
- * asm-generic/errno-base.h, which every Linux ABI shares (alpha, mips, parisc and sparc too).
- * Above 34 the numbers differ per ABI; only ENOSYS is kept (containers-common's default), with
- * its MIPS (89) and PA-RISC (251) values. Any other name: use the numeric errnoRet.
- */
-const ERRNO_BASE: Readonly<Record<string, number>> = ownTable({
-  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8, EBADF: 9,
-  ECHILD: 10, EAGAIN: 11, EWOULDBLOCK: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, ENOTBLK: 15,
-  EBUSY: 16, EEXIST: 17, EXDEV: 18, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, ENFILE: 23,
-  EMFILE: 24, ENOTTY: 25, ETXTBSY: 26, EFBIG: 27, ENOSPC: 28, ESPIPE: 29, EROFS: 30, EMLINK: 31,
-  EPIPE: 32, EDOM: 33, ERANGE: 34,
-});
-
-/** The errno number of `name` on `arch`, or undefined for names outside the table. */
-export function errnoNumber(name: string, arch: ArchInfo): number | undefined {
-  const n = name.trim().toUpperCase();
-  if (n in ERRNO_BASE) return ERRNO_BASE[n];
-  if (n === "ENOSYS") {
-    if (arch.table.startsWith("mips")) return 89;
-    if (arch.table.startsWith("parisc")) return 251;
-    return 38;
-  }
-  return undefined;
-}
+// Errno names for Podman's `errno`/`defaultErrno` strings: the one errno table (src/syscalls/errno.ts).
+export { errnoNumber } from "../syscalls/errno.js";
 
 /**
  * Docker's arch names (libseccomp-golang's, used in includes/excludes.arches) for sysfence
