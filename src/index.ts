@@ -39,8 +39,8 @@ export { policy, arg } from "./policy/builder.js";
 export { loadPolicy } from "./policy/frontend.js";
 export { cacheReport, type CacheReport } from "./engine/cache-report.js";
 export {
-  subset, stricter, equal, stackEquals, allows, effective,
-  type Verdict, type Counterexample, type VerifyOptions,
+  subset, stricter, equal, stackEquals, stackEffects, allows, effective,
+  type StackEffect, type Verdict, type Counterexample, type VerifyOptions,
 } from "./verify/relations.js";
 export {
   SymbolicSpace, StaleSpaceError, Witnesses, type Outcome, type PairOutcome, type AnalysisMethod,

@@ -2,8 +2,8 @@
 // with counterexamples. Exit 0 holds, 1 does not hold, 2 bad input, 3 inconclusive.
 import { readBoundedText, SIZE_LIMITS } from "../../read.js";
 import type { Command } from "commander";
-import { subset, stricter, equal, stackEquals, stackOutcomes, Inconclusive, type Verdict, type Counterexample } from "../../verify/relations.js";
-import { SymbolicSpace, DEFAULT_BUDGET } from "../../verify/symbolic.js";
+import { subset, stricter, equal, stackEquals, stackEffects, Inconclusive, type Verdict, type Counterexample } from "../../verify/relations.js";
+import { DEFAULT_BUDGET } from "../../verify/symbolic.js";
 import { formatRet } from "../../engine/actions.js";
 import { ExitCode, InputError } from "../../errors.js";
 import { loadOneEach, loadFilterArgs, loadStackArgs, out, filterLabel, type FilterArgOptions } from "../common.js";
@@ -184,23 +184,15 @@ export function verifyCommand(program: Command): void {
         process.exitCode = printVerdict(`stack(${labels.join(", ")}) = ${filterLabel(fb)}`, v, [`stack`, filterLabel(fb)], o.json);
         return;
       }
-      const space = new SymbolicSpace(budgetOf(o));
-      let outs;
-      try {
-        outs = stackOutcomes(space, filters.map((f) => f.program));
-      } catch (e) {
-        if (e instanceof Inconclusive) outs = e;
-        else throw e;
-      }
-      if (outs instanceof Inconclusive) {
-        process.exitCode = printVerdict(`stack(${labels.join(", ")})`, outs, labels, o.json);
+      const effects = stackEffects(filters.map((f) => f.program), { budget: budgetOf(o) });
+      if (effects instanceof Inconclusive) {
+        process.exitCode = printVerdict(`stack(${labels.join(", ")})`, effects, labels, o.json);
         return;
       }
-      // The effective actions and, for each, the arches and syscall numbers that reach it.
-      const rows = outs.map((oc) => {
-        const arches = space.wordRanges(space.existsAllBut(oc.set, 1), 1, 64) ?? [];
-        return { action: formatRet(oc.value), arches: arches.map(([lo, hi]) => (lo === hi ? hex(lo) : `${hex(lo)}-${hex(hi)}`)) };
-      });
+      const rows = effects.map((e) => ({
+        action: formatRet(e.action),
+        arches: e.arches ? e.arches.map(([lo, hi]) => (lo === hi ? hex(lo) : `${hex(lo)}-${hex(hi)}`)) : ["(more than 64 ranges)"],
+      }));
       if (o.json) out(JSON.stringify({ stack: labels, outcomes: rows }));
       else {
         out(`stack (oldest first): ${labels.join(", ")}`);
