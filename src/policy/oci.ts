@@ -82,6 +82,39 @@ export const DOCKER_DEFAULT_CAPS: readonly string[] = Object.freeze([
   "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE",
 ]);
 
+/** Every Linux capability (include/uapi/linux/capability.h, numbers 0-40), without the CAP_ prefix. */
+export const LINUX_CAPS: readonly string[] = Object.freeze([
+  "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+  "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+  "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+  "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+  "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
+  "CHECKPOINT_RESTORE",
+]);
+
+/**
+ * The capability set a `--caps` value names: a list replaces the set (`CAP_SYS_ADMIN,CAP_CHOWN`;
+ * empty: no capabilities), a list of `+CAP`/`-CAP` adds to and removes from Docker's default
+ * set (`+CAP_SYS_ADMIN,-CAP_CHOWN`). Names with or without CAP_, any case; an unknown name, or
+ * both forms in one list, is an InputError at `where`.
+ */
+export function capsFromSpec(spec: string, where = "--caps"): Set<string> {
+  const items = spec.split(",").map((c) => c.trim()).filter(Boolean);
+  const signed = items.filter((c) => c[0] === "+" || c[0] === "-");
+  if (signed.length && signed.length !== items.length) {
+    throw new InputError(`give either a list of capabilities (the whole set) or +CAP/-CAP changes to Docker's default set, not both: "${spec}"`, where);
+  }
+  const name = (c: string): string => {
+    const n = normalizeCap(c.replace(/^[+-]/, ""));
+    if (!LINUX_CAPS.includes(n)) throw new InputError(`unknown capability "${c.replace(/^[+-]/, "")}" (CAP_CHOWN … CAP_CHECKPOINT_RESTORE)`, where);
+    return n;
+  };
+  if (!signed.length) return new Set(items.map(name));
+  const set = new Set(DOCKER_DEFAULT_CAPS);
+  for (const c of items) (c[0] === "+" ? set.add(name(c)) : set.delete(name(c)));
+  return set;
+}
+
 /** libseccomp's default bad-arch action, which runc keeps. */
 export const OCI_MISMATCH_ACTION = Action.KILL_THREAD;
 

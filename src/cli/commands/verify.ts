@@ -13,6 +13,7 @@ import type { LoadedFilter } from "../../formats/detect.js";
 import { diff } from "../../verify/diff.js";
 import { lint, lintPolicy, findingsExitCode, type Finding } from "../../verify/lint.js";
 import { loadPolicy } from "../../policy/frontend.js";
+import { currentPolicyDefaults } from "../../policy/index.js";
 import { parseFilterSpec } from "../../formats/detect.js";
 import { archOption } from "../common.js";
 import { hostArch } from "../../syscalls/arches.js";
@@ -148,7 +149,8 @@ export function verifyCommand(program: Command): void {
       try {
         const text = readBoundedText(file, SIZE_LIMITS.policy, "a policy file");
         if (text.trimStart().startsWith("{")) {
-          policies = loadPolicy(text, file, { arch: archOption(o.arch) ?? hostArch(), thread: thread ?? o.thread }).policies;
+          const { caps, kernel } = currentPolicyDefaults();
+          policies = loadPolicy(text, file, { arch: archOption(o.arch) ?? hostArch(), thread: thread ?? o.thread, caps, kernel }).policies;
         }
       } catch {
         // Not a policy (or not readable as one): the BPF findings stand alone.
