@@ -15,7 +15,7 @@ import { formatRet } from "../engine/actions.js";
 import { archTokens } from "../text/disasm.js";
 import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
 import { syscallCount, syscallName } from "../syscalls/index.js";
-import type { PolicyIR, ArchPolicy, SyscallPolicy, Rule, ArgCondition } from "../policy/ir.js";
+import { X32_BIT, type PolicyIR, type ArchPolicy, type SyscallPolicy, type Rule, type ArgCondition } from "../policy/ir.js";
 import { compileIR } from "../policy/compile.js";
 import { SymbolicSpace, Inconclusive, FALSE, TRUE, type Outcome } from "./symbolic.js";
 import { equal } from "./relations.js";
@@ -99,7 +99,7 @@ function explainInner(p: Program, opts: ExplainOptions): Explanation | Inconclus
         problems.push(`${arch.name}: numbers beyond the syscall table get argument-dependent answers`);
         continue;
       }
-      if (arch.nrBase === 0x40000000) {
+      if (arch.nrBase === X32_BIT) {
         // x32: a section only if some x32 syscall is treated unlike the x32 range at large.
         let special = false;
         for (let nr = base; nr < base + count && !special; nr++) {
