@@ -39,8 +39,8 @@ export { policy, arg } from "./policy/builder.js";
 export { loadPolicy } from "./policy/frontend.js";
 export { cacheReport, type CacheReport } from "./engine/cache-report.js";
 export {
-  subset, stricter, equal, stackEquals, allows, effective,
-  type Verdict, type Counterexample, type VerifyOptions,
+  subset, stricter, equal, stackEquals, stackEffects, allows, effective,
+  type StackEffect, type Verdict, type Counterexample, type VerifyOptions,
 } from "./verify/relations.js";
 export {
   SymbolicSpace, StaleSpaceError, Witnesses, type Outcome, type PairOutcome, type AnalysisMethod,
@@ -64,7 +64,11 @@ export {
 } from "./replay/index.js";
 export { learnPolicy, type LearnOptions, type LearnResult, type LearnFormat } from "./learn/index.js";
 export { lint, lintPolicy, INT_ARGS, type Finding, type Severity } from "./verify/lint.js";
-export { explain, toSeccompiler, toOci, explanationSize, type Explanation, type ExplanationSize } from "./verify/explain.js";
+export { explain, explanationSize, type Explanation, type ExplanationSize } from "./verify/explain.js";
+export {
+  emitPolicy, toSeccompiler, toOci, toMinijail, dialectFrame, POLICY_DIALECTS,
+  type PolicyDialect, type EmitResult, type EmitOptions, type DialectFrame,
+} from "./policy/emit/index.js";
 export { diff, type DiffEntry, type DiffResult } from "./verify/diff.js";
 export { runSpec, ciAnnotations, junitXml, type AssertionResult } from "./verify/spec.js";
 // Live filters (issue 13): read back the stacks of running processes; importing this also

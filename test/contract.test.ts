@@ -10,7 +10,7 @@ import * as C from "../src/engine/contract.generated.js";
 import { check } from "../src/engine/check.js";
 import { CLASSIC_NAMES } from "../src/engine/check.js";
 import { Program } from "../src/engine/program.js";
-import { opcodes, successors as edges, Form } from "../src/engine/opcodes.js";
+import { opcodes, successors, Form } from "../src/engine/opcodes.js";
 
 interface Const { name: string; type: string; value: number }
 
@@ -53,13 +53,14 @@ describe("engine <-> host contract", () => {
 
   it("successors: ret ends, ja jumps, conditionals branch true then false, the rest falls through", () => {
     const code = (m: string, f: number) => opcodes().find((o) => o.mnemonic === m && o.form === f)!.code;
-    const successors = (ins: Parameters<typeof edges>[0], pc: number) => edges(ins, pc).map((e) => e.to);
-    expect(successors({ code: code("ret", Form.RET_K), jt: 0, jf: 0, k: 0 }, 3)).toEqual([]);
-    expect(successors({ code: code("ret", Form.RET_A), jt: 0, jf: 0, k: 0 }, 3)).toEqual([]);
-    expect(successors({ code: code("ja", Form.JA), jt: 0, jf: 0, k: 5 }, 3)).toEqual([9]);
-    expect(successors({ code: code("jeq", Form.JCOND_K), jt: 1, jf: 2, k: 5 }, 3)).toEqual([5, 6]);
-    expect(successors({ code: code("jgt", Form.JCOND_X), jt: 0, jf: 7, k: 0 }, 0)).toEqual([1, 8]);
-    expect(successors({ code: code("add", Form.ALU_K), jt: 9, jf: 9, k: 5 }, 3)).toEqual([4]);
-    expect(successors({ code: 0x28, jt: 0, jf: 0, k: 0 }, 3)).toEqual([]);
+    // Targets as [to, kind] pairs: where control goes and how (the graph labels edges by kind).
+    const succ = (ins: { code: number; jt: number; jf: number; k: number }, pc: number) => successors(ins, pc).map((e) => [e.to, e.kind]);
+    expect(succ({ code: code("ret", Form.RET_K), jt: 0, jf: 0, k: 0 }, 3)).toEqual([]);
+    expect(succ({ code: code("ret", Form.RET_A), jt: 0, jf: 0, k: 0 }, 3)).toEqual([]);
+    expect(succ({ code: code("ja", Form.JA), jt: 0, jf: 0, k: 5 }, 3)).toEqual([[9, "jump"]]);
+    expect(succ({ code: code("jeq", Form.JCOND_K), jt: 1, jf: 2, k: 5 }, 3)).toEqual([[5, "true"], [6, "false"]]);
+    expect(succ({ code: code("jgt", Form.JCOND_X), jt: 0, jf: 7, k: 0 }, 0)).toEqual([[1, "true"], [8, "false"]]);
+    expect(succ({ code: code("add", Form.ALU_K), jt: 9, jf: 9, k: 5 }, 3)).toEqual([[4, "next"]]);
+    expect(succ({ code: 0x28, jt: 0, jf: 0, k: 0 }, 3)).toEqual([]);
   });
 });

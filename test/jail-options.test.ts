@@ -11,7 +11,7 @@ import { Command } from "commander";
 import { repoRoot } from "./support/corpus.js";
 import { runCli } from "./support/cli.js";
 import {
-  JAIL_OPTIONS, JAIL_ENV, LAUNCHER_HOST_ARGS, addJailFlags, jailArgs, jailFromEnv, jailFromFlags, jailOptionsMarkdown,
+  JAIL_OPTIONS, JAIL_ENV, LAUNCHER_HOST_ARGS, LAUNCHER_TEST_ARGS, addJailFlags, jailArgs, jailFromEnv, jailFromFlags, jailOptionsMarkdown,
   loadJailFile, mergeJail, validateJail, type JailOptions,
 } from "../src/launch/jail.js";
 import { launch } from "../src/launch/launch.js";
@@ -96,7 +96,7 @@ describe("JAIL_OPTIONS is the one declaration", () => {
     const help = spawnSync(LAUNCHER, ["--help"], { encoding: "utf8" }).stdout.split(/^Testing only/m)[0];
     const inHelp = new Set(help.match(/--[a-z][a-z-]*/g));
     for (const o of JAIL_OPTIONS) if (o.launcher) expect(inHelp.has(o.launcher), o.launcher).toBe(true);
-    const table = new Set<string>([...JAIL_OPTIONS.map((o) => o.launcher), ...LAUNCHER_HOST_ARGS]);
+    const table = new Set<string>([...JAIL_OPTIONS.map((o) => o.launcher), ...LAUNCHER_HOST_ARGS, ...LAUNCHER_TEST_ARGS]);
     for (const a of inHelp) if (a !== "--help") expect(table.has(a), `${a} is in launcher --help but in no jail option`).toBe(true);
   });
 

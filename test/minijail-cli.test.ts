@@ -10,7 +10,7 @@ import { runCli } from "./support/cli.js";
 import { compilePolicyText } from "../src/policy/index.js";
 import { explain } from "../src/verify/explain.js";
 import { equal } from "../src/verify/relations.js";
-import { toMinijail } from "../src/policy/minijail/emit.js";
+import { toMinijail } from "../src/policy/emit/index.js";
 import { Inconclusive } from "../src/verify/symbolic.js";
 
 const CROSVM = join(repoRoot, "test", "corpus", "policies", "crosvm");

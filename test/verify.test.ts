@@ -8,7 +8,8 @@ import { evaluateBatch } from "../src/engine/run.js";
 import { compilePolicyText } from "../src/policy/index.js";
 import { findArch } from "../src/syscalls/arches.js";
 import { SymbolicSpace, Inconclusive, Witnesses } from "../src/verify/symbolic.js";
-import { subset, equal, stricter, stackEquals, effective, allows } from "../src/verify/relations.js";
+import { subset, equal, stricter, stackEquals, stackEffects, effective, allows } from "../src/verify/relations.js";
+import { assemble } from "../src/text/asm.js";
 import { Rng, genValid, runSeed, soakFactor } from "./support/randprog.js";
 import { corpusPath } from "./support/corpus.js";
 
@@ -345,6 +346,23 @@ describe("stack equality", () => {
     console.log(`[verify] stack equality: ${JSON.stringify(stats)}`);
     expect(stats.holds).toBeGreaterThan(0);
     expect(stats.falsified).toBeGreaterThan(0);
+  });
+});
+
+describe("stack effective actions (stackEffects)", () => {
+  it("folds a stack by precedence and says which arch tokens reach each action", () => {
+    // Older: x86_64 calls of getpid trap, other x86_64 calls are allowed, other arches killed.
+    const older = assemble(".arch x86_64\nld arch\njeq #AUDIT_ARCH_X86_64, next, kill\nld nr\njeq #getpid, trap\nret ALLOW\ntrap: ret TRAP\nkill: ret KILL_PROCESS");
+    // Newer: ERRNO(1) for every aarch64 call, ALLOW(with data) elsewhere (still ALLOW).
+    const newer = assemble("ld arch\njeq #AUDIT_ARCH_AARCH64, e\nret #0x7fff0005\ne: ret ERRNO(1)");
+    const r = stackEffects([older, newer]);
+    if (r instanceof Inconclusive) throw new Error(r.reason);
+    const byAction = new Map(r.map((e) => [e.action >>> 0, e.arches]));
+    expect([...byAction.keys()].sort()).toEqual([0x00030000, 0x7fff0000, 0x80000000].sort());
+    expect(byAction.get(0x7fff0000)).toEqual([[0xc000003e, 0xc000003e]]);
+    expect(byAction.get(0x00030000)).toEqual([[0xc000003e, 0xc000003e]]);
+    // KILL_PROCESS (older) beats ERRNO (newer) on aarch64: every token but x86_64's.
+    expect(byAction.get(0x80000000)).toEqual([[0, 0xc000003d], [0xc000003f, 0xffffffff]]);
   });
 });
 

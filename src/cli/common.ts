@@ -34,7 +34,27 @@ function endianOption(e: string | undefined): "le" | "be" | undefined {
   return e;
 }
 
-/** Every program named by FILTER arguments (`FILE`, `T@FILE`, with --thread/--arch/--endian). */
+const warned = new Set<string>();
+
+/**
+ * Prints the compile warnings of FILTERs that are policies, as `compile` does, once per process
+ * (a file named twice, or several threads of one file, warn once).
+ */
+export function printLoadWarnings(filters: readonly LoadedFilter[]): void {
+  for (const f of filters) {
+    for (const w of f.warnings ?? []) {
+      if (warned.has(w)) continue;
+      warned.add(w);
+      err(`sysfence: warning: ${w}`);
+    }
+  }
+}
+
+/**
+ * Every program named by FILTER arguments (`FILE`, `T@FILE`, with --thread/--arch/--endian); a
+ * policy's compile warnings are printed on the way (--caps, --kernel and the minijail options
+ * reach the policy compiler as its defaults, src/cli/policy-options.ts).
+ */
 export function loadFilterArgs(specs: string[], o: FilterArgOptions): LoadedFilter[] {
   const arch = archOption(o.arch);
   const endian = endianOption(o.endian);
@@ -43,6 +63,7 @@ export function loadFilterArgs(specs: string[], o: FilterArgOptions): LoadedFilt
     const { file, thread } = parseFilterSpec(spec);
     all.push(...loadFilters(file, { thread: thread ?? o.thread, arch, endian }));
   }
+  printLoadWarnings(all);
   return all;
 }
 

@@ -1,14 +1,19 @@
-// Options for policy dialects that are not JSON (minijail), added to every command that reads a
-// policy (the commands with --arch or --policy), so that `compile`, `check`, `run`, `verify`,
-// `explain`, `replay`, `learn --within` and `launch --policy` all read minijail files the same
-// way. The parsed choice becomes the process-wide default of the policy compiler before the
-// command runs (src/policy/index.ts setMinijailDefaults), so no command has to pass it along.
+// The options of the policy dialects, defined once and added to every command that reads a
+// policy or a FILTER (the commands with --arch or --policy), so that `compile`, `check`, `run`,
+// `verify` (subset, equal, diff, lint, stack, --spec), `explain`, `replay`, `learn --within`,
+// `graph` and `launch --policy` read a profile the same way: OCI/Docker capabilities and kernel
+// version (`--caps`, `--kernel`), minijail's reading and constants. The parsed choice becomes
+// the process-wide default of the policy compiler before the command runs
+// (src/policy/index.ts setPolicyDefaults), so no command has to pass it along.
 import { Option, type Command } from "commander";
 import { InputError } from "../errors.js";
-import { setMinijailDefaults } from "../policy/index.js";
+import { setPolicyDefaults, type PolicyDefaults } from "../policy/index.js";
+import { capsFromSpec } from "../policy/oci.js";
 import { parseIncludeRoot, type MinijailOptions } from "../policy/minijail/index.js";
 
 const OPTIONS = [
+  new Option("--caps <list>", "OCI: the container's capabilities, CAP_A,CAP_B (the whole set; \"\" for none) or +CAP_A,-CAP_B (changes to Docker's default set, the default)"),
+  new Option("--kernel <major.minor>", "OCI: kernel version for minKernel (default: this kernel)"),
   new Option("--minijail-semantics <c|python>", "minijail: whose meaning (c: the man page and libminijail, default; python: compile_seccomp_policy.py, as crosvm builds)").choices(["c", "python"]),
   new Option("--minijail-duplicates <mode>", "minijail: a syscall in several statements (refuse: C default; first: Android; concat: Python default)").choices(["refuse", "first", "concat"]),
   new Option("--default-action <action>", "minijail: default action, overriding @default (allow, kill, kill-process, kill-thread, trap, log, trace, user-notify, return N)"),
@@ -24,11 +29,22 @@ export function addPolicyOptions(program: Command): void {
     const longs = new Set(cmd.options.map((o) => o.long));
     if (longs.has("--arch") || longs.has("--policy")) {
       for (const o of OPTIONS) if (!longs.has(o.long)) cmd.addOption(o);
-      cmd.hook("preAction", (_this, action) => setMinijailDefaults(minijailOptions(action.opts(), longs)));
+      cmd.hook("preAction", (_this, action) => setPolicyDefaults(policyDefaults(action.opts(), longs)));
     }
     cmd.commands.forEach(visit);
   };
   program.commands.forEach(visit);
+}
+
+/** The dialect options of a command line (undefined where not given). */
+export function policyDefaults(o: Record<string, unknown>, own: Set<string | undefined>): PolicyDefaults {
+  const kernel = o.kernel === undefined ? undefined : String(o.kernel);
+  if (kernel !== undefined && !/^\d+\.\d+$/.test(kernel)) throw new InputError(`takes "major.minor" (e.g. 6.1), not "${kernel}"`, "--kernel");
+  return {
+    minijail: minijailOptions(o, own),
+    ...(o.caps !== undefined ? { caps: capsFromSpec(String(o.caps)) } : {}),
+    ...(kernel !== undefined ? { kernel } : {}),
+  };
 }
 
 function minijailOptions(o: Record<string, unknown>, own: Set<string | undefined>): MinijailOptions {

@@ -137,6 +137,7 @@ function guarded(f: (...a: number[]) => unknown, arity: number): (...a: number[]
  */
 export function engine(): EngineExports {
   if (instance) return instance;
+  // The module is compiled from a copy-free view of plain (not shared) ArrayBuffer memory.
   compiled ??= new WebAssembly.Module((providedBytes ?? readFileSync(locateWasm())) as Uint8Array<ArrayBuffer>);
   const mod = instantiateSync<Record<string, unknown>>(compiled, {
     env: {

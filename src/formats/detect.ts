@@ -36,6 +36,11 @@ export interface LoadedFilter {
    */
   endian: Endian;
   program: Program;
+  /**
+   * A policy's compile warnings (the whole file's, the same list on each of its threads), one
+   * located line each; commands print them as `compile` does.
+   */
+  warnings?: string[];
 }
 
 export interface LoadOptions {
@@ -77,8 +82,15 @@ export interface PolicySource {
   opts: LoadOptions;
 }
 
-/** Compiles a policy into programs by thread name (insertion order is kept). */
-export type PolicyLoader = (source: PolicySource) => ReadonlyMap<string, Program>;
+/** A compiled policy: programs by thread name (insertion order is kept) and the compiler's warnings. */
+export interface PolicyLoaded {
+  programs: ReadonlyMap<string, Program>;
+  /** One line each, located ("file:line (pointer): message"). */
+  warnings: string[];
+}
+
+/** Compiles a policy into programs by thread name (a bare map: no warnings). */
+export type PolicyLoader = (source: PolicySource) => ReadonlyMap<string, Program> | PolicyLoaded;
 
 let policyLoader: PolicyLoader | undefined;
 
@@ -167,8 +179,11 @@ function pick(
   );
 }
 
-function compiledPolicy(map: ReadonlyMap<string, Program>, file: string, thread: string | undefined, endian: Endian): LoadedFilter[] {
-  return pick(map, thread, file, "the policy").map(([t, program]) => ({ file, thread: t, container: "json" as const, endian, program }));
+function compiledPolicy(loaded: ReadonlyMap<string, Program> | PolicyLoaded, file: string, thread: string | undefined, endian: Endian): LoadedFilter[] {
+  const { programs, warnings } = loaded instanceof Map ? { programs: loaded, warnings: [] } : (loaded as PolicyLoaded);
+  return pick(programs, thread, file, "the policy").map(([t, program]) => ({
+    file, thread: t, container: "json" as const, endian, program, ...(warnings.length ? { warnings } : {}),
+  }));
 }
 
 function single(file: string, container: Container, endian: Endian, program: Program, thread?: string): LoadedFilter[] {

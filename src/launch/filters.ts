@@ -12,7 +12,7 @@ import { evaluateStack } from "../engine/run.js";
 import { InputBatch } from "../engine/data.js";
 import { Action, decodeRet, formatRet, RET_ACTION_FULL, type ActionName } from "../engine/actions.js";
 import { loadFilters, parseFilterSpec } from "../formats/detect.js";
-import { compilePolicyText } from "../policy/index.js";
+import { compilePolicyText, formatPolicyWarning } from "../policy/index.js";
 import { hostArch, type ArchInfo } from "../syscalls/arches.js";
 import { syscallNumber } from "../syscalls/index.js";
 import { EnvironmentError, InputError, RejectedProgramError } from "../errors.js";
@@ -25,6 +25,8 @@ export interface NamedProgram {
   /** How the filter is named in messages: a file (with [thread]), or "filter N". */
   label: string;
   program: Program;
+  /** A policy's compile warnings, one located line each (launch reports them before start). */
+  warnings?: string[];
 }
 
 /** The kernel's limit on the instructions of all filters on a path (+4 per filter). */
@@ -52,7 +54,7 @@ export function loadOne(src: FilterSource, arch: ArchInfo, label: string, thread
     throw new InputError(`holds ${list.length} filters (${list.map((f) => f.thread).join(", ")}): pick one with a thread (T@FILE or thread)`, file);
   }
   const f = list[0];
-  return { label: f.thread === undefined ? f.file : `${f.file}[${f.thread}]`, program: f.program };
+  return { label: f.thread === undefined ? f.file : `${f.file}[${f.thread}]`, program: f.program, ...(f.warnings ? { warnings: f.warnings } : {}) };
 }
 
 /** Compiles one thread of a policy (file path, or text) for `arch`. */
@@ -72,7 +74,8 @@ export function loadPolicy(
       `the policy has ${r.programs.length} threads (${r.programs.map((p) => p.name).join(", ")}): pick one with --thread`, file,
     );
   }
-  return { label: `${file}[${r.programs[0].name}]`, program: r.programs[0].program };
+  const warnings = r.warnings.map(formatPolicyWarning);
+  return { label: `${file}[${r.programs[0].name}]`, program: r.programs[0].program, ...(warnings.length ? { warnings } : {}) };
 }
 
 function readActionsAvail(): Set<string> | undefined {
@@ -116,7 +119,8 @@ function verdictOk(ret: number): boolean {
  * Exit codes: a rejected program or an impossible stack is 1, a missing kernel feature is 4.
  */
 export function refuseBeforeStart(stack: readonly NamedProgram[], opts: RefusalOptions = {}): string[] {
-  const warnings: string[] = [];
+  // A policy's compile warnings come first: what the compiler decided is part of what is installed.
+  const warnings: string[] = [...new Set(stack.flatMap((f) => f.warnings ?? []))];
   if (stack.length === 0) return warnings;
   const arch = opts.arch ?? hostArch();
   for (const { label, program } of stack) {

@@ -322,6 +322,9 @@ export const LAUNCHER_HOST_ARGS = [
   "--chdir", "--cgroup-cleanup", "--probe",
 ] as const;
 
+/** Launcher arguments for tests only (fault injection; launcher --help lists them apart): sysfence never passes them. */
+export const LAUNCHER_TEST_ARGS = ["--fault-tsync"] as const;
+
 /**
  * One jail option, declared once: its place in JailOptions (`key`, dotted for cgroup, landlock
  * and jailRoot fields), type, CLI flag, SYSFENCE_JAIL_* variable, launcher argument ("" when the

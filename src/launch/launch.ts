@@ -105,6 +105,11 @@ export interface LaunchHandle {
   readonly jailFiles: Record<string, string>;
   /** The cgroup directories (for inspection while the program runs). */
   readonly cgroups: string[];
+  /**
+   * What was known before start: a policy's compile warnings and refusal notes (the result's
+   * `warnings` begins with these and adds the launcher's).
+   */
+  readonly warnings: readonly string[];
   kill(signal?: NodeJS.Signals | number): boolean;
   /** SIGTERM, then SIGKILL after `timeoutMs` (default 5000). */
   stop(timeoutMs?: number): Promise<LaunchResult>;
@@ -175,6 +180,7 @@ export function launch(o: LaunchOptions): LaunchHandle {
     if (r.retA) warnings.push("diagnose: the newest filter returns computed values (RET A); kills it computes are not reported");
     if (installed.length > 1) warnings.push("diagnose: kills by older phases (--stack) stay kills; the kernel log (kmsg) still names them");
   }
+  const early: readonly string[] = Object.freeze([...warnings]);
   const launcher = requireLauncher(o.launcher);
   const supervisor = !!jail.pidns || notifyMode;
   const env = buildEnv(o, jail);
@@ -351,6 +357,7 @@ export function launch(o: LaunchOptions): LaunchHandle {
     exit,
     jailFiles: jr?.files ?? {},
     cgroups: cg?.dirs ?? [],
+    warnings: early,
     kill: (signal = "SIGTERM") => child.kill(signal),
     stop: (timeoutMs = 5000) => {
       if (child.exitCode === null && child.signalCode === null) {

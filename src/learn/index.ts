@@ -7,7 +7,9 @@
 //   3. with --within BASE: also narrow on the arguments BASE looks at (64-bit where BASE
 //      compares the high half), leave out what BASE denies (decided like replay: known values
 //      fixed, the rest unknown), and warn where BASE allows a rule only for some values;
-//   4. emit seccompiler JSON or an OCI profile, compile it back with sysfence's own frontend,
+//   4. build the policy's IR (with the unknown-arch and x32 answers of the output dialect) and
+//      write it through the emitter layer (src/policy/emit/) as seccompiler JSON, an OCI profile
+//      or a minijail policy; compile the text back with sysfence's own frontend,
 //      check it (the kernel's acceptance rules), lint it (verify lint: no errors allowed), and
 //      verify with the symbolic engine that it is stricter than allow-all and, with BASE, a
 //      subset of BASE (counterexample otherwise);
@@ -17,9 +19,11 @@ import { assemble } from "../text/asm.js";
 import { InputError } from "../errors.js";
 import { check } from "../engine/check.js";
 import { Action, formatRet } from "../engine/actions.js";
-import { allowRulesToMinijail } from "../policy/minijail/emit.js";
+import { emitPolicy, dialectFrame, dialectNoun, POLICY_DIALECTS, type PolicyDialect } from "../policy/emit/index.js";
+import type { PolicyIR, SyscallPolicy } from "../policy/ir.js";
 import type { ArchInfo } from "../syscalls/arches.js";
 import { syscallNumber, resolveArch, type ArchLike } from "../syscalls/index.js";
+import { lookupSyscall } from "../policy/builder.js";
 import { compilePolicyText } from "../policy/index.js";
 import { subset, allows, Inconclusive, type Counterexample } from "../verify/relations.js";
 import { lint, lintPolicy, type Finding } from "../verify/lint.js";
@@ -29,11 +33,56 @@ import { makeDecider, type Decider } from "../replay/decide.js";
 import { replayTraces, type ReplayResult } from "../replay/index.js";
 import { Learner, type LearnedSyscall } from "./learner.js";
 import { ALWAYS, BASE_SET, type CuratedArg } from "./curated.js";
-import { seccompilerText, ociText, DEFAULT_LEARN_ACTION, type LearnFormat, type LearnedRule } from "./emit.js";
 
 export { Learner, type LearnedSyscall, type Tuple, type Where } from "./learner.js";
 export { curatedArgs, cloneFlagsIndex, ALWAYS, BASE_SET, type CuratedArg } from "./curated.js";
-export { seccompilerText, ociText, LEARN_FORMATS, DEFAULT_LEARN_ACTION, type LearnFormat, type LearnedRule, type LearnedCond } from "./emit.js";
+
+export interface LearnedCond {
+  index: number;
+  /** 32: the low half of the argument (`dword`); 64: all of it (`qword`). */
+  width: 32 | 64;
+  value: bigint;
+  comment?: string;
+}
+
+export interface LearnedRule {
+  name: string;
+  /** Conditions (ANDed); absent = allowed by name. */
+  conds?: LearnedCond[];
+  comment?: string;
+}
+
+/** The dialects a learned policy is written in: every dialect of the emitter layer. */
+export type LearnFormat = PolicyDialect;
+export const LEARN_FORMATS: readonly LearnFormat[] = POLICY_DIALECTS;
+
+/** The default action of learned policies: a call nobody saw should not run. */
+export const DEFAULT_LEARN_ACTION = Action.KILL_PROCESS >>> 0;
+
+/**
+ * Learned allow rules as the IR of a one-ABI policy: each rule allows its syscall when every
+ * condition holds (64-bit or low-word equality), everything else gets `defaultAction`, and
+ * unknown arches and x32 calls get what the output dialect's reader gives them
+ * (`dialectFrame`), so the text written reads back to exactly this IR.
+ */
+export function learnedPolicyIR(rules: readonly LearnedRule[], arch: ArchInfo, defaultAction: number, format: LearnFormat, name?: string): PolicyIR {
+  const bySyscall = new Map<number, SyscallPolicy>();
+  for (const r of rules) {
+    const nr = lookupSyscall(arch, r.name);
+    let s = bySyscall.get(nr);
+    if (!s) bySyscall.set(nr, (s = { nr, name: r.name, rules: [] }));
+    s.rules.push({
+      conditions: (r.conds ?? []).map((c) => ({ index: c.index, width: c.width, op: "eq" as const, value: c.value, ...(c.comment ? { comment: c.comment } : {}) })),
+      action: Action.ALLOW >>> 0,
+      ...(r.comment ? { comment: r.comment } : {}),
+    });
+  }
+  return {
+    ...(name !== undefined ? { name } : {}),
+    arches: [{ arch, defaultAction: defaultAction >>> 0, syscalls: [...bySyscall.values()].sort((a, b) => a.nr - b.nr) }],
+    ...dialectFrame(format, arch, defaultAction),
+  };
+}
 
 export interface LearnOptions {
   /** Target ABI, an ArchInfo or a name (also the ABI of traces that do not say). */
@@ -62,6 +111,8 @@ export type Check =
 
 export interface LearnResult {
   text: string;
+  /** The learned policy, as written in `text`. */
+  ir: PolicyIR;
   program: Program;
   rules: LearnedRule[];
   traces: TraceFileSummary[];
@@ -193,8 +244,10 @@ export async function learnPolicy(traces: readonly string[], opts: LearnOptions)
 
   const format = opts.format ?? "seccompiler";
   const thread = opts.thread ?? "main";
-  const text = format === "oci" ? ociText(rules, arch, defaultAction)
-    : format === "minijail" ? allowRulesToMinijail(rules, arch, defaultAction) : seccompilerText(rules, thread, defaultAction);
+  const ir = learnedPolicyIR(rules, arch, defaultAction, format, thread);
+  const emitted = emitPolicy(ir, format, { thread });
+  if (emitted.text === undefined) throw new InputError(`the learned policy does not fit ${dialectNoun(format)}: ${emitted.reason}`, `--format ${format}`);
+  const text = emitted.text;
   const compiled = compilePolicyText(text, "<learned policy>", { arch, thread: format === "seccompiler" ? thread : undefined });
   for (const w of compiled.warnings) warnings.push(`learned policy: ${w.message}`);
   const program = compiled.programs[0].program;
@@ -225,7 +278,7 @@ export async function learnPolicy(traces: readonly string[], opts: LearnOptions)
     replay = await replayTraces([program], traces, { arch, format: opts.traceFormat });
   }
   return {
-    text, program, rules, traces: summaries, events: learner.events, syscalls: byName.size, narrowed, warnings,
+    text, ir, program, rules, traces: summaries, events: learner.events, syscalls: byName.size, narrowed, warnings,
     accepted, lint: lintFindings, stricterThanAllowAll, withinBase: withinBaseCheck, replay,
   };
 }

@@ -37,14 +37,31 @@ export interface CompileResult {
   frequency?: Map<number, bigint>;
 }
 
-let minijailDefaults: MinijailOptions = {};
+/** Options of the policy dialects that a call may leave out (see setPolicyDefaults). */
+export type PolicyDefaults = Pick<PolicyCompileOptions, "caps" | "kernel" | "minijail">;
+
+let defaults: PolicyDefaults = {};
 
 /**
- * The minijail options used when a call gives none (the CLI sets them from its flags once per
- * command, so every command that reads a FILTER or a policy reads minijail files alike).
+ * The dialect options used when a call gives none: OCI capabilities and kernel version, minijail
+ * semantics and constants. The CLI sets them from its flags once per command
+ * (src/cli/policy-options.ts), so every command that reads a FILTER or a policy reads a
+ * profile alike, whether it compiles it itself or through the FILTER loader.
  */
-export function setMinijailDefaults(opts: MinijailOptions): void {
-  minijailDefaults = opts;
+export function setPolicyDefaults(d: PolicyDefaults): void {
+  defaults = { ...d };
+}
+
+/** The defaults in force (for callers that read a policy with the frontend directly). */
+export function currentPolicyDefaults(): PolicyDefaults {
+  return { ...defaults };
+}
+
+/** A warning as one line: `file:line (pointer): message` (the parts that are known). */
+export function formatPolicyWarning(w: PolicyWarning): string {
+  const s = w.source;
+  const where = s ? `${s.file}${s.line ? `:${s.line}` : ""}${s.pointer ? ` (${s.pointer})` : ""}: ` : "";
+  return `${where}${w.message}`;
 }
 
 /** Parses and compiles every policy (thread) of a policy file. */
@@ -52,18 +69,22 @@ export function compilePolicyText(text: string, file: string, opts: PolicyCompil
   // A minijail file may name its arch in its constants file: no arch means "let the reader decide".
   const arch = opts.arch === undefined ? undefined : resolveArch(opts.arch, "options.arch");
   const input = loadPolicy(text, file, {
-    arch, thread: opts.thread, caps: opts.caps, kernel: opts.kernel, minijail: opts.minijail ?? minijailDefaults,
+    arch, thread: opts.thread, caps: opts.caps ?? defaults.caps, kernel: opts.kernel ?? defaults.kernel,
+    minijail: opts.minijail ?? defaults.minijail ?? {},
   });
   const programs: CompiledPolicy[] = [];
   for (const [name, ir] of input.policies) programs.push({ name, ir, program: compileIR(ir) });
   return { programs, warnings: input.warnings, dialect: input.dialect, frequency: input.frequency };
 }
 
+// Every FILTER may be a policy: compiled with the options of the load (else the defaults above),
+// its warnings handed on with the programs so that every command prints them.
 registerPolicyLoader((src) => {
+  const o = (src.opts.policy ?? {}) as PolicyDefaults;
   const r = compilePolicyText(src.text, src.file, {
-    arch: src.opts.arch, thread: src.opts.thread, minijail: src.opts.policy?.minijail as MinijailOptions | undefined,
+    arch: src.opts.arch, thread: src.opts.thread, minijail: o.minijail, caps: o.caps, kernel: o.kernel,
   });
-  return new Map(r.programs.map((p) => [p.name, p.program]));
+  return { programs: new Map(r.programs.map((p) => [p.name, p.program])), warnings: r.warnings.map(formatPolicyWarning) };
 });
 
 export { compileIR, encodePolicy } from "./compile.js";

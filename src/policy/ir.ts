@@ -44,6 +44,8 @@ export interface ArgCondition {
   /** masked_eq only; fits in `width` bits. */
   mask?: bigint;
   source?: SourceRef;
+  /** A note an emitter writes beside the condition where its dialect has room (learn: the value's name). */
+  comment?: string;
 }
 
 /** A rule: all conditions hold (AND); no conditions means always. */
@@ -51,6 +53,8 @@ export interface Rule {
   conditions: ArgCondition[];
   action: number;
   source?: SourceRef;
+  /** A note an emitter writes beside the rule where its dialect has room (learn: "seen 3 times"). */
+  comment?: string;
 }
 
 export interface SyscallPolicy {

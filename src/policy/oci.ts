@@ -65,6 +65,7 @@ import { release } from "node:os";
 import { basename } from "node:path";
 import { InputError } from "../errors.js";
 import { ownTable } from "../tables.js";
+import { errnoNumber } from "../syscalls/errno.js";
 import { Action, formatRet } from "../engine/actions.js";
 import { findArch, syscallNumber, type ArchInfo } from "../syscalls/index.js";
 import { abiArgWidth, hex, U32_MAX, U64_MAX } from "./builder.js";
@@ -80,6 +81,39 @@ export const DOCKER_DEFAULT_CAPS: readonly string[] = Object.freeze([
   "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID", "SETFCAP",
   "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE",
 ]);
+
+/** Every Linux capability (include/uapi/linux/capability.h, numbers 0-40), without the CAP_ prefix. */
+export const LINUX_CAPS: readonly string[] = Object.freeze([
+  "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+  "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+  "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+  "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+  "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
+  "CHECKPOINT_RESTORE",
+]);
+
+/**
+ * The capability set a `--caps` value names: a list replaces the set (`CAP_SYS_ADMIN,CAP_CHOWN`;
+ * empty: no capabilities), a list of `+CAP`/`-CAP` adds to and removes from Docker's default
+ * set (`+CAP_SYS_ADMIN,-CAP_CHOWN`). Names with or without CAP_, any case; an unknown name, or
+ * both forms in one list, is an InputError at `where`.
+ */
+export function capsFromSpec(spec: string, where = "--caps"): Set<string> {
+  const items = spec.split(",").map((c) => c.trim()).filter(Boolean);
+  const signed = items.filter((c) => c[0] === "+" || c[0] === "-");
+  if (signed.length && signed.length !== items.length) {
+    throw new InputError(`give either a list of capabilities (the whole set) or +CAP/-CAP changes to Docker's default set, not both: "${spec}"`, where);
+  }
+  const name = (c: string): string => {
+    const n = normalizeCap(c.replace(/^[+-]/, ""));
+    if (!LINUX_CAPS.includes(n)) throw new InputError(`unknown capability "${c.replace(/^[+-]/, "")}" (CAP_CHOWN … CAP_CHECKPOINT_RESTORE)`, where);
+    return n;
+  };
+  if (!signed.length) return new Set(items.map(name));
+  const set = new Set(DOCKER_DEFAULT_CAPS);
+  for (const c of items) (c[0] === "+" ? set.add(name(c)) : set.delete(name(c)));
+  return set;
+}
 
 /** libseccomp's default bad-arch action, which runc keeps. */
 export const OCI_MISMATCH_ACTION = Action.KILL_THREAD;
@@ -141,31 +175,8 @@ const KNOWN_FLAGS = [
   "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
 ];
 
-/**
- * Errno names for Podman's `errno`/`defaultErrno` strings. The values 1-34 come from
- * asm-generic/errno-base.h, which every Linux ABI shares (alpha, mips, parisc and sparc too).
- * Above 34 the numbers differ per ABI; only ENOSYS is kept (containers-common's default), with
- * its MIPS (89) and PA-RISC (251) values. Any other name: use the numeric errnoRet.
- */
-const ERRNO_BASE: Readonly<Record<string, number>> = ownTable({
-  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8, EBADF: 9,
-  ECHILD: 10, EAGAIN: 11, EWOULDBLOCK: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, ENOTBLK: 15,
-  EBUSY: 16, EEXIST: 17, EXDEV: 18, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, ENFILE: 23,
-  EMFILE: 24, ENOTTY: 25, ETXTBSY: 26, EFBIG: 27, ENOSPC: 28, ESPIPE: 29, EROFS: 30, EMLINK: 31,
-  EPIPE: 32, EDOM: 33, ERANGE: 34,
-});
-
-/** The errno number of `name` on `arch`, or undefined for names outside the table. */
-export function errnoNumber(name: string, arch: ArchInfo): number | undefined {
-  const n = name.trim().toUpperCase();
-  if (n in ERRNO_BASE) return ERRNO_BASE[n];
-  if (n === "ENOSYS") {
-    if (arch.table.startsWith("mips")) return 89;
-    if (arch.table.startsWith("parisc")) return 251;
-    return 38;
-  }
-  return undefined;
-}
+// Errno names for Podman's `errno`/`defaultErrno` strings: the one errno table (src/syscalls/errno.ts).
+export { errnoNumber } from "../syscalls/errno.js";
 
 /**
  * Docker's arch names (libseccomp-golang's, used in includes/excludes.arches) for sysfence

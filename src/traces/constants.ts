@@ -19,7 +19,7 @@
 //     ppc, mips, sh and parisc use other numbers: unknown there.
 //   _IOC-encoded ioctls (KVM, TUN, block): encoded per ABI (ppc and mips have 3 direction bits
 //     and 13 size bits; parisc swaps READ and WRITE). x86-only KVM ioctls only on x86_64/x32.
-import type { ArchInfo } from "../syscalls/arches.js";
+import { ARCHES, type ArchInfo } from "../syscalls/arches.js";
 
 type Table = Record<string, number>;
 
@@ -335,8 +335,11 @@ const MISC: Table = {
   CLOSE_RANGE_UNSHARE: 2, CLOSE_RANGE_CLOEXEC: 4,
   SPLICE_F_MOVE: 1, SPLICE_F_NONBLOCK: 2, SPLICE_F_MORE: 4, SPLICE_F_GIFT: 8,
   FAN_CLOEXEC: 1, FAN_NONBLOCK: 2,
-  AUDIT_ARCH_X86_64: 0xc000003e, AUDIT_ARCH_I386: 0x40000003, AUDIT_ARCH_AARCH64: 0xc00000b7,
-  AUDIT_ARCH_ARM: 0x40000028, AUDIT_ARCH_RISCV64: 0xc00000f3, AUDIT_ARCH_S390X: 0x80000016,
+  // The tokens from the one syscall-table module (derived from ELF machine and flag bits there).
+  ...Object.fromEntries(["x86_64", "x86", "aarch64", "arm", "riscv64", "s390x"].map((n) => {
+    const a = ARCHES.find((x) => x.name === n)!;
+    return [a.tokenName, a.token];
+  })),
 };
 
 // Terminal and file ioctls of asm-generic/ioctls.h (the 0x54xx "T" family).

@@ -8,18 +8,17 @@
 // (src/policy/ir.ts); it is compiled again and proven equal to the input before it is called
 // an explanation. Behaviour the IR cannot state (conditions on the instruction pointer,
 // syscall numbers outside an ABI's table behaving unlike its default, an unknown-arch answer
-// that depends on nr or arguments) is reported, never papered over.
+// that depends on nr or arguments) is reported, never papered over. The IR is written in a
+// policy dialect by the emitter layer (src/policy/emit/).
 import type { Program } from "../engine/program.js";
-import { formatRet, decodeRet, Action } from "../engine/actions.js";
+import { formatRet } from "../engine/actions.js";
 import { archTokens } from "../text/disasm.js";
 import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
 import { syscallCount, syscallName } from "../syscalls/index.js";
-import type { PolicyIR, ArchPolicy, SyscallPolicy, Rule, ArgCondition } from "../policy/ir.js";
+import { X32_BIT, type PolicyIR, type ArchPolicy, type SyscallPolicy, type Rule, type ArgCondition } from "../policy/ir.js";
 import { compileIR } from "../policy/compile.js";
 import { SymbolicSpace, Inconclusive, FALSE, TRUE, type Outcome } from "./symbolic.js";
 import { equal } from "./relations.js";
-import { stringifyBig } from "../learn/emit.js";
-import { abiArgWidth } from "../policy/builder.js";
 import { minimiseSet, conditionRules, conditionText, comparisonText, wrapLine } from "./minimise.js";
 
 export interface Explanation {
@@ -100,7 +99,7 @@ function explainInner(p: Program, opts: ExplainOptions): Explanation | Inconclus
         problems.push(`${arch.name}: numbers beyond the syscall table get argument-dependent answers`);
         continue;
       }
-      if (arch.nrBase === 0x40000000) {
+      if (arch.nrBase === X32_BIT) {
         // x32: a section only if some x32 syscall is treated unlike the x32 range at large.
         let special = false;
         for (let nr = base; nr < base + count && !special; nr++) {
@@ -172,111 +171,6 @@ function explainInner(p: Program, opts: ExplainOptions): Explanation | Inconclus
     if (problems.length) ir = undefined;
   }
   return { ir, problems, text: lines.join("\n") };
-}
-
-/**
- * The IR as seccompiler JSON, when it fits that dialect: one ABI, one action besides the
- * default, KILL_PROCESS for unknown arches and x32. Otherwise the reason it does not.
- */
-export function toSeccompiler(ir: PolicyIR, thread = "main"): { text?: string; reason?: string } {
-  if (ir.arches.length !== 1) return { reason: "seccompiler JSON holds one ABI per file" };
-  const sec = ir.arches[0];
-  const actions = new Set(sec.syscalls.flatMap((s) => s.rules.map((r) => r.action >>> 0)));
-  if (actions.size > 1) return { reason: `the filter uses ${actions.size} actions besides the default; seccompiler JSON has one filter_action` };
-  if ((ir.mismatchAction >>> 0) !== (Action.KILL_PROCESS >>> 0) || (ir.x32Action !== undefined && ir.x32Action >>> 0 !== Action.KILL_PROCESS >>> 0)) {
-    return { reason: "seccompiler JSON kills the process on unknown arches and x32; this filter does something else" };
-  }
-  const filterAction = actions.size ? [...actions][0] : (Action.ALLOW >>> 0) === (sec.defaultAction >>> 0) ? Action.TRAP : Action.ALLOW;
-  const act = (ret: number): unknown => {
-    const v = decodeRet(ret);
-    switch (v.action) {
-      case "ALLOW": return "allow";
-      case "LOG": return "log";
-      case "TRAP": return "trap";
-      case "KILL_PROCESS": return "kill_process";
-      case "KILL_THREAD": return "kill_thread";
-      case "USER_NOTIF": return "user_notif";
-      case "ERRNO": return { errno: v.data };
-      case "TRACE": return { trace: v.data };
-    }
-  };
-  if (decodeRet(filterAction).action === "TRAP" && decodeRet(filterAction).data !== 0) return { reason: "seccompiler's trap carries no data" };
-  const filter = sec.syscalls.flatMap((s) => s.rules.map((r) => ({
-    syscall: s.name,
-    ...(r.conditions.length ? {
-      args: r.conditions.map((c) => ({
-        index: c.index, type: c.width === 32 ? "dword" : "qword",
-        op: c.op === "masked_eq" ? { masked_eq: c.mask } : c.op, val: c.value,
-      })),
-    } : {}),
-  })));
-  const doc = { [thread]: { default_action: act(sec.defaultAction), filter_action: act(filterAction), filter } };
-  return { text: stringifyBig(doc) + "\n" };
-}
-
-const OCI_OPS: Record<Exclude<ArgCondition["op"], "masked_eq">, string> = {
-  eq: "SCMP_CMP_EQ", ne: "SCMP_CMP_NE", lt: "SCMP_CMP_LT", le: "SCMP_CMP_LE", gt: "SCMP_CMP_GT", ge: "SCMP_CMP_GE",
-};
-
-/**
- * The IR as an OCI / Docker profile, when it fits: one ABI (an OCI entry applies to every
- * listed ABI alike), KILL_THREAD for unknown arches and x32 (libseccomp's answer, which the
- * runtime-spec cannot change). Conditions: 64-bit compares as SCMP_CMP_EQ / MASKED_EQ, 32-bit
- * ones as MASKED_EQ with the low-word mask.
- */
-export function toOci(ir: PolicyIR): { text?: string; reason?: string } {
-  if (ir.arches.length !== 1) return { reason: "an OCI entry applies to every listed ABI alike; this filter treats its ABIs differently or has several" };
-  if ((ir.mismatchAction >>> 0) !== (Action.KILL_THREAD >>> 0) || (ir.x32Action !== undefined && ir.x32Action >>> 0 !== Action.KILL_THREAD >>> 0)) {
-    return { reason: "OCI runtimes kill the thread on unknown arches and x32; this filter does something else" };
-  }
-  const sec = ir.arches[0];
-  const act = (ret: number): { action: string; errnoRet?: number } | undefined => {
-    const v = decodeRet(ret);
-    if (v.unknown) return undefined;
-    switch (v.action) {
-      case "ALLOW": return { action: "SCMP_ACT_ALLOW" };
-      case "LOG": return { action: "SCMP_ACT_LOG" };
-      case "TRAP": return v.data === 0 ? { action: "SCMP_ACT_TRAP" } : undefined;
-      case "KILL_PROCESS": return { action: "SCMP_ACT_KILL_PROCESS" };
-      case "KILL_THREAD": return { action: "SCMP_ACT_KILL_THREAD" };
-      case "USER_NOTIF": return { action: "SCMP_ACT_NOTIFY" };
-      case "ERRNO": return { action: "SCMP_ACT_ERRNO", errnoRet: v.data };
-      case "TRACE": return { action: "SCMP_ACT_TRACE", errnoRet: v.data };
-    }
-  };
-  const d = act(sec.defaultAction);
-  if (!d) return { reason: `${formatRet(sec.defaultAction)} has no OCI spelling` };
-  const syscalls: unknown[] = [];
-  for (const s of sec.syscalls) {
-    for (const r of s.rules) {
-      const a = act(r.action);
-      if (!a) return { reason: `${formatRet(r.action)} has no OCI spelling` };
-      // An OCI comparison reads the whole argument on a 64-bit ABI: a 32-bit equality becomes a
-      // masked one; a 32-bit order or `!=` has no spelling there.
-      const wide = abiArgWidth(sec.arch) === 64;
-      if (r.conditions.some((c) => wide && c.width === 32 && c.op !== "eq" && c.op !== "masked_eq")) {
-        return { reason: `${s.name}: a comparison of an argument's low 32 bits other than == or & has no OCI spelling on ${sec.arch.name}` };
-      }
-      const args = r.conditions.map((c) => {
-        if (c.width === 32 && wide) {
-          const m = (c.op === "masked_eq" ? c.mask! : 0xffffffffn) & 0xffffffffn;
-          return { index: c.index, value: m, valueTwo: c.value & m, op: "SCMP_CMP_MASKED_EQ" };
-        }
-        return c.op === "masked_eq"
-          ? { index: c.index, value: c.mask!, valueTwo: c.value, op: "SCMP_CMP_MASKED_EQ" }
-          : { index: c.index, value: c.value, op: OCI_OPS[c.op] };
-      });
-      if (new Set(args.map((x) => x.index)).size !== args.length) return { reason: "OCI allows one comparison per argument in an entry" };
-      syscalls.push({ names: [s.name], action: a.action, ...(a.errnoRet !== undefined ? { errnoRet: a.errnoRet } : {}), ...(args.length ? { args } : {}) });
-    }
-  }
-  const doc = {
-    defaultAction: d.action,
-    ...(d.errnoRet !== undefined ? { defaultErrnoRet: d.errnoRet } : {}),
-    architectures: [`SCMP_ARCH_${sec.arch.name.toUpperCase()}`],
-    syscalls,
-  };
-  return { text: stringifyBig(doc) + "\n" };
 }
 
 /** How an explanation compares with the policy a filter was compiled from (bench and tests). */

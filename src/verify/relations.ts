@@ -244,6 +244,30 @@ export function stackOutcomes(space: SymbolicSpace, progs: readonly Program[]): 
   return [...merged.entries()].map(([value, set]) => ({ value, set }));
 }
 
+/** One effective action of a stack of filters, and the arch tokens under which it happens. */
+export interface StackEffect {
+  /** The return value the kernel acts on (the stack folded by precedence, ALLOW data dropped). */
+  action: number;
+  /** seccomp_data.arch values for which some input gets `action`, as [lo, hi] ranges; undefined: more than 64 ranges. */
+  arches: [number, number][] | undefined;
+}
+
+/**
+ * The effective actions of a stack (oldest first) as the kernel combines it, each with the arch
+ * tokens that reach it (`verify stack` without --equals). Inconclusive when the analysis is.
+ */
+export function stackEffects(stack: readonly Program[], opts: VerifyOptions = {}): StackEffect[] | Inconclusive {
+  try {
+    const space = new SymbolicSpace(opts.budget);
+    const outs = stackOutcomes(space, stack);
+    if (outs instanceof Inconclusive) return outs;
+    return outs.map((oc) => ({ action: oc.value >>> 0, arches: space.wordRanges(space.existsAllBut(oc.set, 1), 1, 64) }));
+  } catch (e) {
+    if (e instanceof Inconclusive) return e;
+    throw e;
+  }
+}
+
 /**
  * A stack is equal to a single filter: the stack's effective policy is `b`'s. Boundary inputs
  * first (as for the pair relations), then the stack's folded partition against b's.

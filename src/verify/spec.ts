@@ -29,6 +29,7 @@ import { loadFilters, parseFilterSpec, isLiveSpec } from "../formats/detect.js";
 import { resolveArch, resolveSyscall, syscallName, type ArchLike } from "../syscalls/index.js";
 import { hostArch, type ArchInfo } from "../syscalls/arches.js";
 import { loadPolicy } from "../policy/frontend.js";
+import { currentPolicyDefaults } from "../policy/index.js";
 import type { PolicyIR, SourceRef } from "../policy/ir.js";
 import { InputError } from "../errors.js";
 import { subset, stricter, equal, stackEquals, allows, Inconclusive, type Verdict } from "./relations.js";
@@ -88,7 +89,8 @@ function policyOf(ctx: Ctx, spec: string): PolicyIR | undefined {
   try {
     const text = readBoundedText(file, SIZE_LIMITS.policy, "a policy file");
     if (!text.trimStart().startsWith("{")) return undefined;
-    const p = loadPolicy(text, file, { arch: ctx.arch, thread });
+    const { caps, kernel } = currentPolicyDefaults();
+    const p = loadPolicy(text, file, { arch: ctx.arch, thread, caps, kernel });
     return p.policies.size === 1 ? [...p.policies.values()][0] : undefined;
   } catch {
     return undefined;

@@ -2,7 +2,7 @@
 import { readBoundedText, SIZE_LIMITS } from "../../read.js";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { compilePolicyText } from "../../policy/index.js";
+import { compilePolicyText, formatPolicyWarning } from "../../policy/index.js";
 import { writeRaw } from "../../formats/raw.js";
 import { writeBincode } from "../../formats/bincode.js";
 import { writeCHeader } from "../../formats/cheader.js";
@@ -18,13 +18,6 @@ interface CompileOpts {
   thread?: string;
   format: string;
   output?: string;
-  caps?: string;
-  kernel?: string;
-}
-
-export function parseCaps(text: string | undefined): Set<string> | undefined {
-  if (text === undefined) return undefined;
-  return new Set(text.split(",").map((c) => c.trim().toUpperCase().replace(/^CAP_/, "")).filter(Boolean));
 }
 
 export function compileCommand(program: Command): void {
@@ -36,17 +29,13 @@ export function compileCommand(program: Command): void {
     .option("--thread <name>", "only this thread of the policy (default: every thread)")
     .option("--format <fmt>", "raw | bincode | c | json | disasm", "raw")
     .option("-o, --output <path>", "output file, device or FIFO (raw: a directory gets one THREAD.bpf per thread)")
-    .option("--caps <list>", "OCI: capabilities the container has (default: Docker's default set)")
-    .option("--kernel <major.minor>", "OCI: kernel version for minKernel (default: this kernel)")
     .action((file: string, o: CompileOpts) => {
       const text = readBoundedText(file, SIZE_LIMITS.policy, "a policy file");
-      const r = compilePolicyText(text, file, { arch: archOption(o.arch), thread: o.thread, caps: parseCaps(o.caps), kernel: o.kernel });
+      // --caps, --kernel and the minijail options are the policy compiler's defaults (src/cli/policy-options.ts).
+      const r = compilePolicyText(text, file, { arch: archOption(o.arch), thread: o.thread });
       // A minijail policy may take its arch from its constants.json.
       const arch = archOption(o.arch) ?? r.programs[0]?.ir.arches[0]?.arch ?? hostArch();
-      for (const w of r.warnings) {
-        const where = w.source ? `${w.source.file}${w.source.line ? `:${w.source.line}` : ""}${w.source.pointer ? ` (${w.source.pointer})` : ""}: ` : "";
-        err(`sysfence: warning: ${where}${w.message}`);
-      }
+      for (const w of r.warnings) err(`sysfence: warning: ${formatPolicyWarning(w)}`);
       const progs = r.programs;
       if (progs.length === 0) throw new InputError("the policy holds no filter", file);
       const write = writeOutput;

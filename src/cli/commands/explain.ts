@@ -7,8 +7,8 @@ import { writeOutput } from "../output.js";
 import { policyPictureDot, writePicture } from "./graph.js";
 import type { Command } from "commander";
 import { isLiveSpec } from "../../formats/detect.js";
-import { explain, toSeccompiler, toOci } from "../../verify/explain.js";
-import { toMinijail } from "../../policy/minijail/emit.js";
+import { explain } from "../../verify/explain.js";
+import { emitPolicy, dialectNoun, type PolicyDialect } from "../../policy/emit/index.js";
 import { Inconclusive } from "../../verify/symbolic.js";
 import { ExitCode, InputError } from "../../errors.js";
 import type { LoadedFilter } from "../../formats/detect.js";
@@ -68,12 +68,13 @@ function explainOne(f: LoadedFilter, format: string, semantics?: "c" | "python")
       for (const p of r.problems) err(`sysfence: ${filterLabel(f)}: ${p}`);
       return { code: ExitCode.FAIL };
     }
-    const s = format === "oci" ? toOci(r.ir) : format === "minijail" ? toMinijail(r.ir, { semantics }) : toSeccompiler(r.ir);
+    const dialect = format as PolicyDialect;
+    const s = emitPolicy(r.ir, dialect, { semantics });
     if (!s.text) {
-      const what = format === "oci" ? "an OCI profile" : format === "minijail" ? "a minijail policy" : "seccompiler JSON";
-      err(`sysfence: ${filterLabel(f)}: not expressible as ${what}: ${s.reason}`);
+      err(`sysfence: ${filterLabel(f)}: not expressible as ${dialectNoun(dialect)}: ${s.reason}`);
       return { code: ExitCode.FAIL };
     }
+    for (const n of s.notes) err(`sysfence: ${filterLabel(f)}: note: ${n}`);
     text = s.text;
   }
   for (const p of r.problems) err(`sysfence: ${filterLabel(f)}: not a policy: ${p}`);

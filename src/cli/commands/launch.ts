@@ -75,6 +75,8 @@ export function launchCommand(program: Command): void {
         return;
       }
       const h = launch(opts);
+      // A policy's compile warnings and refusal notes, before the program's own output.
+      for (const w of h.warnings) err(`sysfence: warning: ${w}`);
       let attestError: SysfenceError | undefined;
       if (o.attest) {
         h.ready.then(
@@ -95,7 +97,7 @@ export function launchCommand(program: Command): void {
       const r = await h.exit;
       for (const s of sigs) process.off(s, forward);
       if (killTimer) clearTimeout(killTimer);
-      for (const w of r.warnings) err(`sysfence: warning: ${w}`);
+      for (const w of r.warnings.slice(h.warnings.length)) err(`sysfence: warning: ${w}`);
       for (const l of r.leftovers) err(`sysfence: warning: could not remove ${l}`);
       if (r.error) err(`sysfence: launch: ${r.error.message}`);
       if (attestError) {

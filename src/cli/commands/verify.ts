@@ -2,8 +2,8 @@
 // with counterexamples. Exit 0 holds, 1 does not hold, 2 bad input, 3 inconclusive.
 import { readBoundedText, SIZE_LIMITS } from "../../read.js";
 import type { Command } from "commander";
-import { subset, stricter, equal, stackEquals, stackOutcomes, Inconclusive, type Verdict, type Counterexample } from "../../verify/relations.js";
-import { SymbolicSpace, DEFAULT_BUDGET } from "../../verify/symbolic.js";
+import { subset, stricter, equal, stackEquals, stackEffects, Inconclusive, type Verdict, type Counterexample } from "../../verify/relations.js";
+import { DEFAULT_BUDGET } from "../../verify/symbolic.js";
 import { formatRet } from "../../engine/actions.js";
 import { ExitCode, InputError } from "../../errors.js";
 import { loadOneEach, loadFilterArgs, loadStackArgs, out, filterLabel, type FilterArgOptions } from "../common.js";
@@ -13,6 +13,7 @@ import type { LoadedFilter } from "../../formats/detect.js";
 import { diff } from "../../verify/diff.js";
 import { lint, lintPolicy, findingsExitCode, type Finding } from "../../verify/lint.js";
 import { loadPolicy } from "../../policy/frontend.js";
+import { currentPolicyDefaults } from "../../policy/index.js";
 import { parseFilterSpec } from "../../formats/detect.js";
 import { archOption } from "../common.js";
 import { hostArch } from "../../syscalls/arches.js";
@@ -148,7 +149,8 @@ export function verifyCommand(program: Command): void {
       try {
         const text = readBoundedText(file, SIZE_LIMITS.policy, "a policy file");
         if (text.trimStart().startsWith("{")) {
-          policies = loadPolicy(text, file, { arch: archOption(o.arch) ?? hostArch(), thread: thread ?? o.thread }).policies;
+          const { caps, kernel } = currentPolicyDefaults();
+          policies = loadPolicy(text, file, { arch: archOption(o.arch) ?? hostArch(), thread: thread ?? o.thread, caps, kernel }).policies;
         }
       } catch {
         // Not a policy (or not readable as one): the BPF findings stand alone.
@@ -184,23 +186,15 @@ export function verifyCommand(program: Command): void {
         process.exitCode = printVerdict(`stack(${labels.join(", ")}) = ${filterLabel(fb)}`, v, [`stack`, filterLabel(fb)], o.json);
         return;
       }
-      const space = new SymbolicSpace(budgetOf(o));
-      let outs;
-      try {
-        outs = stackOutcomes(space, filters.map((f) => f.program));
-      } catch (e) {
-        if (e instanceof Inconclusive) outs = e;
-        else throw e;
-      }
-      if (outs instanceof Inconclusive) {
-        process.exitCode = printVerdict(`stack(${labels.join(", ")})`, outs, labels, o.json);
+      const effects = stackEffects(filters.map((f) => f.program), { budget: budgetOf(o) });
+      if (effects instanceof Inconclusive) {
+        process.exitCode = printVerdict(`stack(${labels.join(", ")})`, effects, labels, o.json);
         return;
       }
-      // The effective actions and, for each, the arches and syscall numbers that reach it.
-      const rows = outs.map((oc) => {
-        const arches = space.wordRanges(space.existsAllBut(oc.set, 1), 1, 64) ?? [];
-        return { action: formatRet(oc.value), arches: arches.map(([lo, hi]) => (lo === hi ? hex(lo) : `${hex(lo)}-${hex(hi)}`)) };
-      });
+      const rows = effects.map((e) => ({
+        action: formatRet(e.action),
+        arches: e.arches ? e.arches.map(([lo, hi]) => (lo === hi ? hex(lo) : `${hex(lo)}-${hex(hi)}`)) : ["(more than 64 ranges)"],
+      }));
       if (o.json) out(JSON.stringify({ stack: labels, outcomes: rows }));
       else {
         out(`stack (oldest first): ${labels.join(", ")}`);

@@ -4,7 +4,8 @@
 // file such as `constructor` or `toString` is unknown, never a property of Object.prototype.
 import * as C from "../../engine/contract.generated.js";
 import { ownTable } from "../../tables.js";
-import { ARCHES, type ArchInfo } from "../../syscalls/arches.js";
+import { ARCHES } from "../../syscalls/arches.js";
+import { ERRNO_BASE } from "../../syscalls/errno.js";
 
 
 const BPF_LITERALS: Record<string, number> = {
@@ -20,38 +21,30 @@ const BPF_LITERALS: Record<string, number> = {
   BPF_JA: 0x00, BPF_JEQ: 0x10, BPF_JGT: 0x20, BPF_JGE: 0x30, BPF_JSET: 0x40,
   BPF_K: 0x00, BPF_X: 0x08, BPF_A: 0x10,
   BPF_TAX: 0x00, BPF_TXA: 0x80,
-  BPF_MAXINSNS: 4096, BPF_MEMWORDS: 16,
+  BPF_MAXINSNS: C.BPF_MAXINSNS, BPF_MEMWORDS: C.BPF_MEMWORDS,
   // seccomp actions (uapi/linux/seccomp.h)
   SECCOMP_RET_KILL_PROCESS: C.ACT_KILL_PROCESS, SECCOMP_RET_KILL_THREAD: C.ACT_KILL_THREAD,
   SECCOMP_RET_KILL: C.ACT_KILL_THREAD, SECCOMP_RET_TRAP: C.ACT_TRAP, SECCOMP_RET_ERRNO: C.ACT_ERRNO,
   SECCOMP_RET_USER_NOTIF: C.ACT_USER_NOTIF, SECCOMP_RET_TRACE: C.ACT_TRACE, SECCOMP_RET_LOG: C.ACT_LOG,
   SECCOMP_RET_ALLOW: C.ACT_ALLOW, SECCOMP_RET_ACTION_FULL: C.RET_ACTION_FULL,
-  SECCOMP_RET_ACTION: 0x7fff0000, SECCOMP_RET_DATA: C.RET_DATA,
+  SECCOMP_RET_ACTION: 0x7fff0000, // the pre-4.14 mask: no contract constant, the engine never uses it
+  SECCOMP_RET_DATA: C.RET_DATA,
   // audit arch flag bits and the x32 bit
   __AUDIT_ARCH_64BIT: 0x80000000, __AUDIT_ARCH_LE: 0x40000000,
-  __AUDIT_ARCH_CONVENTION_MIPS64_N32: 0x20000000, __X32_SYSCALL_BIT: 0x40000000,
+  __AUDIT_ARCH_CONVENTION_MIPS64_N32: 0x20000000, __X32_SYSCALL_BIT: C.X32_SYSCALL_BIT,
   // AUDIT_ARCH_* values docs/kernel.md section 13 lists beyond the ABIs of ARCHES.
   AUDIT_ARCH_ARMEB: 0x00000028, AUDIT_ARCH_RISCV32: 0x400000f3, AUDIT_ARCH_LOONGARCH32: 0x40000102,
   AUDIT_ARCH_SPARC: 0x00000002, AUDIT_ARCH_SPARC64: 0x8000002b, AUDIT_ARCH_CSKY: 0x400000fc,
-  // errno-base.h: the same numbers on every Linux ABI.
-  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8, EBADF: 9,
-  ECHILD: 10, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, ENOTBLK: 15, EBUSY: 16,
-  EEXIST: 17, EXDEV: 18, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, ENFILE: 23,
-  EMFILE: 24, ENOTTY: 25, ETXTBSY: 26, EFBIG: 27, ENOSPC: 28, ESPIPE: 29, EROFS: 30,
-  EMLINK: 31, EPIPE: 32, EDOM: 33, ERANGE: 34,
 };
-/** The constants plus every ABI's AUDIT_ARCH_* token. */
+/** The constants, the errno-base names (src/syscalls/errno.ts) and every ABI's AUDIT_ARCH_* token. */
 export const BPF_CONSTANTS: Readonly<Record<string, number>> = ownTable({
   ...BPF_LITERALS,
+  ...ERRNO_BASE,
   ...Object.fromEntries(ARCHES.map((a) => [a.tokenName, a.token])),
 });
 
-/** ENOSYS is not in errno-base.h and differs by ABI: 38 generic, 89 MIPS, 251 PA-RISC. */
-export function enosys(arch?: ArchInfo): number {
-  if (arch?.table.startsWith("mips")) return 89;
-  if (arch?.table.startsWith("parisc")) return 251;
-  return 38;
-}
+/** ENOSYS is not in errno-base.h and differs by ABI (src/syscalls/errno.ts). */
+export { enosys } from "../../syscalls/errno.js";
 
 /** struct seccomp_data field offsets (docs/kernel.md section 2). */
 export const SECCOMP_DATA_FIELDS: Readonly<Record<string, number>> = ownTable({ nr: 0, arch: 4, instruction_pointer: 8 });

@@ -1,5 +1,5 @@
 // PolicyIR → minijail policy text, in one of minijail's two readings (src/policy/minijail/index.ts
-// says how they differ). Used by `explain --format minijail` and `learn --format minijail`.
+// says how they differ): the minijail dialect of the emitter layer (src/policy/emit/index.ts).
 //
 // What fits: one ABI (a minijail file names no arch); actions allow, kill-process,
 // kill-thread, trap, trace, log, user-notify, return N (TRAP/TRACE data must be 0); a default
@@ -11,37 +11,25 @@
 // In the C reading a syscall's rules must be "allow when any of these" then one fallback; the
 // Python reading takes any first-match list, as a filter list `{expr; action, …}`.
 import { Action, decodeRet, formatRet } from "../../engine/actions.js";
-import { InputError } from "../../errors.js";
-import type { ArchInfo } from "../../syscalls/arches.js";
-import { abiArgWidth, hex, lookupSyscall } from "../builder.js";
-import type { ArgCondition, PolicyIR, Rule, SyscallPolicy } from "../ir.js";
+import { abiArgWidth, hex } from "../builder.js";
+import type { ArgCondition, PolicyIR, Rule } from "../ir.js";
 import { X32_BIT } from "../ir.js";
-import type { MinijailSemantics } from "./index.js";
-
-export interface MinijailText {
-  text?: string;
-  /** Why the IR does not fit, when it does not. */
-  reason?: string;
-  /** What a reader must pass to get the IR's meaning back (e.g. --default-action). */
-  flags: string[];
-}
-
-class NoFit extends Error {}
+import type { MinijailSemantics } from "../minijail/index.js";
+import { fit, NoFit, type EmitResult } from "./fit.js";
 
 /** The IR as a minijail policy in the given reading (default "c"), or the reason it does not fit. */
-export function toMinijail(ir: PolicyIR, opts: { semantics?: MinijailSemantics } = {}): MinijailText {
+export function toMinijail(ir: PolicyIR, opts: { semantics?: MinijailSemantics } = {}): EmitResult {
   const semantics = opts.semantics ?? "c";
-  const flags: string[] = semantics === "python" ? ["--minijail-semantics python"] : [];
-  if (ir.arches.length !== 1 || ir.arches[0].arch.nrBase === X32_BIT) {
-    return { reason: `a minijail policy is for one ABI; this filter has ${ir.arches.map((a) => a.arch.name).join(", ")}`, flags };
-  }
-  const sec = ir.arches[0];
-  const width = abiArgWidth(sec.arch);
-  const dflt = sec.defaultAction >>> 0;
-  if (sec.arch.name === "x86_64" && (ir.x32Action ?? ir.mismatchAction) >>> 0 !== dflt) {
-    return { reason: `x32 calls get ${formatRet(ir.x32Action ?? ir.mismatchAction)}, not the default: minijail has no rule for x32`, flags };
-  }
-  try {
+  return fit((flags) => {
+    if (ir.arches.length !== 1 || ir.arches[0].arch.nrBase === X32_BIT) {
+      throw new NoFit(`a minijail policy is for one ABI; this filter has ${ir.arches.map((a) => a.arch.name).join(", ")}`);
+    }
+    const sec = ir.arches[0];
+    const width = abiArgWidth(sec.arch);
+    const dflt = sec.defaultAction >>> 0;
+    if (sec.arch.name === "x86_64" && (ir.x32Action ?? ir.mismatchAction) >>> 0 !== dflt) {
+      throw new NoFit(`x32 calls get ${formatRet(ir.x32Action ?? ir.mismatchAction)}, not the default: minijail has no rule for x32`);
+    }
     const kill = ir.mismatchAction >>> 0;
     const killProcess = kill === Action.KILL_PROCESS;
     if (kill !== Action.KILL_THREAD && !(killProcess && semantics === "python")) {
@@ -60,11 +48,8 @@ export function toMinijail(ir: PolicyIR, opts: { semantics?: MinijailSemantics }
       const filter = semantics === "c" ? cFilter(rules, dflt, width) : pythonFilter(rules, width);
       if (filter !== undefined) lines.push(`${s.name}: ${filter}`);
     }
-    return { text: lines.join("\n") + "\n", flags };
-  } catch (e) {
-    if (e instanceof NoFit) return { reason: e.message, flags };
-    throw e;
-  }
+    return lines.join("\n") + "\n";
+  }, semantics === "python" ? ["--minijail-semantics python"] : []);
 }
 
 const DEFAULTABLE = new Set(["KILL_PROCESS", "KILL_THREAD", "TRAP", "USER_NOTIF"]);
@@ -159,29 +144,4 @@ function popcount(v: bigint): number {
   let n = 0;
   for (; v; v &= v - 1n) n++;
   return n;
-}
-
-/** A learned rule (src/learn): a syscall allowed when every argument equals its value. */
-export interface AllowRule {
-  name: string;
-  conds?: { index: number; width: 32 | 64; value: bigint }[];
-}
-
-/** Learned allow rules as a minijail policy (C reading): `learn --format minijail`. */
-export function allowRulesToMinijail(rules: readonly AllowRule[], arch: ArchInfo, defaultAction: number): string {
-  const bySyscall = new Map<number, SyscallPolicy>();
-  for (const r of rules) {
-    const nr = lookupSyscall(arch, r.name);
-    let s = bySyscall.get(nr);
-    if (!s) bySyscall.set(nr, (s = { nr, name: r.name, rules: [] }));
-    s.rules.push({ conditions: (r.conds ?? []).map((c) => ({ index: c.index, width: c.width, op: "eq" as const, value: c.value })), action: Action.ALLOW });
-  }
-  const ir: PolicyIR = {
-    arches: [{ arch, defaultAction, syscalls: [...bySyscall.values()].sort((a, b) => a.nr - b.nr) }],
-    mismatchAction: Action.KILL_THREAD,
-    x32Action: defaultAction,
-  };
-  const out = toMinijail(ir);
-  if (!out.text) throw new InputError(`the learned policy does not fit minijail's language: ${out.reason}`, "--format minijail");
-  return out.text;
 }
