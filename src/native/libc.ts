@@ -6,7 +6,9 @@ import { EnvironmentError } from "../errors.js";
 import { hostArch } from "../syscalls/arches.js";
 import { syscallNumber } from "../syscalls/index.js";
 
-const require = createRequire(import.meta.url);
+// Made on first use, not at import: bundles without Node (the playground) import this module
+// through shared code and must not fail until a native call is actually made.
+let nodeRequire: NodeRequire | undefined;
 
 interface Libc {
   koffi: any;
@@ -28,7 +30,8 @@ export function openLibc(what: string): { koffi: any; lib: any } {
   if (process.platform !== "linux") throw new EnvironmentError(`${what} needs Linux (this is ${process.platform})`);
   let koffi: any;
   try {
-    koffi = require("koffi");
+    nodeRequire ??= createRequire(import.meta.url);
+    koffi = nodeRequire("koffi");
   } catch (e) {
     throw new EnvironmentError(`cannot load koffi: ${(e as Error).message}`);
   }
