@@ -3,11 +3,6 @@ import { writeSync } from "node:fs";
 import { loadFilters, parseFilterSpec, isLiveSpec, type LoadedFilter } from "../formats/detect.js";
 import { resolveArch, type ArchInfo } from "../syscalls/index.js";
 import { InputError } from "../errors.js";
-// Every command that loads a FILTER takes a policy and a `pid:` spec: these register their
-// loaders with formats/detect.ts on import (commands are loaded one group at a time, so the
-// registration cannot rely on another command's module having been imported).
-import "../policy/index.js";
-import "../live/index.js";
 
 export interface FilterArgOptions {
   thread?: string;

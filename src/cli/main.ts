@@ -6,6 +6,12 @@ import { SysfenceError, ExitCode } from "../errors.js";
 import { commandsFor } from "./registry.js";
 import { err } from "./common.js";
 import { addPolicyOptions } from "./policy-options.js";
+// Every command that loads a FILTER takes a policy and a `pid:` spec: these register their
+// loaders with formats/detect.ts on import. Commands are loaded one group at a time
+// (registry.ts), so the registration cannot rely on another group's module; and it is made here,
+// not in common.ts, because the browser playground imports common.ts and cannot load ptrace.
+import "../policy/index.js";
+import "../live/index.js";
 
 const VERSION = "0.1.0";
 
