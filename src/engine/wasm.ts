@@ -137,7 +137,8 @@ function guarded(f: (...a: number[]) => unknown, arity: number): (...a: number[]
  */
 export function engine(): EngineExports {
   if (instance) return instance;
-  compiled ??= new WebAssembly.Module(providedBytes ?? readFileSync(locateWasm()));
+  // TypeScript 5.9 types a Uint8Array as possibly shared memory, which Module does not take; ours never is.
+  compiled ??= new WebAssembly.Module((providedBytes ?? readFileSync(locateWasm())) as Uint8Array<ArrayBuffer>);
   const mod = instantiateSync<Record<string, unknown>>(compiled, {
     env: {
       abort(msg: number, file: number, line: number, col: number) {
