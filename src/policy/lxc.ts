@@ -7,6 +7,7 @@
 // the "pointer" is the statement text, which is what a warning should show). Semantics, with
 // the reason for each point: docs/policies.md "LXC seccomp policies".
 import { InputError } from "../errors.js";
+import { Action } from "../engine/actions.js";
 import { findArch, syscallName, type ArchInfo } from "../syscalls/index.js";
 import type { PolicyWarning } from "./ir.js";
 import type { JMember, JNode, JObject, JsonDocument } from "./json.js";
@@ -205,6 +206,7 @@ export function loadLxc(text: string, file: string, opts: LxcOptions): OciResult
   if (modeLine.includes("debug")) throw new InputError(`"debug" in the mode line: LXC refuses it ("Debug not yet implemented")`, loc(file, modeNo, modeLine.indexOf("debug") + 1));
 
   const profile: [string, JNode][] = [];
+  const bareNumbers: { nr: number; line: number }[] = [];
   const entries: JNode[] = [];
 
   if (version === 1) {
@@ -223,8 +225,13 @@ export function loadLxc(text: string, file: string, opts: LxcOptions): OciResult
       if (!m) throw new InputError(`version 1 lines are syscall numbers; LXC stops with an error at ${JSON.stringify(raw.trim())}`, loc(file, k + 1, 1));
       if (m[2].trim() !== "") warnings.push({ message: `LXC reads only the number ${m[1]} of this line`, source: { file, line: k + 1 } });
       const nr = Number(m[1]);
+      if (!Number.isSafeInteger(nr) || nr < 0 || nr > 0xffffffff) throw new InputError(`${m[1]} is not a syscall number`, loc(file, k + 1, 1));
       const name = syscallName(native, nr);
-      if (name === undefined) throw new InputError(`${m[1]} is not a ${native.name} syscall number sysfence knows`, loc(file, k + 1, 1));
+      if (name === undefined) {
+        // libseccomp takes a native number as it is, named or not: the rule is kept by number.
+        bareNumbers.push({ nr, line: k + 1 });
+        continue;
+      }
       const label = raw.trim();
       entries.push(N.obj([["names", N.arr([N.str(name, k + 1, 1, label)], k + 1, 1, label)], ["action", N.str("SCMP_ACT_ALLOW", k + 1, 1, label)]], k + 1, 1, label));
     }
@@ -344,7 +351,26 @@ export function loadLxc(text: string, file: string, opts: LxcOptions): OciResult
   const root = N.obj(profile, 1, 1, "policy");
   const doc: JsonDocument = { file, root, duplicates: [] };
   const r = ociFromObject(doc, root, { arch: native, kernel: "6.0", name: lxcPolicyName(file) });
+  if (bareNumbers.length) addBareNumbers(r, native, bareNumbers, file, warnings);
   return { ...r, warnings: [...warnings, ...r.warnings] };
+}
+
+/** Version 1 numbers no syscall table here names: allowed by number, as libseccomp does. */
+function addBareNumbers(r: OciResult, native: ArchInfo, nrs: { nr: number; line: number }[], file: string, warnings: PolicyWarning[]): void {
+  const sec = r.policy.arches.find((a) => a.arch.name === native.name)!;
+  const have = new Set(sec.syscalls.map((s) => s.nr >>> 0));
+  for (const { nr, line } of nrs) {
+    if (have.has(nr)) continue;
+    have.add(nr);
+    sec.syscalls.push({ nr, name: String(nr), rules: [{ conditions: [], action: Action.ALLOW, source: { file, line } }] });
+  }
+  sec.syscalls.sort((a, b) => (a.nr >>> 0) - (b.nr >>> 0));
+  const shown = nrs.slice(0, 5).map((n) => n.nr).join(", ");
+  warnings.push({
+    message: `${nrs.length} number${nrs.length === 1 ? " is" : "s are"} no ${native.name} syscall sysfence knows (${shown}${nrs.length > 5 ? ", …" : ""}); ` +
+      `allowed by number, as libseccomp adds them`,
+    source: { file, line: nrs[0].line },
+  });
 }
 
 /** "common" for ".../common.seccomp". */
