@@ -52,13 +52,15 @@ describe("engine <-> host contract", () => {
   });
 
   it("successors: ret ends, ja jumps, conditionals branch true then false, the rest falls through", () => {
+    // successors() gives {to, kind} edges; the targets are what this test is about.
+    const targets = (ins: Parameters<typeof successors>[0], pc: number) => successors(ins, pc).map((s) => s.to);
     const code = (m: string, f: number) => opcodes().find((o) => o.mnemonic === m && o.form === f)!.code;
-    expect(successors({ code: code("ret", Form.RET_K), jt: 0, jf: 0, k: 0 }, 3)).toEqual([]);
-    expect(successors({ code: code("ret", Form.RET_A), jt: 0, jf: 0, k: 0 }, 3)).toEqual([]);
-    expect(successors({ code: code("ja", Form.JA), jt: 0, jf: 0, k: 5 }, 3)).toEqual([9]);
-    expect(successors({ code: code("jeq", Form.JCOND_K), jt: 1, jf: 2, k: 5 }, 3)).toEqual([5, 6]);
-    expect(successors({ code: code("jgt", Form.JCOND_X), jt: 0, jf: 7, k: 0 }, 0)).toEqual([1, 8]);
-    expect(successors({ code: code("add", Form.ALU_K), jt: 9, jf: 9, k: 5 }, 3)).toEqual([4]);
-    expect(successors({ code: 0x28, jt: 0, jf: 0, k: 0 }, 3)).toEqual([]);
+    expect(targets({ code: code("ret", Form.RET_K), jt: 0, jf: 0, k: 0 }, 3)).toEqual([]);
+    expect(targets({ code: code("ret", Form.RET_A), jt: 0, jf: 0, k: 0 }, 3)).toEqual([]);
+    expect(targets({ code: code("ja", Form.JA), jt: 0, jf: 0, k: 5 }, 3)).toEqual([9]);
+    expect(targets({ code: code("jeq", Form.JCOND_K), jt: 1, jf: 2, k: 5 }, 3)).toEqual([5, 6]);
+    expect(targets({ code: code("jgt", Form.JCOND_X), jt: 0, jf: 7, k: 0 }, 0)).toEqual([1, 8]);
+    expect(targets({ code: code("add", Form.ALU_K), jt: 9, jf: 9, k: 5 }, 3)).toEqual([4]);
+    expect(targets({ code: 0x28, jt: 0, jf: 0, k: 0 }, 3)).toEqual([]);
   });
 });
