@@ -24,6 +24,8 @@ import {
 // [2] mismatch action    [3] group count G
 // per group: token, horizon count H, then H × (lo, hi) (where the ABI's real syscall numbers
 //            are; the tree is balanced by how many of them each run covers),
+//            [flag bit 1 only] weight count W, then W × (nr, weight), sorted by nr: call
+//            counts (minijail's @frequency); the tree is then balanced by them instead,
 //            background-run count B, then B × (lo, hi, action),
 //            syscall count S, then per syscall: nr, rule count R,
 //            per rule: action, condition count C,
@@ -32,7 +34,7 @@ import {
 
 // Return codes, version, flag and operator codes: the engine <-> host contract (contract.ts).
 import {
-  C_ERR_FORMAT, C_ERR_TOO_LONG, C_ERR_NODES, C_VERSION, C_FLAG_BIG_ENDIAN, C_OP_EQ,
+  C_ERR_FORMAT, C_ERR_TOO_LONG, C_ERR_NODES, C_VERSION, C_FLAG_BIG_ENDIAN, C_FLAG_WEIGHTS, C_OP_EQ,
   C_OP_NE, C_OP_LT, C_OP_LE, C_OP_GT, C_OP_GE, C_OP_MASKED_EQ,
 } from "./contract";
 
@@ -427,12 +429,31 @@ const hzLo = new StaticArray<u32>(8);
 const hzHi = new StaticArray<u32>(8);
 let hzCount: i32 = 0;
 
+// Call-frequency weights (flag C_FLAG_WEIGHTS): when a group has them, a segment weighs
+// 1 + the calls counted for the numbers it covers, so the tree halves expected calls rather than
+// table coverage: frequent syscalls end up near the root (minijail's @frequency, which exists
+// for exactly this). The meaning of the program does not change, only its layout.
+const MAX_WEIGHTS: i32 = 4096;
+const wNr = new StaticArray<u32>(MAX_WEIGHTS);
+const wVal = new StaticArray<u32>(MAX_WEIGHTS);
+let wCount: i32 = 0;
+
 function weigh(): void {
   unchecked(prefixW[0] = 0);
+  let k = 0; // weights are sorted by nr, segments too: one forward walk
   for (let i = 0; i < segCount; i++) {
     const lo = <u64>unchecked(segLo[i]);
     const hi = <u64>segHi(i);
     let w: f64 = 1;
+    if (wCount > 0) {
+      while (k < wCount && <u64>unchecked(wNr[k]) < lo) k++;
+      while (k < wCount && <u64>unchecked(wNr[k]) <= hi) {
+        w += <f64>unchecked(wVal[k]);
+        k++;
+      }
+      unchecked(prefixW[i + 1] = unchecked(prefixW[i]) + w);
+      continue;
+    }
     for (let h = 0; h < hzCount; h++) {
       const a = max<u64>(lo, <u64>unchecked(hzLo[h]));
       const b = min<u64>(hi, <u64>unchecked(hzHi[h]));
@@ -471,6 +492,10 @@ function segHi(i: i32): u32 {
   return i + 1 < segCount ? unchecked(segLo[i + 1]) - 1 : 0xffffffff;
 }
 
+function segWeight(i: i32): f64 {
+  return unchecked(prefixW[i + 1]) - unchecked(prefixW[i]);
+}
+
 /** Longest jeq chain allowed at a leaf of the tree. */
 const CHAIN_MAX: i32 = 3;
 
@@ -504,6 +529,23 @@ function chainFor(a: i32, b: i32): u32 {
     }
     if (!ok) continue;
     let nd = bg;
+    if (wCount > 0) {
+      // Weighted: the most frequent single is tested first (wrapped last).
+      const idx = new StaticArray<i32>(CHAIN_MAX);
+      let n = 0;
+      for (let i = a; i <= b; i++) if (unchecked(segNode[i]) != bg) idx[n++] = i;
+      for (let x = 1; x < n; x++) {
+        const v = idx[x];
+        let y = x - 1;
+        while (y >= 0 && segWeight(idx[y]) > segWeight(v)) { idx[y + 1] = idx[y]; y--; }
+        idx[y + 1] = v;
+      }
+      for (let x = 0; x < n; x++) {
+        const i = idx[x];
+        nd = jmp(JMP_JEQ_K, unchecked(segLo[i]), unchecked(segNode[i]), nd, 0, 0xffffffff);
+      }
+      return nd;
+    }
     for (let i = b; i >= a; i--) {
       if (unchecked(segNode[i]) == bg) continue;
       nd = jmp(JMP_JEQ_K, unchecked(segLo[i]), unchecked(segNode[i]), nd, 0, 0xffffffff);
@@ -657,7 +699,9 @@ export function compilePolicy(input: usize, words: u32, out: usize, cap: u32): i
   for (let i = 0; i < HASH_SIZE; i++) unchecked(table[i] = 0);
 
   if (rd() != C_VERSION) return C_ERR_FORMAT;
-  bigEndian = (rd() & C_FLAG_BIG_ENDIAN) != 0;
+  const flags = rd();
+  bigEndian = (flags & C_FLAG_BIG_ENDIAN) != 0;
+  const weighted = (flags & C_FLAG_WEIGHTS) != 0;
   const mismatch = rd();
   const groups = <i32>rd();
   if (inBad || groups < 0 || groups > 64) return C_ERR_FORMAT;
@@ -671,6 +715,17 @@ export function compilePolicy(input: usize, words: u32, out: usize, cap: u32): i
     for (let h = 0; h < hzCount; h++) {
       unchecked(hzLo[h] = rd());
       unchecked(hzHi[h] = rd());
+    }
+    wCount = 0;
+    if (weighted) {
+      const nw = <i32>rd();
+      if (inBad || nw < 0 || nw > MAX_WEIGHTS) return C_ERR_FORMAT;
+      for (let i = 0; i < nw; i++) {
+        unchecked(wNr[i] = rd());
+        unchecked(wVal[i] = rd());
+        if (i > 0 && unchecked(wNr[i]) <= unchecked(wNr[i - 1])) return C_ERR_FORMAT; // sorted, distinct
+      }
+      wCount = nw;
     }
     const nbg = <i32>rd();
     if (inBad || nbg < 1 || nbg > 64) return C_ERR_FORMAT;

@@ -84,6 +84,7 @@ export const C_ERR_TOO_LONG: i32 = -2; // the program needs more than the output
 export const C_ERR_NODES: i32 = -3; // the compiler's node table is full
 export const C_VERSION: u32 = 1; // word 0 of the encoding
 export const C_FLAG_BIG_ENDIAN: u32 = 1; // word 1, bit 0: the target is big-endian
+export const C_FLAG_WEIGHTS: u32 = 2; // word 1, bit 1: each group carries call-frequency weights
 export const C_OP_EQ: u32 = 0; // condition operators
 export const C_OP_NE: u32 = 1;
 export const C_OP_LT: u32 = 2;

@@ -29,8 +29,8 @@ export { probeKernel, processState, type KernelReport, type ProcessSeccompState 
 export * from "./formats/index.js";
 export { parseJsonl, parseRecord, type SyscallRecord } from "./traces/jsonl.js";
 export {
-  compilePolicyText, compileIR, encodePolicy, evaluatePolicy, conditionHolds,
-  type PolicyCompileOptions, type CompiledPolicy, type CompileResult,
+  compilePolicyText, compileIR, compileWeighted, weightedMeanInstructions, encodePolicy, evaluatePolicy, conditionHolds,
+  type PolicyCompileOptions, type CompileOptions, type CompiledPolicy, type CompileResult,
 } from "./policy/index.js";
 export type {
   PolicyIR, ArchPolicy, SyscallPolicy, Rule, ArgCondition, CompareOp, SourceRef, PolicyWarning, CompiledInput,

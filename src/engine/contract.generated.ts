@@ -126,6 +126,8 @@ export const C_ERR_NODES = -3;
 export const C_VERSION = 1;
 /** word 1, bit 0: the target is big-endian */
 export const C_FLAG_BIG_ENDIAN = 1;
+/** word 1, bit 1: each group carries call-frequency weights */
+export const C_FLAG_WEIGHTS = 2;
 /** condition operators */
 export const C_OP_EQ = 0;
 export const C_OP_NE = 1;

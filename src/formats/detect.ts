@@ -305,6 +305,7 @@ const C_PREPROCESSOR = /^#\s*(?:include\s*[<"]|define\s|ifn?def\s|if\s|endif\b|p
 const MINIJAIL_STATEMENT =
   /^(?:@(?:include|frequency|default|denylist)\b|\{\s*[A-Za-z_][\w@-]*\s*(?:\[[^\]]*\]\s*)?[,}]|[A-Za-z_][\w@-]*\s*(?:\[[^\]]*\]\s*)?:)/;
 const LXC_MODE = /^(?:allowlist|denylist|whitelist|blacklist)\b/;
+const LXC_HEAD = /^[ \t]*[12][ \t]*\r?\n(?:[ \t]*\r?\n)*(?:allowlist|denylist|whitelist|blacklist)\b/;
 
 /**
  * Sniffs a text policy by its first meaningful lines. Names what it saw, so that a file
@@ -313,6 +314,9 @@ const LXC_MODE = /^(?:allowlist|denylist|whitelist|blacklist)\b/;
  */
 export function sniffText(text: string): TextSniff {
   const body = text.replace(/^\uFEFF/, "");
+  // LXC (i14): a version line then a mode line decides before the C test below, because LXC's
+  // comments ("# if 'errno 0' was not appended…") can look like preprocessor lines.
+  if (LXC_HEAD.test(body)) return { kind: "policy", dialect: "lxc", what: "LXC seccomp policy" };
   if (/struct\s+sock_filter|\bBPF_STMT\s*\(|\bBPF_JUMP\s*\(/.test(body) || C_PREPROCESSOR.test(body)) return { kind: "other" };
   const lines = body.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#") && !l.startsWith(";"));
   const first = lines[0] ?? "";

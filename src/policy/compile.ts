@@ -9,6 +9,8 @@ import { engine, Region } from "../engine/wasm.js";
 import { Program } from "../engine/program.js";
 import { InputError } from "../errors.js";
 import { syscallCount } from "../syscalls/index.js";
+import { InputBatch } from "../engine/data.js";
+import { evaluateBatch } from "../engine/run.js";
 
 const OP_CODES: Record<CompareOp, number> = {
   eq: C.C_OP_EQ, ne: C.C_OP_NE, lt: C.C_OP_LT, le: C.C_OP_LE, gt: C.C_OP_GT, ge: C.C_OP_GE, masked_eq: C.C_OP_MASKED_EQ,
@@ -31,15 +33,40 @@ function groups(ir: PolicyIR): Group[] {
   return out;
 }
 
+/** Options of the compiler that change the layout of the program, never its meaning. */
+export interface CompileOptions {
+  /**
+   * Call counts by syscall number (minijail's `@frequency`): the decision tree is balanced by
+   * them instead of by syscall-table coverage, so frequent calls run fewer instructions.
+   */
+  weights?: ReadonlyMap<number, bigint | number>;
+}
+
+/** Most weights one group carries (the engine's table). */
+const MAX_WEIGHTS = 4096;
+
+/** Weights as sorted (nr, count) words, counts clamped to 32 bits. */
+function weightWords(weights: ReadonlyMap<number, bigint | number>): number[] {
+  const list = [...weights].filter(([, c]) => BigInt(c) > 0n).sort((a, b) => (a[0] >>> 0) - (b[0] >>> 0));
+  if (list.length > MAX_WEIGHTS) throw new InputError(`more than ${MAX_WEIGHTS} syscalls carry frequency weights (${list.length})`);
+  const out: number[] = [list.length];
+  for (const [nr, c] of list) {
+    const big = BigInt(c);
+    out.push(nr >>> 0, big > 0xffffffffn ? 0xffffffff : Number(big));
+  }
+  return out;
+}
+
 /** Encodes the IR in the engine's input format (see the header of assembly/compile.ts). */
-export function encodePolicy(ir: PolicyIR): Uint32Array {
+export function encodePolicy(ir: PolicyIR, opts: CompileOptions = {}): Uint32Array {
   const w: number[] = [];
   const endians = new Set(ir.arches.map((a) => a.arch.endian));
   if (endians.size > 1) {
     throw new InputError(`${ir.name ?? "policy"}: cannot put little- and big-endian ABIs in one filter (${ir.arches.map((a) => a.arch.name).join(", ")})`);
   }
   if (ir.arches.length === 0) throw new InputError(`${ir.name ?? "policy"}: no arch to compile for`);
-  w.push(C.C_VERSION, endians.has("be") ? C.C_FLAG_BIG_ENDIAN : 0, ir.mismatchAction >>> 0);
+  const weights = opts.weights && opts.weights.size ? weightWords(opts.weights) : undefined;
+  w.push(C.C_VERSION, (endians.has("be") ? C.C_FLAG_BIG_ENDIAN : 0) | (weights ? C.C_FLAG_WEIGHTS : 0), ir.mismatchAction >>> 0);
   const gs = groups(ir);
   w.push(gs.length);
   for (const g of gs) {
@@ -50,6 +77,7 @@ export function encodePolicy(ir: PolicyIR): Uint32Array {
       const base = s.arch.nrBase >>> 0;
       w.push(base, (base + Math.max(1, syscallCount(s.arch)) - 1) >>> 0);
     }
+    if (weights) w.push(...weights);
     const x32 = g.sections.find((s) => s.arch.nrBase === X32_BIT);
     const plain = g.sections.filter((s) => s.arch.nrBase !== X32_BIT);
     if (plain.length > 1) throw new InputError(`${ir.name ?? "policy"}: arch ${plain[0].arch.name} appears twice`);
@@ -112,9 +140,13 @@ function limitError(ir: PolicyIR, what: string): InputError {
 let inRegion: Region | undefined;
 let outRegion: Region | undefined;
 
-/** Compiles one policy into a program the kernel accepts (up to 4096 instructions). */
-export function compileIR(ir: PolicyIR): Program {
-  const words = encodePolicy(ir);
+/**
+ * Compiles one policy into a program the kernel accepts (up to 4096 instructions). With
+ * `opts.weights`, the tree is balanced by call counts; use `compileWeighted` for the guarantee
+ * that the weighted layout is never worse than the default one.
+ */
+export function compileIR(ir: PolicyIR, opts: CompileOptions = {}): Program {
+  const words = encodePolicy(ir, opts);
   const e = engine();
   inRegion ??= new Region(words.length * 4);
   outRegion ??= new Region(8 * C.BPF_MAXINSNS);
@@ -126,4 +158,36 @@ export function compileIR(ir: PolicyIR): Program {
   }
   if (n < 0) throw limitError(ir, `is larger than the compiler's tables hold (code ${n})`);
   return new Program(outRegion.u8().slice(0, n * 8));
+}
+
+/**
+ * Mean executed instructions of `program` over the weighted syscalls (args 0), each counted
+ * as often as its weight says, on the policy's first ABI (the one a frequency file is for).
+ */
+export function weightedMeanInstructions(ir: PolicyIR, program: Program, weights: ReadonlyMap<number, bigint | number>): number {
+  const arch = ir.arches[0].arch;
+  const nrs = [...weights.keys()];
+  if (nrs.length === 0) return 0;
+  const batch = InputBatch.of(nrs.map((nr) => ({ arch: arch.token, nr, args: [0n, 0n, 0n, 0n, 0n, 0n] })), arch.endian);
+  const counts = evaluateBatch(program, batch, { counts: true, engine: "interpreter" }).counts!;
+  let sum = 0;
+  let total = 0;
+  nrs.forEach((nr, k) => {
+    const c = Number(weights.get(nr));
+    sum += counts[k] * c;
+    total += c;
+  });
+  return total === 0 ? 0 : sum / total;
+}
+
+/**
+ * Compiles with frequency weights and keeps that layout only when its weighted mean of executed
+ * instructions is not above the default layout's (balancing by weight is a heuristic: it halves
+ * the calls at every node, which is near, not at, the optimum). Both layouts mean the same.
+ */
+export function compileWeighted(ir: PolicyIR, weights: ReadonlyMap<number, bigint | number>): Program {
+  const plain = compileIR(ir);
+  if (weights.size === 0) return plain;
+  const weighted = compileIR(ir, { weights });
+  return weightedMeanInstructions(ir, weighted, weights) <= weightedMeanInstructions(ir, plain, weights) ? weighted : plain;
 }

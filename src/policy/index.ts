@@ -2,7 +2,7 @@
 // compiler). Importing this module also lets every FILTER argument be a policy JSON, compiled
 // on the fly (src/formats/detect.ts policy loader hook).
 import { loadPolicy, type Dialect } from "./frontend.js";
-import { compileIR } from "./compile.js";
+import { compileIR, compileWeighted } from "./compile.js";
 import type { PolicyIR, PolicyWarning } from "./ir.js";
 import type { Program } from "../engine/program.js";
 import type { ArchInfo } from "../syscalls/arches.js";
@@ -21,6 +21,8 @@ export interface PolicyCompileOptions {
   kernel?: string;
   /** minijail: semantics, constants, include roots, default action (src/policy/minijail). */
   minijail?: MinijailOptions;
+  /** minijail: balance the decision tree by the policy's @frequency counts (default true). */
+  frequencyWeights?: boolean;
 }
 
 export interface CompiledPolicy {
@@ -73,7 +75,11 @@ export function compilePolicyText(text: string, file: string, opts: PolicyCompil
     minijail: opts.minijail ?? defaults.minijail ?? {},
   });
   const programs: CompiledPolicy[] = [];
-  for (const [name, ir] of input.policies) programs.push({ name, ir, program: compileIR(ir) });
+  // @frequency counts (minijail) weight the decision tree; the meaning never changes.
+  const weigh = input.frequency && input.frequency.size > 0 && opts.frequencyWeights !== false;
+  for (const [name, ir] of input.policies) {
+    programs.push({ name, ir, program: weigh ? compileWeighted(ir, input.frequency!) : compileIR(ir) });
+  }
   return { programs, warnings: input.warnings, dialect: input.dialect, frequency: input.frequency };
 }
 
@@ -87,6 +93,6 @@ registerPolicyLoader((src) => {
   return { programs: new Map(r.programs.map((p) => [p.name, p.program])), warnings: r.warnings.map(formatPolicyWarning) };
 });
 
-export { compileIR, encodePolicy } from "./compile.js";
+export { compileIR, compileWeighted, encodePolicy, weightedMeanInstructions, type CompileOptions } from "./compile.js";
 export { evaluatePolicy, conditionHolds } from "./reference.js";
 export type * from "./ir.js";

@@ -1,9 +1,13 @@
 // Policy files that are not JSON: recognised by content (src/formats/detect.ts sniffText) and
-// read by their dialect's room. minijail: src/policy/minijail/.
+// read by their dialect's room. minijail: src/policy/minijail/; Kubernetes SeccompProfile YAML:
+// src/policy/kubernetes.ts; LXC seccomp policies: src/policy/lxc.ts (both through the OCI frontend).
 import { InputError } from "../errors.js";
 import { sniffText } from "../formats/detect.js";
 import { resolveArch, type ArchLike } from "../syscalls/index.js";
 import { loadMinijail, type MinijailOptions } from "./minijail/index.js";
+import { hostArch } from "../syscalls/arches.js";
+import { loadKubernetes } from "./kubernetes.js";
+import { loadLxc, lxcPolicyName } from "./lxc.js";
 import type { LoadedPolicy } from "./frontend.js";
 import { pickThread } from "./frontend.js";
 
@@ -14,7 +18,7 @@ export interface TextPolicyOptions {
 
 /** Reads a non-JSON policy file; an error names what the file looks like when it is none. */
 export function loadTextPolicy(
-  text: string, file: string, opts: TextPolicyOptions & { arch?: ArchLike; thread?: string },
+  text: string, file: string, opts: TextPolicyOptions & { arch?: ArchLike; thread?: string; kernel?: string },
 ): LoadedPolicy {
   const sniffed = sniffText(text);
   if (sniffed.kind === "unsupported") throw new InputError(`looks like ${sniffed.what}: not supported`, file);
@@ -33,8 +37,20 @@ export function loadTextPolicy(
       out = { policies: new Map([[r.ir.name ?? file, r.ir]]), warnings: r.warnings, dialect: "minijail", frequency: r.frequency };
       break;
     }
-    default:
-      throw new InputError(`looks like a ${sniffed.what}: not supported yet`, file);
+    case "kubernetes": {
+      // Like OCI profiles, a SeccompProfile names no single arch: the target defaults to this machine's.
+      const r = loadKubernetes(text, file, { arch: arch ?? hostArch(), kernel: opts.kernel });
+      out = { policies: r.policies, warnings: r.warnings, dialect: "kubernetes" };
+      if (r.metas.size === 1) out.meta = [...r.metas.values()][0];
+      break;
+    }
+    case "lxc": {
+      // LXC compiles for the machine it runs on (its native arch and that arch's compat ABIs).
+      const r = loadLxc(text, file, { arch: arch ?? hostArch() });
+      const name = file === "<stdin>" ? "<stdin>" : lxcPolicyName(file);
+      out = { policies: new Map([[name, r.policy]]), warnings: r.warnings, dialect: "lxc", meta: r.meta };
+      break;
+    }
   }
   if (opts.thread !== undefined) out.policies = pickThread(out.policies, opts.thread, out.dialect, file);
   return out;

@@ -23,8 +23,8 @@ interface CompileOpts {
 export function compileCommand(program: Command): void {
   program
     .command("compile")
-    .description("compile a policy (seccompiler JSON or OCI/Docker profile) into BPF")
-    .argument("<policy>", "policy JSON file")
+    .description("compile a policy (seccompiler JSON, OCI/Docker profile, minijail, Kubernetes SeccompProfile, LXC) into BPF")
+    .argument("<policy>", "policy file (any of those dialects)")
     .option("--arch <arch>", "target ABI (default: this machine's)")
     .option("--thread <name>", "only this thread of the policy (default: every thread)")
     .option("--format <fmt>", "raw | bincode | c | json | disasm", "raw")
