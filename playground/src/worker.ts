@@ -13,7 +13,7 @@ import { subset, equal } from "../../src/verify/relations.js";
 import { diff } from "../../src/verify/diff.js";
 import { Inconclusive } from "../../src/verify/symbolic.js";
 import { verdictLines, diffLines, lintLines } from "../../src/verify/report.js";
-import { programGraph, programDot, policyDot, dotToSvg } from "../../src/graph/index.js";
+import { programGraph, programDot, decompiledPolicyDot, dotToSvg } from "../../src/graph/index.js";
 import { executedPath } from "../../src/engine/path.js";
 import { formatRet } from "../../src/engine/actions.js";
 import { resolveArch, syscallNumber } from "../../src/syscalls/index.js";
@@ -95,12 +95,7 @@ async function evaluateCall(t: Target, syscall: string, args: string[], fold: bo
 async function graph(t: Target, fold: boolean, policy: boolean, path?: number[]): Promise<string> {
   const f = pick(t);
   const title = label(f).replace(/^.*\//, "");
-  if (policy) {
-    const r = explain(f.program);
-    if (r instanceof Inconclusive) throw new SysfenceError(`inconclusive: ${r.reason}`);
-    if (!r.ir) throw new SysfenceError(`not a policy: ${r.problems.join("; ")}`);
-    return dotToSvg(policyDot(r.ir, title));
-  }
+  if (policy) return dotToSvg(decompiledPolicyDot(f.program, title, label(f)));
   return dotToSvg(programDot(programGraph(f.program, { fold, arch: resolveArch(t.arch, "arch") }), title, { path }));
 }
 

@@ -6,6 +6,10 @@ import type { PolicyIR, ArgCondition, SyscallPolicy } from "../policy/ir.js";
 import { formatRet } from "../engine/actions.js";
 import { dotString, leftLines, wrapList, RET_COLOURS } from "./dot.js";
 import { retKindOf } from "./cfg.js";
+import type { Program } from "../engine/program.js";
+import { explain } from "../verify/explain.js";
+import { Inconclusive } from "../verify/symbolic.js";
+import { ExitCode, SysfenceError } from "../errors.js";
 
 const OPS: Record<string, string> = { eq: "==", ne: "!=", lt: "<", le: "<=", gt: ">", ge: ">=" };
 
@@ -77,4 +81,16 @@ export function policyDot(ir: PolicyIR, title: string): string {
   }
   out.push("}");
   return out.join("\n") + "\n";
+}
+
+/**
+ * A filter's decompiled policy as DOT: what `graph --policy`, `explain --format svg` and the
+ * playground's policy view all draw (one function, so they cannot drift apart). Throws a located
+ * error when the verifier cannot decide (exit 3) or the filter is not a policy (exit 1).
+ */
+export function decompiledPolicyDot(program: Program, title: string, where: string): string {
+  const r = explain(program);
+  if (r instanceof Inconclusive) throw new SysfenceError(`inconclusive: ${r.reason}`, { where, exitCode: ExitCode.INCONCLUSIVE });
+  if (!r.ir) throw new SysfenceError(`not a policy: ${r.problems.join("; ")}`, { where, exitCode: ExitCode.FAIL });
+  return policyDot(r.ir, title);
 }

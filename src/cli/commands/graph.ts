@@ -5,11 +5,9 @@ import { writeOutput } from "../output.js";
 import type { Command } from "commander";
 import { programGraph } from "../../graph/cfg.js";
 import { programDot } from "../../graph/dot.js";
-import { policyDot } from "../../graph/policy.js";
+import { decompiledPolicyDot } from "../../graph/policy.js";
 import { dotToSvg } from "../../graph/svg.js";
-import { explain } from "../../verify/explain.js";
-import { Inconclusive } from "../../verify/symbolic.js";
-import { ExitCode, InputError, SysfenceError } from "../../errors.js";
+import { InputError } from "../../errors.js";
 import { archOption, loadOneEach, out, filterLabel, type FilterArgOptions } from "../common.js";
 import type { LoadedFilter } from "../../formats/detect.js";
 
@@ -45,15 +43,9 @@ function pictureTitle(f: LoadedFilter): string {
   return filterLabel(f).replace(/^.*\//, "");
 }
 
-/**
- * The decompiled policy of one filter as DOT: what `graph --policy` and `explain --format svg`
- * both draw (one function, so the two commands cannot drift apart).
- */
+/** The decompiled policy of one filter as DOT: what `graph --policy` and `explain --format svg` draw. */
 export function policyPictureDot(f: LoadedFilter): string {
-  const r = explain(f.program);
-  if (r instanceof Inconclusive) throw new SysfenceError(`inconclusive: ${r.reason}`, { where: filterLabel(f), exitCode: ExitCode.INCONCLUSIVE });
-  if (!r.ir) throw new SysfenceError(`not a policy: ${r.problems.join("; ")}`, { where: filterLabel(f), exitCode: ExitCode.FAIL });
-  return policyDot(r.ir, pictureTitle(f));
+  return decompiledPolicyDot(f.program, pictureTitle(f), filterLabel(f));
 }
 
 /** DOT as FORMAT (dot, or svg laid out by Graphviz) to OUTPUT or stdout. */
