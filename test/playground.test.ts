@@ -205,6 +205,27 @@ for (const kind of BROWSERS) {
       await page.close();
     });
 
+    it("Explain shows the CLI's decompiled policy, and Graph draws it as explain --format svg does", async () => {
+      const page = await open();
+      await page.click("#tab-explain");
+      const want = run(["explain", "vmm.seccompiler.json", "--thread", "vmm", "--arch", "x86_64"]);
+      expect(want).toMatch(/^; vmm\.seccompiler\.json\[vmm\]/);
+      await waitExact(page, "#explainOut", want);
+      await page.screenshot({ path: join(SHOTS, "explain.png") });
+      await page.click("#tab-graph");
+      await page.click("#policyView");
+      const svg = run(["explain", "vmm.seccompiler.json", "--thread", "vmm", "--arch", "x86_64", "--format", "svg"]);
+      // Every label of the CLI's picture is in the page's picture (the browser may re-serialise the markup).
+      const labels = [...svg.matchAll(/<text[^>]*>([^<]+)<\/text>/g)].map((m) => m[1].replace(/&#45;/g, "-").replace(/&gt;/g, ">").replace(/&lt;/g, "<").replace(/&amp;/g, "&"));
+      expect(labels.length).toBeGreaterThan(5);
+      await page.waitForFunction(() => !!document.querySelector("#graphOut svg text"), { timeout: 60_000 });
+      await page.waitForFunction((n: number) => document.querySelectorAll("#graphOut svg text").length === n, { timeout: 60_000 }, labels.length);
+      const shown = await page.$$eval("#graphOut svg text", (ts) => ts.map((t) => t.textContent ?? ""));
+      expect(shown).toEqual(labels);
+      await page.screenshot({ path: join(SHOTS, "graph-policy.png") });
+      await page.close();
+    });
+
     it("arrow keys, Home and End move between tabs", async () => {
       const page = await open();
       await page.focus("#tab-program");
