@@ -73,7 +73,7 @@ const MAX_REPORTS = 10;
 const LAUNCHEE_SRC = join(repoRoot, "test", "native", "launchee.c");
 const ARMCOMPAT_SRC = join(repoRoot, "test", "native", "armcompat.c");
 /** TCG runs slow on a loaded machine: generous, and scaled for soaks. */
-const GUEST_TIMEOUT = Math.max(600_000, 400_000 * Math.min(factor, ROUND_FACTOR));
+const GUEST_TIMEOUT = Math.max(1_500_000, 400_000 * Math.min(factor, ROUND_FACTOR));
 
 /** The trampoline's return address in the static guest oracle (its ip), read with nm. */
 function tramplineIp(a: GuestArch): bigint {
