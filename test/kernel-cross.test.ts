@@ -228,7 +228,9 @@ interface Plan {
 function makePlan(a: GuestArch, ip: bigint, round: number): Plan {
   const rng = new Rng((seed ^ (a.name === "s390x" ? 0x5390 : 0xa64) ^ Math.imul(round, 0x9e3779b1)) >>> 0);
   const ipWords = [Number(ip & 0xffffffffn), Number(ip >> 32n)];
-  const [checks, pairs, stackInputs, policyInputs] = [10_000, 50_000, 1_500, 2_000].map((n) => roundSize(n, round));
+  // 2% more evaluations than the floor: inputs the oracle cannot issue (s390x nr 7) are skipped,
+  // and the floor of EVAL_PAIRS agreeing pairs must still be reached.
+  const [checks, pairs, stackInputs, policyInputs] = [10_000, 51_000, 1_500, 2_000].map((n) => roundSize(n, round));
   const accept: Plan["accept"] = round === 0 ? specialPrograms(rng).map((s) => ({ name: s.name, insns: s.insns })) : [];
   while (accept.length < checks) accept.push(checkerCase(rng));
   if (round > 0) return { ...planEvals(a, rng, ipWords, pairs, stackInputs, policyInputs), accept };
@@ -528,12 +530,12 @@ for (const a of GUEST_ARCHES) {
       expect(prepared.accepted).toBeGreaterThan(CHECK_CASES * 0.2);
     });
 
-    it(`the interpreter agrees on ${EVAL_PAIRS} (program, input) pairs over all 41 opcodes`, () => {
+    it(`the interpreter agrees on at least ${EVAL_PAIRS} (program, input) pairs over all 41 opcodes`, () => {
       const t = prepared.tallies.eval;
       const missing = opcodes().filter((o) => !prepared.used.has(o.code)).map((o) => `0x${o.code.toString(16)}`);
       expect(missing).toEqual([]);
       expect(t.bad).toBe(0);
-      expect(t.agree).toBeGreaterThanOrEqual(EVAL_PAIRS * 0.99);
+      expect(t.agree).toBeGreaterThanOrEqual(EVAL_PAIRS);
     });
 
     it(`stacks of 2-3 filters agree (${STACK_INPUTS} inputs)`, () => {
