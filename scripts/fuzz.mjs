@@ -397,13 +397,13 @@ function targets(api, seeds, work) {
       seeds: () => [Buffer.from(JSON.stringify({
         arch: "x86_64",
         assertions: [
-          { deny: "deny.asm", syscall: "ptrace" },
-          { allow: "deny.asm", syscall: "read", args: [0, "0x10"] },
-          { subset: ["deny.asm", "deny.asm"] },
+          { deny: "f.json", syscall: "ptrace" },
+          { allow: "f.json", syscall: "read", args: [0, "0x10"] },
+          { subset: ["f.json", "f.json"] },
         ],
       }))],
       run: (b) => {
-        tmp("deny.asm", readFileSync(join(root, "filters/deny-ptrace.x86_64.asm")));
+        tmp("f.json", readFileSync(join(root, "filters/qemu-microvm.seccompiler.json")));
         api.runSpec(tmp("spec.json", b), { arch: x86_64 });
       },
       cli: (p) => ["verify", "--spec", p],

@@ -195,3 +195,12 @@ describe("large but legitimate policies (issue 19 section 5)", () => {
     expect(r.err.trim().split("\n")).toHaveLength(1);
   });
 });
+
+describe("assembly text", () => {
+  it("a line of megabytes is refused at once, not scanned quadratically", async () => {
+    const { assemble } = await import("../src/text/asm.js");
+    const e = errorOf(() => assemble("ld arch\n" + "0000: ".repeat(1_000_000) + "ret #0\n", { file: "l.asm" }));
+    expect(e.message).toBe("line longer than 4096 characters");
+    expect(e.where).toBe("l.asm:2");
+  });
+});

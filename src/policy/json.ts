@@ -104,6 +104,7 @@ export type Located = { file: string; pointer: string; line: number };
 
 /** RFC 6901 escaping of one reference token. */
 export function escapePointerToken(token: string): string {
+  if (token.indexOf("~") < 0 && token.indexOf("/") < 0) return token; // the usual case, no copy
   return token.replace(/~/g, "~0").replace(/\//g, "~1");
 }
 
@@ -222,7 +223,10 @@ class NodeBase {
 const SMALL_OBJECT = 12;
 
 class ObjectNode extends NodeBase implements JObject {
-  readonly kind = "object" as const;
+  // On the prototype: one field less per node.
+  get kind(): "object" {
+    return "object";
+  }
   readonly members: MemberNode[] = [];
   private index?: Map<string, MemberNode>;
   get byKey(): KeyIndex {
@@ -265,12 +269,18 @@ class MemberNode implements JMember {
 }
 
 class ArrayNode extends NodeBase implements JArray {
-  readonly kind = "array" as const;
+  // On the prototype: one field less per node.
+  get kind(): "array" {
+    return "array";
+  }
   readonly items: JNode[] = [];
 }
 
 class StringNode extends NodeBase implements JString {
-  readonly kind = "string" as const;
+  // On the prototype: one field less per node.
+  get kind(): "string" {
+    return "string";
+  }
   constructor(doc: Doc, parent: NodeBase | undefined, token: string | number, offset: number, readonly value: string) {
     super(doc, parent, token, offset);
   }
@@ -279,7 +289,10 @@ class StringNode extends NodeBase implements JString {
 const INTEGER_TEXT = /^-?(0|[1-9][0-9]*)$/;
 
 class NumberNode extends NodeBase implements JNumber {
-  readonly kind = "number" as const;
+  // On the prototype: one field less per node.
+  get kind(): "number" {
+    return "number";
+  }
   constructor(doc: Doc, parent: NodeBase | undefined, token: string | number, offset: number, readonly text: string) {
     super(doc, parent, token, offset);
   }
@@ -290,14 +303,20 @@ class NumberNode extends NodeBase implements JNumber {
 }
 
 class BooleanNode extends NodeBase implements JBoolean {
-  readonly kind = "boolean" as const;
+  // On the prototype: one field less per node.
+  get kind(): "boolean" {
+    return "boolean";
+  }
   constructor(doc: Doc, parent: NodeBase | undefined, token: string | number, offset: number, readonly value: boolean) {
     super(doc, parent, token, offset);
   }
 }
 
 class NullNode extends NodeBase implements JNull {
-  readonly kind = "null" as const;
+  // On the prototype: one field less per node.
+  get kind(): "null" {
+    return "null";
+  }
 }
 
 /** An open object or array while parsing: the explicit stack that replaces recursion. */

@@ -5,21 +5,13 @@ import { createReadStream, openSync, readSync, closeSync, statSync } from "node:
 import { createGunzip } from "node:zlib";
 import { Readable } from "node:stream";
 import { InputError } from "../errors.js";
+import { cannotRead } from "../read.js";
 
 export const CHUNK_BYTES = 1 << 20;
 
-const ERRNO_TEXT: Record<string, string> = {
-  ENOENT: "no such file",
-  EACCES: "permission denied",
-  EPERM: "permission denied",
-  EISDIR: "is a directory",
-  ENOTDIR: "a component of the path is not a directory",
-};
-
+/** A failed read as the one-line InputError naming the file (shared with src/read.ts). */
 export function readError(e: unknown, label: string): InputError {
-  if (e instanceof InputError) return e;
-  const code = (e as NodeJS.ErrnoException).code ?? "";
-  return new InputError(`cannot read: ${ERRNO_TEXT[code] ?? (e as Error).message}`, label);
+  return cannotRead(e, label);
 }
 
 /** True when the bytes start with the gzip magic (1f 8b). */
