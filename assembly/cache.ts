@@ -1,5 +1,5 @@
 // A port of the kernel's action-cache emulator, seccomp_is_const_allow (Linux 5.11+,
-// kernel-seccomp.md section 11): for one (arch, nr), can the program be proven to return
+// docs/kernel.md section 11): for one (arch, nr), can the program be proven to return
 // exactly SECCOMP_RET_ALLOW knowing nothing but nr and arch? It understands only LD W ABS of
 // nr/arch, RET K, JA, the four K-jumps and AND K; anything else means "not provable".
 import {

@@ -1,6 +1,6 @@
 // The kernel's acceptance check for a seccomp program, reproduced exactly:
 // bpf_check_classic (structure, then the linear scratch-memory pass) and seccomp_check_filter
-// (the 41-code allow-list and the k rules of LD W ABS). See kernel-seccomp.md sections 6-9.
+// (the 41-code allow-list and the k rules of LD W ABS). See docs/kernel.md sections 6-9.
 //
 // The kernel stops at the first failure; we report every failure so a person can fix a program
 // in one pass. The decision "accepted" is exactly "no errors".
@@ -129,7 +129,7 @@ export function checkProgram(prog: usize, len: u32, out: usize, cap: u32): u32 {
 /**
  * The kernel's check_load_and_stores: one linear forward pass, not a CFG dataflow. A RET does
  * not reset the running `valid` set, so the instruction after a RET inherits the state before
- * it (the quirk documented in kernel-seccomp.md section 9).
+ * it (the quirk documented in docs/kernel.md section 9).
  */
 function scratchPass(prog: usize, len: u32): void {
   for (let i: u32 = 0; i < len; i++) unchecked(MASKS[i] = 0xffff);

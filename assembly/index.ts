@@ -44,3 +44,4 @@ export function bddOverflowed(): bool {
   return overflowed;
 }
 export { jitCompile } from "./jit";
+export { bddMk } from "./bddbuild";

@@ -1,5 +1,5 @@
 // The interpreter: the kernel's run-time semantics of an accepted seccomp program
-// (kernel-seccomp.md section 10), the stacked-filter combination (section 4) and the x86_64
+// (docs/kernel.md section 10), the stacked-filter combination (section 4) and the x86_64
 // uretprobe/uprobe exception (section 12) as an option.
 //
 // Programs must have passed checkProgram: the interpreter does no bounds checks of its own,

@@ -7,7 +7,7 @@
 //
 // The 41 codes are exactly those the kernel accepts for a seccomp filter: the intersection of
 // classic BPF's instruction table (net/core/filter.c chk_code_allowed) and seccomp's allow-list
-// (seccomp_check_filter). See shared reference kernel-seccomp.md sections 7 and 8.
+// (seccomp_check_filter). See docs/kernel.md sections 7 and 8.
 
 // ---- code values -------------------------------------------------------------------------
 export const LD_W_ABS: u16 = 0x20;

@@ -71,9 +71,9 @@ const TARGET_COMPILE_MS = 50;
 /** Kernel cost: a paired-ratio IQR wider than this means the machine was busy; measure again. */
 const NOISY_IQR = 0.1;
 const MAX_ATTEMPTS = 3;
-/** anchors.md section 2: rust-vmm lengths for the main aarch64 file (x86_64: shapes.mjs). */
+/** docs/evidence.md section 2: rust-vmm lengths for the main aarch64 file (x86_64: shapes.mjs). */
 const RUST_VMM_AARCH64 = { vmm: 438, api: 213, vcpu: 221 };
-/** design-hints.md "Compiler": libseccomp 2.5.4 level 2 on Firecracker x86_64: length/worst/~mean. */
+/** docs/evidence.md §11 "Compiler": libseccomp 2.5.4 level 2 on Firecracker x86_64: length/worst/~mean. */
 const L2_ANCHORS = { vmm: [195, 32, 14], api: [113, 23, 13], vcpu: [116, 32, 13] };
 
 const FC = (arch) => ({
@@ -106,7 +106,7 @@ function verdict(value, limit, unit = "") {
 
 export async function run(ctx) {
   const { api, quick, log } = ctx;
-  if (!hasCorpus()) return { title, text: `skipped: shared corpus not found at ${corpusDir}` };
+  if (!hasCorpus()) return { title, text: `skipped: test corpus not found at ${corpusDir}` };
   const { Program, InputBatch, evaluateBatch, syscallNumber, syscallCount, syscallName } = api;
   const pc = await policyCompiler(api, log);
   const out = ensureOutDir();
@@ -143,7 +143,7 @@ export async function run(ctx) {
     const insns = rustVmmShape(p.fcThread, nrOf);
     insns[1] = { ...insns[1], k: p.arch.token >>> 0 }; // shapes.mjs writes the x86_64 token
     const want = (p.arch.name === "x86_64" ? RUST_VMM_ANCHOR_LENGTHS : RUST_VMM_AARCH64)[p.thread];
-    if (want !== undefined && insns.length !== want) notes.push(`rust-vmm shape of ${p.label}: ${insns.length} instructions, anchors.md says ${want}`);
+    if (want !== undefined && insns.length !== want) notes.push(`rust-vmm shape of ${p.label}: ${insns.length} instructions, docs/evidence.md says ${want}`);
     p.programs["rust-vmm linear"] = Program.fromInsns(insns);
   }
 
@@ -303,7 +303,7 @@ export async function run(ctx) {
     ].join("\n"));
   }
 
-  // Anchor check: libseccomp level 2 on Firecracker x86_64 (design-hints.md "Compiler").
+  // Anchor check: libseccomp level 2 on Firecracker x86_64 (docs/evidence.md §11 "Compiler").
   const anchorLines = [];
   for (const p of policies.filter((x) => x.fcThread && x.arch.name === "x86_64")) {
     const m = p.metrics["libseccomp L2"];
@@ -495,7 +495,7 @@ export async function run(ctx) {
     sections.join("\n\n"),
     anchorLines.length
       ? `\nlibseccomp level 2 on Firecracker x86_64, length / worst over all-zero args / mean over all-zero args: ${anchorLines.join("; ")} ` +
-        `(design-hints.md; the probe vectors above find longer paths than all-zero args)`
+        `(docs/evidence.md §11; the probe vectors above find longer paths than all-zero args)`
       : "",
     "",
     "-- kernel cost per syscall (ns, x86_64 policies)",

@@ -88,21 +88,21 @@ export async function run(ctx) {
   const { api, quick, log } = ctx;
   const notes = [];
   if (!hasCorpus()) {
-    return { title, text: `skipped: shared corpus not found at ${corpusDir}` };
+    return { title, text: `skipped: test corpus not found at ${corpusDir}` };
   }
   const { Program, InputBatch, evaluateBatch, syscallNumber, syscallCount } = api;
   if (typeof syscallNumber !== "function") throw new Error("dist/index.js lacks syscallNumber: rebuild (node scripts/build.mjs)");
   const nrOf = (n) => syscallNumber("x86_64", n);
 
   // ---- programs ---------------------------------------------------------------------------
-  selfCheck(); // the rust-vmm fixture reproduces formats.md 3.5 exactly
+  selfCheck(); // the rust-vmm fixture reproduces docs/formats.md 3.5 exactly
   const fcPath = join(corpusDir, "filters", "firecracker", "x86_64-unknown-linux-musl.json");
   const fc = readFirecrackerJson(fcPath);
   const programs = [];
   for (const t of ["vmm", "api", "vcpu"]) {
     const insns = rustVmmShape(fc[t], nrOf);
     if (insns.length !== RUST_VMM_ANCHOR_LENGTHS[t]) {
-      notes.push(`fixture: rust-vmm shape of ${t} has ${insns.length} instructions, anchors.md says ${RUST_VMM_ANCHOR_LENGTHS[t]}`);
+      notes.push(`fixture: rust-vmm shape of ${t} has ${insns.length} instructions, docs/evidence.md says ${RUST_VMM_ANCHOR_LENGTHS[t]}`);
     }
     programs.push({ name: `fc-${t} (rust-vmm linear)`, program: Program.fromInsns(insns) });
   }

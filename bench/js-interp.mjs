@@ -1,5 +1,5 @@
 // A plain-JS classic-BPF interpreter for the bench: the straightforward switch loop one would
-// write in JavaScript, with the kernel's run-time semantics (kernel-seccomp.md section 10) for
+// write in JavaScript, with the kernel's run-time semantics (docs/kernel.md section 10) for
 // the 41 seccomp opcodes. Programs are assumed accepted by the kernel's checker (the engine has
 // checked them before the bench runs them), so there are no bounds checks.
 //

@@ -7,9 +7,8 @@ export const benchDir = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(benchDir, "..");
 /** Scratch output (compiled helpers, input files); git-ignored. */
 export const outDir = join(benchDir, ".out");
-/** The shared corpus: ../shared beside the repository, or $SYSFENCE_SHARED. */
-export const sharedDir = process.env.SYSFENCE_SHARED ?? join(repoRoot, "..", "shared");
-export const corpusDir = join(sharedDir, "corpus");
+/** The vendored test corpus (test/corpus/, see its PROVENANCE.md). */
+export const corpusDir = join(repoRoot, "test", "corpus");
 
 export function ensureOutDir() {
   mkdirSync(outDir, { recursive: true });

@@ -1,13 +1,13 @@
 // Bench fixtures: "Firecracker-shaped" seccomp programs, built here until sysfence's own compiler
-// exists, plus the largest libseccomp golden filters of the shared corpus.
+// exists, plus the largest libseccomp golden filters of the vendored test corpus.
 //
-// 1. rustVmmShape(): the rust-vmm / Firecracker <= 1.10 code shape (shared reference
-//    formats.md section 3): an arch check, then a linear chain of syscalls in ascending number,
+// 1. rustVmmShape(): the rust-vmm / Firecracker <= 1.10 code shape (
+//    docs/formats.md section 3): an arch check, then a linear chain of syscalls in ascending number,
 //    one `ja` hop per rule passed, conditions evaluated last-first, 64-bit arguments split into
 //    32-bit halves, the three-`ja` bridge when a rule's conditions would need a jump past 255.
 //    For Firecracker's x86_64 filters this gives 443 / 213 / 271 instructions for vmm / api /
-//    vcpu, the counts anchors.md section 2 reports for that backend (checked by the bench).
-// 2. treeShape(): a libseccomp-level-2-LIKE program for the same rules (formats.md 4.3): the
+//    vcpu, the counts docs/evidence.md section 2 reports for that backend (checked by the bench).
+// 2. treeShape(): a libseccomp-level-2-LIKE program for the same rules (docs/formats.md 4.3): the
 //    x32 guard, then a balanced tree of `jgt` over the syscall numbers with leaves of up to four
 //    `jeq` tested highest first, each syscall's rules after the tree. Not byte-compatible with
 //    libseccomp (no block merging, no accumulator tracking; dword conditions compare the low
@@ -74,7 +74,7 @@ const lo32 = (v) => Number(v & 0xffffffffn);
 const hi32 = (v) => Number((v >> 32n) & 0xffffffffn);
 
 /**
- * One condition in the rust-vmm shape (formats.md 3.3 table). `off` is the jump distance from
+ * One condition in the rust-vmm shape (docs/formats.md 3.3 table). `off` is the jump distance from
  * the condition's last instruction to the start of the next rule.
  */
 function condition(c, off) {
@@ -266,11 +266,11 @@ export function goldenPrograms(corpusDir, count = 2) {
     .slice(0, count);
 }
 
-/** What anchors.md section 2 reports for the rust-vmm backend on the main x86_64 file. */
+/** What docs/evidence.md section 2 reports for the rust-vmm backend on the main x86_64 file. */
 export const RUST_VMM_ANCHOR_LENGTHS = { vmm: 443, api: 213, vcpu: 271 };
 
 /**
- * Checks rustVmmShape against the worked example of formats.md section 3.5 (read = 0,
+ * Checks rustVmmShape against the worked example of docs/formats.md section 3.5 (read = 0,
  * ioctl = 16 on x86_64), instruction by instruction; throws on a difference.
  */
 export function selfCheck() {
@@ -298,5 +298,5 @@ export function selfCheck() {
   };
   const a = JSON.stringify(got.map((x, i) => show(i, x)));
   const b = JSON.stringify(want.map(([c, k, t, f]) => (t === undefined ? [c, k >>> 0] : [c, k >>> 0, t, f])));
-  if (a !== b) throw new Error(`rustVmmShape does not reproduce formats.md 3.5:\n got ${a}\nwant ${b}`);
+  if (a !== b) throw new Error(`rustVmmShape does not reproduce docs/formats.md 3.5:\n got ${a}\nwant ${b}`);
 }

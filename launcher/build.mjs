@@ -1,22 +1,29 @@
 #!/usr/bin/env node
 // Builds the native launcher (launcher/src/*.c) with the system C compiler into the
-// git-ignored launcher/build/sysfence-launcher. Run by scripts/build.mjs during `npm install`,
-// and on demand by the tests and the bench. Static linking is tried first (no dynamic loader
-// on the launch path: it saves start-up time), then a normal dynamic link.
+// git-ignored launcher/build/sysfence-launcher. Run by the package's `install` script (so a user
+// who installs sysfence gets a launcher built for their own machine: the package ships sources,
+// never the packing machine's binary), by scripts/build.mjs in a checkout, and on demand by the
+// tests and the bench. Static linking is tried first (no dynamic loader on the launch path: it
+// saves start-up time), then a normal dynamic link.
+//
+// A binary that is there but built for another machine (its ELF e_machine is not this host's)
+// is rebuilt, whatever its age.
 //
 // Without a C compiler this prints why and exits 0: everything else in sysfence keeps working,
 // and `sysfence launch` says the launcher is missing. `--force` rebuilds even when up to date;
-// `--quiet` prints only problems.
+// `--quiet` prints only problems; `--out FILE` writes FILE instead (with CC set to a cross
+// compiler, this is how CI proves the aarch64 build: see test/package.test.ts).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const srcDir = join(here, "src");
 const outDir = join(here, "build");
-const out = join(outDir, "sysfence-launcher");
-const force = process.argv.includes("--force");
+const outArg = process.argv.indexOf("--out");
+const out = outArg > 0 && process.argv[outArg + 1] ? resolve(process.argv[outArg + 1]) : join(outDir, "sysfence-launcher");
+const force = process.argv.includes("--force") || outArg > 0;
 const quiet = process.argv.includes("--quiet");
 const log = (m) => quiet || console.log(`launcher: ${m}`);
 
@@ -28,7 +35,24 @@ if (process.platform !== "linux") {
   log(`not built: the launcher is Linux-only (this is ${process.platform})`);
   process.exit(0);
 }
-if (!force && mtime(out) > Math.max(...inputs.map(mtime))) {
+/** ELF e_machine per Node arch: a launcher with another machine is not this host's. */
+const HOST_MACHINE = { x64: 62, arm64: 183, ia32: 3, arm: 40, riscv64: 243, ppc64: 21, s390x: 22, loong64: 258 }[process.arch];
+
+/** The e_machine of an ELF file (either byte order), or undefined when it is not ELF. */
+function elfMachine(path) {
+  const b = Buffer.alloc(20);
+  const fd = openSync(path, "r");
+  try {
+    if (readSync(fd, b, 0, 20, 0) < 20 || b.toString("latin1", 0, 4) !== "\x7fELF") return undefined;
+  } finally {
+    closeSync(fd);
+  }
+  return b[5] === 2 ? b.readUInt16BE(18) : b.readUInt16LE(18);
+}
+
+const foreign = existsSync(out) && HOST_MACHINE !== undefined && elfMachine(out) !== HOST_MACHINE;
+if (foreign) log(`${out} was built for another machine (ELF machine ${elfMachine(out)}): rebuilding`);
+if (!force && !foreign && mtime(out) > Math.max(...inputs.map(mtime))) {
   log(`up to date (${out})`);
   process.exit(0);
 }
@@ -44,7 +68,7 @@ if (probe.error || probe.status !== 0) {
   process.exit(0);
 }
 
-mkdirSync(outDir, { recursive: true });
+mkdirSync(dirname(out), { recursive: true });
 // Concurrent builds (two test workers) write private names and rename atomically.
 const tmp = `${out}.${process.pid}.tmp`;
 const common = ["-O2", "-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-D_FORTIFY_SOURCE=2", "-o", tmp, ...sources];

@@ -26,8 +26,8 @@ function mtime(p) {
   return existsSync(p) ? statSync(p).mtimeMs : 0;
 }
 
-const outputs = ["build/sysfence.wasm", "dist/cli.js", "dist/index.js", "dist/sysfence.wasm"].map((p) => join(root, p));
-const inputs = Math.max(newest(join(root, "assembly")), newest(join(root, "src")), mtime(join(root, "asconfig.json")));
+const outputs = ["build/sysfence.wasm", "dist/cli.js", "dist/index.js", "dist/sysfence.wasm", "playground/dist/app.js"].map((p) => join(root, p));
+const inputs = Math.max(newest(join(root, "assembly")), newest(join(root, "src")), newest(join(root, "playground", "src")), mtime(join(root, "playground", "index.html")), mtime(join(root, "playground", "style.css")), mtime(join(root, "asconfig.json")));
 if (ifStale && outputs.every((o) => mtime(o) > inputs)) process.exit(0);
 
 const bin = (name) => join(root, "node_modules", ".bin", name);
@@ -55,6 +55,9 @@ await esbuild.build({
   banner: { js: "import { createRequire as __sfCreateRequire } from 'node:module'; const require = __sfCreateRequire(import.meta.url);" },
 });
 copyFileSync(join(root, "build/sysfence.wasm"), join(root, "dist/sysfence.wasm"));
+
+// 2a. the browser playground (playground/dist/): the same sources, bundled for the browser.
+run(process.execPath, [join(root, "scripts", "build-playground.mjs"), "--quiet"]);
 
 // 2b. native parts (launcher/): each folder with a build.mjs builds itself; a missing C compiler
 // is reported there and everything else keeps working.

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Generates src/syscalls/tables.generated.ts from the per-ABI syscall tables of the shared corpus
-// (../shared/corpus/syscalls/libseccomp-<table>.tsv, derived from libseccomp's syscalls.csv).
+// Generates src/syscalls/tables.generated.ts from the per-ABI syscall tables of the vendored test
+// corpus (test/corpus/syscalls/libseccomp-<table>.tsv, derived from libseccomp's syscalls.csv;
+// origin and licence in test/corpus/PROVENANCE.md).
 //
 // Why generated and committed, rather than read at run time: the CLI and the API must work
-// without the corpus (it is a sibling checkout used by tests, not shipped), and a committed
+// without the corpus (it is test data, not shipped in the package), and a committed
 // output makes every change to the numbers visible in review.
 //
 // Which tables: exactly the `table` keys that src/syscalls/arches.ts uses. arches.ts is the single
@@ -20,10 +21,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const OUTPUT = join(root, "src", "syscalls", "tables.generated.ts");
-/** The corpus, reached only through ../shared relative to the repository root. */
-export const DEFAULT_SYSCALLS_DIR = process.env.SYSFENCE_SHARED
-  ? join(process.env.SYSFENCE_SHARED, "corpus", "syscalls")
-  : join(root, "..", "shared", "corpus", "syscalls");
+/** The vendored syscall tables, inside the repository. */
+export const DEFAULT_SYSCALLS_DIR = join(root, "test", "corpus", "syscalls");
 
 /** Syscall names are C identifiers; the generated strings use a space as separator. */
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -123,10 +122,9 @@ export async function render(dir = DEFAULT_SYSCALLS_DIR) {
 
   const h = [];
   h.push("// GENERATED FILE - do not edit by hand.");
-  h.push("// Generator: scripts/gen-syscalls.mjs. Regenerate with `npm run gen:syscalls` (needs the");
-  h.push("// shared corpus checked out at ../shared beside the repository).");
+  h.push("// Generator: scripts/gen-syscalls.mjs. Regenerate with `npm run gen:syscalls`.");
   h.push("//");
-  h.push("// Sources: ../shared/corpus/syscalls/libseccomp-<table>.tsv for the tables");
+  h.push("// Sources: test/corpus/syscalls/libseccomp-<table>.tsv for the tables");
   h.push(`//   ${keys.join(", ")}`);
   for (const p of provenance) h.push(`// (${p})`);
   h.push("//");
@@ -166,7 +164,7 @@ export async function render(dir = DEFAULT_SYSCALLS_DIR) {
 
 async function main() {
   if (!existsSync(DEFAULT_SYSCALLS_DIR)) {
-    console.error(`gen-syscalls: corpus not found at ${DEFAULT_SYSCALLS_DIR} (expected ../shared beside the repository)`);
+    console.error(`gen-syscalls: ${DEFAULT_SYSCALLS_DIR.slice(root.length + 1)} not found (the vendored corpus is part of the repository)`);
     process.exit(2);
   }
   const text = await render();

@@ -60,6 +60,13 @@ export {
 } from "./replay/index.js";
 export { learnPolicy, type LearnOptions, type LearnResult, type LearnFormat } from "./learn/index.js";
 export { lint, lintPolicy, INT_ARGS, type Finding, type Severity } from "./verify/lint.js";
-export { explain, toSeccompiler, toOci, type Explanation } from "./verify/explain.js";
+export { explain, toSeccompiler, toOci, explanationSize, type Explanation, type ExplanationSize } from "./verify/explain.js";
 export { diff, type DiffEntry, type DiffResult } from "./verify/diff.js";
 export { runSpec, ciAnnotations, junitXml, type AssertionResult } from "./verify/spec.js";
+// Live filters (issue 13): read back the stacks of running processes; importing this also
+// makes `pid:PID[/TID]` a FILTER everywhere (loadFilters, runSpec).
+export {
+  readLiveFilters, listProcesses, parsePidSpec, stackHash, liveReadRefusal, attestStack, AttestMismatchError,
+  type LiveFilter, type LiveStack, type LiveProcess, type ReadLiveOptions, type ProcessRow, type ListOptions,
+} from "./live/index.js";
+export { dockerRuntimeSeccomp } from "./policy/oci.js";

@@ -1,5 +1,5 @@
 // The checker against every kernel acceptance fact verified on Linux 6.18
-// (kernel-seccomp.md sections 6-9, rows marked [V]). The differential test against the real
+// (docs/kernel.md sections 6-9, rows marked [V]). The differential test against the real
 // kernel is test/kernel-check.test.ts; these pin down the named rules one by one.
 import { describe, it, expect } from "vitest";
 import { Program, type Insn } from "../src/engine/program.js";

@@ -7,7 +7,7 @@ import { check } from "../src/engine/check.js";
 import { InputError } from "../src/errors.js";
 import { errorOf } from "./support/errors.js";
 
-/** The 4-instruction allow-all program of formats.md 5.2, built by hand. */
+/** The 4-instruction allow-all program of docs/formats.md 5.2, built by hand. */
 const ALLOW_ALL = Program.fromInsns([
   { code: 0x20, jt: 0, jf: 0, k: 4 }, // ld [4] (arch)
   { code: 0x15, jt: 1, jf: 0, k: 0xc000003e }, // jeq AUDIT_ARCH_X86_64, +1
@@ -19,7 +19,7 @@ function hex(s: string): Uint8Array {
   return Uint8Array.from(s.trim().split(/\s+/).map((b) => parseInt(b, 16)));
 }
 
-/** formats.md 5.2, verbatim. */
+/** docs/formats.md 5.2, verbatim. */
 const VCPU_60 = hex(`
   01 00 00 00 00 00 00 00  04 00 00 00 00 00 00 00
   76 63 70 75 04 00 00 00  00 00 00 00 20 00 00 00
@@ -38,7 +38,7 @@ function entry(key: string, program: Program): string {
 }
 
 
-describe("bincode thread map: formats.md 5.2 examples", () => {
+describe("bincode thread map: docs/formats.md 5.2 examples", () => {
   it("writes the 60-byte single-thread example exactly", () => {
     const out = writeBincode(new Map([["vcpu", ALLOW_ALL]]));
     expect(out.length).toBe(60);

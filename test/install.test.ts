@@ -1,12 +1,13 @@
 // In-process install through koffi (src/native/install.ts), each scenario in a child process
 // because a filter can never be removed.
 import { describe, it, expect } from "vitest";
+import { skipWhen } from "./support/skip.js";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { repoRoot } from "./support/corpus.js";
-import { skipKernel } from "./support/kernel.js";
+import { kernelSkipReason } from "./support/kernel.js";
 
-const skip = skipKernel("in-process install");
+const why = kernelSkipReason();
 
 function child(scenario: string): any {
   const outText = execFileSync(process.execPath, [join(repoRoot, "test/fixtures/install-child.mjs"), scenario], {
@@ -16,7 +17,7 @@ function child(scenario: string): any {
   return JSON.parse(outText.trim().split("\n").pop()!);
 }
 
-describe.skipIf(skip)("installFilter (koffi, real kernel)", () => {
+describe("installFilter (koffi, real kernel)", skipWhen(why), () => {
   it("installs on every thread with TSYNC and the filter answers", () => {
     const r = child("deny-mkdir");
     expect(r.fatal).toBeUndefined();

@@ -1,4 +1,4 @@
-// The interpreter against the kernel's run-time facts (kernel-seccomp.md sections 2-4, 10, 12).
+// The interpreter against the kernel's run-time facts (docs/kernel.md sections 2-4, 10, 12).
 // The differential test against the real kernel is test/kernel-eval.test.ts.
 import { describe, it, expect } from "vitest";
 import { Program, type Insn } from "../src/engine/program.js";

@@ -3,15 +3,16 @@
 // random + mutated programs, and every one of the 65536 `code` values. Scaled by
 // SYSFENCE_SOAK_FACTOR; reproducible with SYSFENCE_SEED (printed).
 import { describe, it, expect } from "vitest";
+import { skipWhen } from "./support/skip.js";
 import { Program, type Insn } from "../src/engine/program.js";
 import { check } from "../src/engine/check.js";
 import { opcodes } from "../src/engine/opcodes.js";
-import { skipOracle, kernelAccept, describeAccept, EINVAL } from "./support/oracle.js";
+import { oracleSkipReason, kernelAccept, describeAccept, EINVAL } from "./support/oracle.js";
 import {
   Rng, runSeed, soakFactor, genValid, mutate, specialPrograms, sweepProgram, hexInsns, I,
 } from "./support/randprog.js";
 
-const skip = skipOracle("checker vs real kernel (test/kernel-check.test.ts)");
+const why = oracleSkipReason();
 const factor = soakFactor();
 const seed = runSeed();
 const BATCH = 4000;
@@ -71,7 +72,7 @@ async function compare(label: string, count: number, make: (i: number) => Case):
         );
       }
       if (c.expect && (c.expect === "accept") !== (k === 0)) {
-        out.documented.push(`[${label}] ${c.name}: kernel-seccomp.md says ${c.expect}, kernel ${describeAccept(k)}`);
+        out.documented.push(`[${label}] ${c.name}: docs/kernel.md says ${c.expect}, kernel ${describeAccept(k)}`);
       }
     });
   }
@@ -107,8 +108,8 @@ function randomCase(rng: Rng): Case {
   return { name: "table codes, random operands", insns };
 }
 
-describe.skipIf(skip)("checker vs the real kernel (accept/reject)", () => {
-  it("agrees on the edge cases of kernel-seccomp.md, with the documented verdicts", async () => {
+describe("checker vs the real kernel (accept/reject)", skipWhen(why), () => {
+  it("agrees on the edge cases of docs/kernel.md, with the documented verdicts", async () => {
     const specials = specialPrograms(new Rng(seed));
     const o = await compare("edge cases", specials.length, (i) => specials[i]);
     report("edge cases", o);

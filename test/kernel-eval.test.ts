@@ -1,4 +1,4 @@
-// The interpreter against the real kernel (anchors.md section 7): programs run behind an IP
+// The interpreter against the real kernel (docs/evidence.md section 7): programs run behind an IP
 // gate in a child of test/native/oracle.c, with every RET rewritten so that each path ends in
 // an observable action and no tested syscall ever runs. Two comparisons per (program, input):
 //   exact:    our evaluateStack over the very programs the kernel ran (catch-all + gate +
@@ -11,6 +11,7 @@
 // hand-picked stacks with documented outcomes. Scaled by SYSFENCE_SOAK_FACTOR; reproducible
 // with SYSFENCE_SEED (printed).
 import { describe, it, expect } from "vitest";
+import { skipWhen } from "./support/skip.js";
 import { Program, type Insn } from "../src/engine/program.js";
 import { check } from "../src/engine/check.js";
 import { evaluateBatch, evaluateStack } from "../src/engine/run.js";
@@ -18,13 +19,13 @@ import { InputBatch, DATA_WORDS } from "../src/engine/data.js";
 import { opcodes } from "../src/engine/opcodes.js";
 import { Action, formatRet } from "../src/engine/actions.js";
 import {
-  skipOracle, kernelEval, probeIp, expectedObservation, formatObservation, rewriteForEval, rewrite,
+  oracleSkipReason, kernelEval, probeIp, expectedObservation, formatObservation, rewriteForEval, rewrite,
   originalAnswer, agreesWithOriginal, Kind, EVAL_FLOOR, AUDIT_ARCH_X86_64, WIRE_WORDS, SIGSYS, ENOSYS,
   type EvalJob, type EvalAnswer, type Observation, type Rewritten,
 } from "./support/oracle.js";
 import { Rng, runSeed, soakFactor, genValid, genInputs, hexInsns, I, C } from "./support/randprog.js";
 
-const skip = skipOracle("interpreter vs real kernel (test/kernel-eval.test.ts)");
+const why = oracleSkipReason();
 const factor = soakFactor();
 const seed = runSeed();
 const MAX_REPORTS = 12;
@@ -121,7 +122,7 @@ async function pipeline<T>(rounds: () => T | undefined, send: (t: T) => Promise<
   }
 }
 
-describe.skipIf(skip)("interpreter vs the real kernel", () => {
+describe("interpreter vs the real kernel", skipWhen(why), () => {
   it(`agrees on ${100_000 * factor} (program, input) pairs drawn from all 41 opcodes`, async () => {
     const t0 = performance.now();
     const rng = new Rng(seed ^ 0xe7a10001);
@@ -326,7 +327,7 @@ describe.skipIf(skip)("interpreter vs the real kernel", () => {
     expect(t.exact.count).toBe(0);
   }, 180_000 * factor);
 
-  it("hand-picked stacks give the documented outcomes (kernel-seccomp.md sections 3-4)", async () => {
+  it("hand-picked stacks give the documented outcomes (docs/kernel.md sections 3-4)", async () => {
     const E = (d: number) => (Action.ERRNO | d) >>> 0;
     const T = (d: number) => (Action.TRAP | d) >>> 0;
     const ret = (v: number): Insn[] => [I(C.retK, 0, 0, v)];

@@ -1,16 +1,17 @@
 // launch(): the host API over the native launcher, without jail options.
 import { describe, it, expect } from "vitest";
+import { skipWhen } from "./support/skip.js";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launch, LaunchError } from "../src/launch/index.js";
 import { RejectedProgramError, EnvironmentError } from "../src/errors.js";
 import { assemble } from "../src/text/asm.js";
-import { skipLauncher, denyFilter, allowAll, collect, within } from "./fixtures/launch/support.js";
+import { launcherSkipReason, denyFilter, allowAll, collect, within } from "./fixtures/launch/support.js";
 
-const skip = skipLauncher("launch API");
+const why = launcherSkipReason();
 
-describe.skipIf(skip)("launch", () => {
+describe("launch", skipWhen(why), () => {
   it("runs a program under a filter; stdout, exit code and pid mirror it", async () => {
     const h = launch({ filter: denyFilter(["ptrace"]), argv: ["/bin/sh", "-c", "echo hello $$; exit 7"] });
     const out = collect(h.stdout);
@@ -76,7 +77,7 @@ describe.skipIf(skip)("launch", () => {
   it("a missing program gives ENOENT with its path", async () => {
     const h = launch({ filter: allowAll(), argv: ["/nonexistent/qemu-system-x86_64", "-M", "microvm"] });
     await expect(h.ready).rejects.toBeInstanceOf(LaunchError);
-    const err = await h.ready.catch((e) => e as LaunchError);
+    const err = (await h.ready.then(() => undefined, (e: unknown) => e)) as LaunchError;
     expect(err.errno).toBe("ENOENT");
     expect(err.message).toContain("/nonexistent/qemu-system-x86_64");
     const r = await within(h.exit, 5000, "exit");

@@ -1,15 +1,16 @@
 // `sysfence launch` and the doctor's launch lines, run as a user would (bin/sysfence.js).
 import { describe, it, expect, beforeAll } from "vitest";
+import { skipWhen } from "./support/skip.js";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./support/corpus.js";
 import { writeRaw } from "../src/formats/raw.js";
-import { skipLauncher, denyFilter } from "./fixtures/launch/support.js";
+import { launcherSkipReason, denyFilter } from "./fixtures/launch/support.js";
 
 const bin = join(repoRoot, "bin/sysfence.js");
-const skip = skipLauncher("sysfence launch CLI");
+const why = launcherSkipReason();
 let dir: string;
 
 function sf(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; signal: string | null; out: string; err: string } {
@@ -23,7 +24,7 @@ beforeAll(() => {
   writeFileSync(join(dir, "deny-execve.bpf"), writeRaw(denyFilter(["execve"])));
 });
 
-describe.skipIf(skip)("sysfence launch", () => {
+describe("sysfence launch", skipWhen(why), () => {
   it("exit status mirrors the program's", () => {
     const r = sf(["launch", "--filter", "deny-mkdir.bpf", "--", "/bin/sh", "-c", "echo out; exit 3"]);
     expect(r).toMatchObject({ code: 3, out: "out\n" });
@@ -56,7 +57,7 @@ describe.skipIf(skip)("sysfence launch", () => {
   });
 
   it("jail from --jail FILE, SYSFENCE_JAIL_* and flags, in that order", (ctx) => {
-    if (process.getuid?.() !== 0) ctx.skip();
+    if (process.getuid?.() !== 0) ctx.skip(`needs root (this is uid ${process.getuid?.()})`);
     writeFileSync(join(dir, "jail.json"), JSON.stringify({ uid: 1, gid: 1, rlimits: { nofile: 100 } }));
     const r = sf(["launch", "--jail", "jail.json", "--uid", "3", "--", "/bin/sh", "-c", "id -u; id -g; ulimit -n"], { SYSFENCE_JAIL_UID: "2", SYSFENCE_JAIL_GID: "2" });
     expect(r.out).toBe("3\n2\n100\n");

@@ -1,6 +1,7 @@
 // Faults: repeated launches leave nothing behind; the launcher dies with its parent; corrupted
 // filter bytes, TSYNC failures and missing programs are reported precisely.
 import { describe, it, expect } from "vitest";
+import { skipWhen } from "./support/skip.js";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
@@ -10,10 +11,10 @@ import { launch, type LaunchOptions } from "../src/launch/index.js";
 import { cgroupV1Mount, cgroupV2Mount, ownCgroups } from "../src/launch/cgroup.js";
 import { jailArgs } from "../src/launch/jail.js";
 import {
-  LAUNCHER, skipLauncher, skipUnlessRoot, denyFilter, allowAll, within, waitUntil, pidAlive, openFds, zombieChildren, mountCount, collect,
+  LAUNCHER, launcherSkipReason, rootSkipReason, denyFilter, allowAll, within, waitUntil, pidAlive, openFds, zombieChildren, mountCount, collect,
 } from "./fixtures/launch/support.js";
 
-const skip = skipLauncher("launch faults");
+const why = launcherSkipReason();
 
 /** Runs the launcher binary directly, writing `filter` on descriptor 3. */
 function runLauncher(args: string[], filter?: Uint8Array, opts: { statusFd?: boolean } = {}): Promise<{ code: number | null; signal: string | null; out: string; err: string; status: string }> {
@@ -52,9 +53,10 @@ function ourCgroups(): string[] {
   });
 }
 
-describe.skipIf(skip)("launch faults", () => {
+describe("launch faults", skipWhen(why), () => {
   it("200 launches leave no descriptors, cgroups, mounts, zombies or processes behind", async (ctx) => {
-    if (skipUnlessRoot("200 jailed launches")) ctx.skip();
+    const root = rootSkipReason();
+    if (root) ctx.skip(root);
     const work = mkdtempSync(join(tmpdir(), "sysfence-200-"));
     const kinds: Partial<LaunchOptions>[] = [
       { filter: denyFilter(["ptrace"]) },

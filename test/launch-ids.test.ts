@@ -3,6 +3,7 @@
 // naming the field and starts nothing; the launcher refuses too when the host is bypassed; and a
 // good drop is checked by the launcher itself (the program sees exactly the ids asked for).
 import { describe, it, expect, beforeAll } from "vitest";
+import { skipWhen } from "./support/skip.js";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,7 +11,7 @@ import { join } from "node:path";
 import { repoRoot } from "./support/corpus.js";
 import { launch } from "../src/launch/launch.js";
 import { InputError } from "../src/errors.js";
-import { LAUNCHER, skipLauncher, skipUnlessRoot } from "./fixtures/launch/support.js";
+import { LAUNCHER, launcherSkipReason, rootSkipReason } from "./fixtures/launch/support.js";
 
 const bin = join(repoRoot, "bin/sysfence.js");
 const BAD = ["4294967295", "4294967296", "18446744073709551616", "-1"];
@@ -74,7 +75,7 @@ describe("launch refuses uids and gids that setresuid would not apply", () => {
   });
 });
 
-describe.skipIf(skipLauncher("launcher id checks"))("the launcher itself (host validation bypassed)", () => {
+describe("the launcher itself (host validation bypassed)", skipWhen(launcherSkipReason()), () => {
   // The launcher's usage errors exit 125 (launcher/README.md), like its other refusals before exec.
   for (const v of ["4294967295", "4294967296", "18446744073709551616", "-1", "+5", " 5", "5x"]) {
     it(`refuses --uid ${JSON.stringify(v)} and --gid ${JSON.stringify(v)} with a usage error`, () => {
@@ -89,7 +90,7 @@ describe.skipIf(skipLauncher("launcher id checks"))("the launcher itself (host v
   }
 });
 
-describe.skipIf(skipUnlessRoot("uid/gid drop"))("a valid drop holds exactly", () => {
+describe("a valid drop holds exactly", skipWhen(rootSkipReason()), () => {
   it("--uid 4294967294 --gid 4294967294 runs the program as those ids, no supplementary groups", () => {
     const r = sf(["launch", "--uid", "4294967294", "--gid", "4294967294", "--", "/bin/sh", "-c", "id -u; id -g; id -G"]);
     expect(r.code).toBe(0);

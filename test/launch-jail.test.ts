@@ -1,15 +1,16 @@
 // Jail options, one by one, as root: each is off by default and does what it says, checked from
 // inside the jailed program.
 import { describe, it, expect, afterAll } from "vitest";
+import { skipWhen } from "./support/skip.js";
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launch, type LaunchOptions } from "../src/launch/index.js";
 import { numaNodes } from "../src/launch/cgroup.js";
 import { InputError } from "../src/errors.js";
-import { skipUnlessRoot, denyFilter, collect, within } from "./fixtures/launch/support.js";
+import { rootSkipReason, denyFilter, collect, within } from "./fixtures/launch/support.js";
 
-const skip = skipUnlessRoot("launch jail options");
+const why = rootSkipReason();
 const work = mkdtempSync(join(tmpdir(), "sysfence-jail-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -25,7 +26,7 @@ async function sh(script: string, o: Partial<LaunchOptions> = {}): Promise<{ cod
 
 const SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc"].filter((p) => existsSync(p)).map((src) => ({ src }));
 
-describe.skipIf(skip)("jail options", () => {
+describe("jail options", skipWhen(why), () => {
   it("defaults: no option changes anything (same namespaces, uid, caps)", async () => {
     const r = await sh("readlink /proc/self/ns/user /proc/self/ns/pid /proc/self/ns/mnt; grep CapEff /proc/self/status");
     const mine = ["user", "pid", "mnt"].map((n) => readlinkSync(`/proc/self/ns/${n}`));
@@ -144,13 +145,10 @@ describe.skipIf(skip)("jail options", () => {
     for (const d of dirs) expect(existsSync(d)).toBe(false);
   });
 
-  it("cgroup version 2 forced where v2 lacks the controller: refused before start, naming the cause", async () => {
+  it("cgroup version 2 forced where v2 lacks the controller: refused before start, naming the cause", async (ctx) => {
     const { cgroupV2Mount, v2Controllers } = await import("../src/launch/cgroup.js");
     const v2 = cgroupV2Mount();
-    if (!v2 || v2Controllers(v2.mountpoint).includes("pids")) {
-      console.warn("[skip] forced v2: this host's cgroup v2 has the pids controller (nothing to refuse)");
-      return;
-    }
+    if (!v2 || v2Controllers(v2.mountpoint).includes("pids")) ctx.skip("forced cgroup v2: this host's cgroup v2 has the pids controller (nothing to refuse)");
     expect(() => launch({ argv: ["/bin/true"], jail: { cgroup: { pidsMax: 8, version: 2 } } })).toThrow(/has no pids controller/);
   });
 
@@ -206,10 +204,7 @@ describe.skipIf(skip)("jail options", () => {
   });
 
   it("Landlock scopes abstract unix sockets to the sandbox (ABI 6+)", async (ctx) => {
-    if (!existsSync("/usr/bin/python3")) {
-      console.warn("[skip] Landlock abstract socket scope: no python3 to connect with");
-      ctx.skip();
-    }
+    if (!existsSync("/usr/bin/python3")) ctx.skip("Landlock abstract socket scope: no python3 to connect with");
     const { createServer } = await import("node:net");
     const name = `sysfence-scope-${process.pid}`;
     const server = createServer((c) => {
@@ -248,10 +243,7 @@ describe.skipIf(skip)("jail options", () => {
 
   it("NUMA pinning through cpuset where the machine has nodes", async (ctx) => {
     const nodes = numaNodes();
-    if (nodes.length === 0) {
-      console.warn("[skip] NUMA pinning: this machine exposes no NUMA nodes");
-      ctx.skip();
-    }
+    if (nodes.length === 0) ctx.skip("NUMA pinning: this machine exposes no NUMA nodes");
     const node = nodes[0];
     const cpus = readFileSync(`/sys/devices/system/node/node${node}/cpulist`, "utf8").trim();
     const r = await sh("grep -E '^(Cpus|Mems)_allowed_list' /proc/self/status", { jail: { numaNode: node } });

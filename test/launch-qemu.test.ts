@@ -5,12 +5,13 @@
 // skips with the reason otherwise. KVM is used only where it can run QEMU (detected, never
 // waited on); TCG otherwise.
 import { describe, it, expect, beforeAll } from "vitest";
+import { skipWhen } from "./support/skip.js";
 import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { launch, type LaunchOptions, type LaunchResult } from "../src/launch/index.js";
 import { repoRoot } from "./support/corpus.js";
-import { skipLauncher, collect, within } from "./fixtures/launch/support.js";
+import { launcherSkipReason, collect, within } from "./fixtures/launch/support.js";
 
 const CACHE = join(repoRoot, ".cache", "qemu");
 const OUT = join(repoRoot, "test", ".out", "qemu");
@@ -51,11 +52,7 @@ function skipReason(): string | undefined {
   return undefined;
 }
 
-const skip = skipLauncher("QEMU end to end") || (() => {
-  const why = skipReason();
-  if (why) console.warn(`[skip] QEMU end to end: ${why}`);
-  return why !== undefined;
-})();
+const why = launcherSkipReason() ?? skipReason();
 
 /** An initramfs whose /init prints the marker and powers off, built with busybox's cpio. */
 function buildInitramfs(): string {
@@ -112,7 +109,7 @@ function policyWithout(syscall: string): { text: string; file: string } {
   return { text: JSON.stringify(doc), file: `qemu-microvm-without-${syscall}.json` };
 }
 
-describe.skipIf(skip)("QEMU microvm under the launcher", () => {
+describe("QEMU microvm under the launcher", skipWhen(why), () => {
   beforeAll(() => {
     mkdirSync(OUT, { recursive: true });
     initrd = buildInitramfs();
@@ -153,10 +150,7 @@ describe.skipIf(skip)("QEMU microvm under the launcher", () => {
   }, 120_000);
 
   it("boots jailed: PID and mount namespaces, per-VM jail root, uid drop, no capabilities, cgroup, Landlock", async (ctx) => {
-    if (process.getuid?.() !== 0) {
-      console.warn("[skip] jailed QEMU: needs root");
-      ctx.skip();
-    }
+    if (process.getuid?.() !== 0) ctx.skip(`jailed QEMU: needs root (this is uid ${process.getuid?.()})`);
     const base = join(OUT, "jails");
     // Jail files are hard-linked and chowned to the jail's uid: give it copies, not the cache.
     const kernel = join(OUT, "vmlinuz");

@@ -42,7 +42,6 @@ describe("learning from QEMU booting a guest (corpus)", () => {
   const traces = ["qemu-tcg-boot.strace.txt", "qemu-tcg-microvm-boot.strace.txt"].map((t) => corpusPath("traces", t));
 
   it("learn -> compile -> check -> replay: nothing denied, stricter than allow-all", async () => {
-    if (traces.some((t) => !t)) return;
     for (const format of ["seccompiler", "oci"] as const) {
       const r = await learnPolicy(traces as string[], { arch: x86_64, format });
       expect(r.accepted).toBe(true);
@@ -66,7 +65,6 @@ describe("learning from QEMU booting a guest (corpus)", () => {
   });
 
   it("narrows the curated arguments to the values seen", async () => {
-    if (traces.some((t) => !t)) return;
     const r = await learnPolicy([traces[0]!], { arch: x86_64 });
     const rules = rulesOf(r.text);
     expect(r.narrowed).toEqual(["fcntl", "futex", "ioctl", "mmap", "mprotect", "prctl"]);
@@ -91,7 +89,6 @@ describe("learning from QEMU booting a guest (corpus)", () => {
   });
 
   it("--widen: names only; --base-set: start-up calls added, narrowed where curated", async () => {
-    if (traces.some((t) => !t)) return;
     const wide = await learnPolicy([traces[0]!], { arch: x86_64, widen: true, verify: false });
     expect(wide.narrowed).toEqual([]);
     expect([...rulesOf(wide.text).values()].every((l) => l.length === 1 && l[0] === "")).toBe(true);
@@ -106,7 +103,6 @@ describe("learning from QEMU booting a guest (corpus)", () => {
 
   it("--within BASE: leaves out what BASE denies and proves the result a subset", async () => {
     const fc = corpusPath("filters", "firecracker", "x86_64-unknown-linux-musl.json");
-    if (traces.some((t) => !t) || !fc) return;
     const vmm = compilePolicyText(readFileSync(fc, "utf8"), fc, { arch: x86_64, thread: "vmm" }).programs[0].program;
     const r = await learnPolicy([traces[0]!], { arch: x86_64, within: { program: vmm, label: "vmm" } });
     expect(r.withinBase).toEqual({ ok: true });

@@ -37,7 +37,6 @@ describe("lint", () => {
   });
   it("int-arg-high-word finds the sandbox-runtime v1 bypass and not v2", () => {
     const dir = corpusPath("golden");
-    if (!dir) return;
     const v1 = readRaw(readFileSync(join(dir, "srt-unix-block-v1-x86_64.bpf")));
     const v2 = readRaw(readFileSync(join(dir, "srt-unix-block-v2-x86_64.bpf")));
     expect(ids(v1)).toContain("int-arg-high-word");

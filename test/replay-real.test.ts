@@ -6,7 +6,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { seccompExec, strace } from "./fixtures/traces/native.js";
+import { seccompExec, strace, recordingWhy } from "./fixtures/traces/native.js";
+import { skipWhen } from "./support/skip.js";
 import { corpusPath } from "./support/corpus.js";
 import { policy, arg } from "../src/policy/builder.js";
 import { compileIR } from "../src/policy/compile.js";
@@ -22,6 +23,7 @@ import type { Program } from "../src/engine/program.js";
 import type { TraceEvent } from "../src/traces/event.js";
 
 const host = hostArch();
+const why = recordingWhy();
 let helper: string | undefined;
 let haveStrace: string | undefined;
 let dir: string;
@@ -53,17 +55,19 @@ function observedErrors(trace: string, errno: string): Map<string, number> {
 }
 
 beforeAll(() => {
-  helper = seccompExec();
-  haveStrace = helper ? strace() : undefined;
+  if (!why) {
+    helper = seccompExec();
+    haveStrace = strace();
+  }
   dir = mkdtempSync(join(tmpdir(), "sf-real-"));
 });
 
-const ready = () => helper !== undefined && haveStrace !== undefined;
 const has = (name: string) => syscallNumber(host, name) !== undefined;
+/** Skip options for a recorded-run test that needs `names` on this host. */
+const needs = (...names: string[]) => skipWhen(why ?? names.filter((n) => !has(n)).map((n) => `recorded-trace tests: ${host.name} has no ${n}`)[0]);
 
 describe("recorded runs under real filters", () => {
-  it("calls the kernel refused with EPERM/EACCES are exactly the ones replay reports denied", async () => {
-    if (!ready()) return;
+  it("calls the kernel refused with EPERM/EACCES are exactly the ones replay reports denied", needs(), async () => {
     const perl = spawnSync("sh", ["-c", "command -v perl"]).status === 0;
     let b = policy({ arch: host.name, default: "allow" }).rule("mkdirat", [], "errno(1)");
     if (has("mkdir")) b = b.rule("mkdir", [], "errno(1)");
@@ -95,20 +99,18 @@ describe("recorded runs under real filters", () => {
     }
   });
 
-  it("KILL: the process dies by SIGSYS right after the call; replay names it", async () => {
-    if (!ready() || !has("getppid")) return;
+  it("KILL: the process dies by SIGSYS right after the call; replay names it", needs("getppid"), async () => {
     const filter = compileIR(policy({ arch: host.name, default: "allow" }).rule("getppid", [], "kill_process").build());
     const trace = record("kill.strace", saveFilter("kill.bpf", filter), "echo $PPID");
     const lines = readFileSync(trace, "utf8").trim().split("\n");
-    // formats.md 7.3 expects `= ?`; strace 6.1 on Linux 6.18 prints whatever the register held.
+    // docs/formats.md 7.3 expects `= ?`; strace 6.1 on Linux 6.18 prints whatever the register held.
     expect(lines[lines.length - 2]).toMatch(/^\d+ +getppid\(\)/);
     expect(lines[lines.length - 1]).toMatch(/\+\+\+ killed by SIGSYS/);
     const r = await replayTraces([filter], [trace], { arch: host, afterInstall: true });
     expect(r.syscalls.filter((s) => s.denied).map((s) => [s.name, s.outcomes[0].actions])).toEqual([["getppid", ["KILL_PROCESS"]]]);
   });
 
-  it("TRAP: the SIGSYS line names the call replay reports denied", async () => {
-    if (!ready() || !has("uname")) return;
+  it("TRAP: the SIGSYS line names the call replay reports denied", needs("uname"), async () => {
     const filter = compileIR(policy({ arch: host.name, default: "allow" }).rule("uname", [], "trap").build());
     const trace = record("trap.strace", saveFilter("trap.bpf", filter), "uname");
     const sigsys: string[] = [];
@@ -121,8 +123,7 @@ describe("recorded runs under real filters", () => {
     for (const s of sigsys) expect([String(syscallNumber(host, "uname")), "uname"]).toContain(s);
   });
 
-  it("a pointer the trace hides gives `depends`; the same run under -e raw=all decides it", async () => {
-    if (!ready() || !has("openat")) return;
+  it("a pointer the trace hides gives `depends`; the same run under -e raw=all decides it", needs("openat"), async () => {
     // Refuses openat whose path pointer is NULL: never true in a real run, but the filter looks
     // at a value strace prints as a string.
     const filter = compileIR(policy({ arch: host.name, default: "allow" }).rule("openat", [arg(1).eq(0n)], "errno(14)").build());
@@ -142,12 +143,11 @@ describe("the corpus strace of QEMU booting a guest", () => {
   it("against Firecracker's vmm filter: replay equals deciding every call on its own", async () => {
     const trace = corpusPath("traces", "qemu-tcg-boot.strace.txt");
     const fc = corpusPath("filters", "firecracker", "x86_64-unknown-linux-musl.json");
-    if (!trace || !fc) return;
     const x86_64 = findArch("x86_64")!;
     const program = compilePolicyText(readFileSync(fc, "utf8"), fc, { arch: x86_64, thread: "vmm" }).programs[0].program;
     const r = await replayTraces([program], [trace], { arch: x86_64 });
-    expect(r.totals.events).toBe(4366); // design-hints.md: 4,366 calls
-    expect(r.syscalls.length).toBe(46); // anchors.md: 46 distinct syscalls
+    expect(r.totals.events).toBe(4366); // docs/evidence.md §11: 4,366 calls
+    expect(r.syscalls.length).toBe(46); // docs/evidence.md: 46 distinct syscalls
     // Every call decided on its own, every argument decoded (no lazy decoding, no cache).
     const decider = SymbolicDecider.create([program]);
     if (decider instanceof Inconclusive) throw new Error(decider.reason);

@@ -55,7 +55,6 @@ describe("disasm -> asm round trip", () => {
   });
   it("round-trips every libseccomp golden program", () => {
     const dir = corpusPath("libseccomp", "golden-2.5.4");
-    if (!dir) return;
     const files = readdirSync(dir).filter((f) => f.endsWith(".bpf"));
     expect(files.length).toBe(34);
     for (const f of files) {
@@ -72,7 +71,6 @@ describe("golden disassembly", () => {
   });
   it("prints a multi-arch libseccomp filter with per-path arch names", async () => {
     const dir = corpusPath("golden");
-    if (!dir) return;
     const f = readdirSync(dir).find((n) => n.includes("multiarch") && n.endsWith(".bpf"));
     expect(f).toBeDefined();
     const p = readRaw(readFileSync(join(dir, f!)), "le");

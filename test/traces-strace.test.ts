@@ -1,4 +1,4 @@
-// The strace parser on every shape of formats.md section 7: prefixes, pairing of split calls,
+// The strace parser on every shape of docs/formats.md section 7: prefixes, pairing of split calls,
 // decoded values and unknowns, signals, exits, personality switches, errors with file:line.
 import { describe, it, expect } from "vitest";
 import { join } from "node:path";

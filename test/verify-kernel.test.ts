@@ -3,15 +3,16 @@
 // counterexample's nr and arguments; the kernel's answers must be the results the verifier
 // reported. Programs here never read the instruction pointer (the oracle fixes it).
 import { describe, it, expect } from "vitest";
+import { skipWhen } from "./support/skip.js";
 import { Program, type Insn } from "../src/engine/program.js";
 import { subset, equal, Inconclusive } from "../src/verify/relations.js";
 import { Rng, genValid, runSeed, soakFactor } from "./support/randprog.js";
 import {
-  skipOracle, kernelEval, rewriteForEval, originalAnswer, agreesWithOriginal, EVAL_FLOOR, WIRE_WORDS,
+  oracleSkipReason, kernelEval, rewriteForEval, originalAnswer, agreesWithOriginal, EVAL_FLOOR, WIRE_WORDS,
   type EvalJob,
 } from "./support/oracle.js";
 
-const skip = skipOracle("kernel confirmation of verifier counterexamples");
+const why = oracleSkipReason();
 const SEED = runSeed();
 
 /** A native arch check in front, and no instruction-pointer loads. */
@@ -25,7 +26,7 @@ function native(insns: Insn[]): Insn[] {
   ];
 }
 
-describe.skipIf(skip)("verifier counterexamples on the real kernel", () => {
+describe("verifier counterexamples on the real kernel", skipWhen(why), () => {
   it(`are what the kernel does (seed ${SEED})`, async () => {
     const rng = new Rng(SEED ^ 0x4b45524e);
     const cases: { a: Insn[]; b: Insn[]; words: number[]; results: number[] }[] = [];
@@ -44,7 +45,7 @@ describe.skipIf(skip)("verifier counterexamples on the real kernel", () => {
     }
     expect(cases.length).toBeGreaterThan(10);
     const jobs: EvalJob[] = [];
-    const rws = [];
+    const rws: ReturnType<typeof rewriteForEval>[] = [];
     for (const c of cases) {
       const wire = new Uint32Array(WIRE_WORDS);
       wire[0] = c.words[0];

@@ -204,7 +204,7 @@ function plainNumber(a) {
 }
 
 /**
- * Parses `strace -f` output (formats.md 7): one call per line that starts one ("NAME(" after
+ * Parses `strace -f` output (docs/formats.md 7): one call per line that starts one ("NAME(" after
  * the pid; "<... NAME resumed>" lines are the second half of a call already counted; signals and
  * exits are skipped). Arguments: plain numbers as printed, anything else (flags, strings,
  * structs, NULL) as 0. Returns [{name, args}] in trace order.

@@ -7,7 +7,7 @@ import { benchDir } from "../lib.mjs";
 
 const ALLOW = 0x7fff0000;
 const M32 = 0xffffffffn;
-/** ABIs whose arguments libseccomp compares as 32-bit values (formats.md 4.4). */
+/** ABIs whose arguments libseccomp compares as 32-bit values (docs/formats.md 4.4). */
 const ARGS32 = new Set(["x32", "mips64n32", "mipsel64n32"]);
 const OPS = { eq: "EQ", ne: "NE", lt: "LT", le: "LE", gt: "GT", ge: "GE", masked_eq: "MASKED_EQ" };
 

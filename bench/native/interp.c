@@ -1,7 +1,7 @@
 /*
  * Native reference interpreter for sysfence's bench: a plain C switch loop over classic-BPF
- * seccomp programs, the kernel's run-time semantics for the 41 seccomp opcodes (shared
- * reference kernel-seccomp.md section 10). Built by bench/interp.mjs with `cc -O2`.
+ * seccomp programs, the kernel's run-time semantics for the 41 seccomp opcodes (
+ * docs/kernel.md section 10). Built by bench/interp.mjs with `cc -O2`.
  *
  * usage: interp PROGRAM INPUTS REPS RUNS WARMUP
  *   PROGRAM  canonical little-endian sock_filter bytes (8 per instruction), already accepted

@@ -1,6 +1,6 @@
 // Pieces shared by the CLI commands: loading FILTER arguments, choosing an arch, printing.
 import { writeSync } from "node:fs";
-import { loadFilters, parseFilterSpec, type LoadedFilter } from "../formats/detect.js";
+import { loadFilters, parseFilterSpec, isLiveSpec, type LoadedFilter } from "../formats/detect.js";
 import { resolveArch, type ArchInfo } from "../syscalls/index.js";
 import { InputError } from "../errors.js";
 
@@ -41,16 +41,30 @@ export function loadFilterArgs(specs: string[], o: FilterArgOptions): LoadedFilt
   return all;
 }
 
-/** Exactly one program per FILTER argument (for run and disasm of stacks). */
+/**
+ * Exactly one program per FILTER argument, for commands that combine filters (run and replay
+ * stacks, verify's pairs and stacks): a map or policy with several threads needs one picked.
+ */
 export function loadOneEach(specs: string[], o: FilterArgOptions): LoadedFilter[] {
   return specs.map((spec) => {
     const list = loadFilterArgs([spec], o);
+    if (list.length !== 1 && isLiveSpec(spec)) {
+      throw new InputError(
+        `is a stack of ${list.length} filters: pick one with N@${spec} (0 = oldest), or compare the whole stack with \`verify stack ${spec} --equals B\``,
+        spec,
+      );
+    }
     if (list.length !== 1) {
       const threads = list.map((f) => f.thread).join(", ");
-      throw new InputError(`holds ${list.length} filters (${threads}): pick one with --thread T or T@FILE`, spec);
+      throw new InputError(`holds ${list.length} filters (${threads}); this command combines one filter per FILTER argument: pick a thread with --thread T or T@FILE`, spec);
     }
     return list[0];
   });
+}
+
+/** A stack, oldest first: one program per FILTER, except `pid:` which gives its whole stack. */
+export function loadStackArgs(specs: string[], o: FilterArgOptions): LoadedFilter[] {
+  return specs.flatMap((spec) => (isLiveSpec(spec) ? loadFilterArgs([spec], o) : loadOneEach([spec], o)));
 }
 
 export function filterLabel(f: LoadedFilter): string {

@@ -5,6 +5,7 @@ import { Command, CommanderError } from "commander";
 import { SysfenceError, ExitCode } from "../errors.js";
 import { COMMANDS } from "./registry.js";
 import { err } from "./common.js";
+import { addPolicyOptions } from "./policy-options.js";
 
 const VERSION = "0.1.0";
 
@@ -30,6 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => err(s.trimEnd()) });
   for (const add of COMMANDS) add(program);
+  addPolicyOptions(program);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(argv);

@@ -12,6 +12,8 @@ import { verifyCommand } from "./commands/verify.js";
 import { explainCommand } from "./commands/explain.js";
 import { replayCommand } from "./commands/replay.js";
 import { learnCommand } from "./commands/learn.js";
+import { graphCommand } from "./commands/graph.js";
+import { liveCommands } from "./commands/live.js";
 
 export const COMMANDS: ((program: Command) => void)[] = [
   compileCommand,
@@ -21,8 +23,10 @@ export const COMMANDS: ((program: Command) => void)[] = [
   explainCommand,
   replayCommand,
   learnCommand,
+  graphCommand,
   textCommands,
   launchCommand,
+  liveCommands,
   doctorCommand,
   demoCommand,
 ];

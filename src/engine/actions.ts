@@ -1,5 +1,5 @@
 // Seccomp return values: the eight actions, their precedence, and how results are printed
-// (`ALLOW`, `ERRNO(1)`, …). kernel-seccomp.md sections 3-4.
+// (`ALLOW`, `ERRNO(1)`, …). docs/kernel.md sections 3-4.
 
 export const RET_ACTION_FULL = 0xffff0000;
 export const RET_DATA = 0x0000ffff;

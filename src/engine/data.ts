@@ -1,7 +1,7 @@
 // struct seccomp_data on the host side, and its encoding as the 16 32-bit words a filter can
 // load. 64-bit fields (instruction_pointer, args) are BigInt end to end: they never pass
 // through a JS number. Where the two halves of a 64-bit field sit depends on the byte order of
-// the machine the filter runs on (kernel-seccomp.md section 2), not on the host's.
+// the machine the filter runs on (docs/kernel.md section 2), not on the host's.
 import type { Endian } from "../syscalls/arches.js";
 
 export interface SeccompData {

@@ -1,6 +1,7 @@
 // The host's view of the engine's opcode table (assembly/opcodes.ts), read out of the Wasm
 // module once. The disassembler and assembler use this; no opcode value is spelled here.
 import { engine } from "./wasm.js";
+import type { Insn } from "./program.js";
 
 /** Operand forms, mirroring assembly/opcodes.ts F_* values. */
 export const Form = {
@@ -50,4 +51,31 @@ export function findOpcode(mnemonic: string, form: Form): OpcodeInfo | undefined
 
 export function isJump(form: Form): boolean {
   return form === Form.JA || form === Form.JCOND_K || form === Form.JCOND_X;
+}
+
+/** How control leaves an instruction: fall through, an unconditional jump, or a branch. */
+export type EdgeKind = "next" | "jump" | "true" | "false";
+
+/**
+ * Where control goes after `ins` at `pc` (absolute targets; empty for returns). Jumps only go
+ * forward, which is what lets graphs, paths and walks visit instructions in order.
+ */
+export function successors(ins: Insn, pc: number): { to: number; kind: EdgeKind }[] {
+  const info = opcodeInfo(ins.code);
+  if (!info) return [];
+  switch (info.form) {
+    case Form.RET_K:
+    case Form.RET_A:
+      return [];
+    case Form.JA:
+      return [{ to: pc + 1 + (ins.k >>> 0), kind: "jump" }];
+    case Form.JCOND_K:
+    case Form.JCOND_X:
+      return [
+        { to: pc + 1 + ins.jt, kind: "true" },
+        { to: pc + 1 + ins.jf, kind: "false" },
+      ];
+    default:
+      return [{ to: pc + 1, kind: "next" }];
+  }
 }

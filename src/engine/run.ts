@@ -1,7 +1,7 @@
 // Running programs: single inputs, batches and stacks, through the engine's interpreter
 // (assembly/interp.ts). Long batches are cut into chunks (chunkFor) per Wasm call: V8
 // keeps a long-running Wasm frame in its baseline tier, while many shorter calls let the
-// optimising tier take over (anchors.md section 5).
+// optimising tier take over (docs/evidence.md section 5).
 import { engine, Region } from "./wasm.js";
 import { check } from "./check.js";
 import type { Program } from "./program.js";

@@ -42,6 +42,8 @@ export interface EngineExports {
   bddNodeLo(n: number): number;
   bddNodeHi(n: number): number;
   bddNodeCount(): number;
+  /** The reduced node (v, lo, hi); 0xffffffff when v is not above both children. */
+  bddMk(v: number, lo: number, hi: number): number;
   bddOverflowed(): number;
   symReset(): void;
   /** method: 0 auto (backward, forward when register states explode), 1 forward, 2 backward. */
@@ -80,11 +82,20 @@ function locateWasm(): string {
 }
 
 let instance: EngineExports | undefined;
+let providedBytes: Uint8Array | undefined;
+
+/**
+ * Gives the engine's bytes directly instead of reading build/sysfence.wasm: the playground
+ * embeds them in its bundle. Must be called before the engine's first use.
+ */
+export function provideEngineBytes(bytes: Uint8Array): void {
+  providedBytes = bytes;
+}
 
 /** The engine, instantiated on first use and kept for the life of the process. */
 export function engine(): EngineExports {
   if (instance) return instance;
-  const bytes = readFileSync(locateWasm());
+  const bytes = providedBytes ?? readFileSync(locateWasm());
   const mod = instantiateSync<Record<string, unknown>>(bytes, {
     env: {
       abort(msg: number, file: number, line: number, col: number) {

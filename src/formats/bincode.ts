@@ -1,6 +1,6 @@
 // The Firecracker / BoxLite compiled-filter container: a bincode 1 (fixed-int, little-endian)
 // `Map<String, Vec<u64>>` from thread category ("vmm", "api", "vcpu") to its filter
-// (formats.md section 5.2). Firecracker v0.25 to v1.14 read exactly this; v1.12+ also refuse
+// (docs/formats.md section 5.2). Firecracker v0.25 to v1.14 read exactly this; v1.12+ also refuse
 // input over 100 000 bytes, a limit mirrored here so that a file sysfence accepts is one the
 // runtime accepts too.
 //

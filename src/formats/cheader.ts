@@ -20,7 +20,7 @@
 // does not know is an error naming the file and line, never a guess.
 //
 // offsetof(struct seccomp_data, args[i]) is 16 + 8i, the start of the 64-bit field. On a
-// little-endian target that word is the low half (formats.md / kernel-seccomp.md section 2); C
+// little-endian target that word is the low half (docs/formats.md / docs/kernel.md section 2); C
 // code for big-endian targets adds 4 itself, and so does the arithmetic here.
 //
 // The reader and writer live in rooms under src/formats/c/: constants.ts (what is known without

@@ -4,7 +4,9 @@
 //   1. text (no NUL byte): a raw filter always has NULs (every accepted opcode is below 0x100,
 //      so code's high byte is 0), a bincode map always has them (u64 high bytes);
 //        "[" -> JSON instruction array;  "{" -> a policy (compiled by a registered loader);
-//        anything else -> C source;
+//        other text is sniffed (sniffText): a minijail, Kubernetes or LXC policy goes to the
+//        policy loader, a systemd unit or other YAML gets a one-line "not supported" naming
+//        what it looks like, anything else is read as C source;
 //   2. binary that parses EXACTLY as a bincode thread map (every length consistent, no byte
 //      left over, at least one entry): a raw program essentially never does;
 //   3. otherwise a raw sock_filter array, in the byte order given, or the arch's, or guessed.
@@ -37,6 +39,8 @@ export interface LoadedFilter {
 }
 
 export interface LoadOptions {
+  /** Options for policy dialects, passed to the policy loader as they are (minijail: src/policy/minijail). */
+  policy?: Record<string, unknown>;
   /** Pick one thread of a multi-program container (bincode map, C file, policy). */
   thread?: string;
   /** Byte order of a raw file (wins over the arch's and over guessing). */
@@ -65,8 +69,8 @@ export const MAX_FILE_BYTES = SIZE_LIMITS.filter;
 export interface PolicySource {
   file: string;
   text: string;
-  /** The JSON object, parsed with lossless-json (numbers are LosslessNumber). */
-  json: unknown;
+  /** The JSON object, parsed with lossless-json (numbers are LosslessNumber); absent for text dialects. */
+  json?: unknown;
   opts: LoadOptions;
 }
 
@@ -81,6 +85,25 @@ export function registerPolicyLoader(fn: PolicyLoader | undefined): PolicyLoader
   policyLoader = fn;
   return prev;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Live hook. `pid:PID[/TID]` names the filter stack of a running thread (oldest first), read
+// by src/live, which registers itself here so formats stay free of ptrace and koffi.
+
+/** Reads the stack named by `pid:` (the text after it); `thread` is the spec's `N@` if any. */
+export type LiveLoader = (pidSpec: string, thread: string | undefined) => LoadedFilter[];
+
+let liveLoader: LiveLoader | undefined;
+
+/** Installs (or removes) the `pid:` loader. Returns the previous one. */
+export function registerLiveLoader(fn: LiveLoader | undefined): LiveLoader | undefined {
+  const prev = liveLoader;
+  liveLoader = fn;
+  return prev;
+}
+
+/** A `pid:PID[/TID]` FILTER spec (optionally `N@pid:…`, one filter of the stack). */
+export const isLiveSpec = (spec: string): boolean => /^(\d+@)?pid:/.test(spec);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -141,6 +164,10 @@ function pick(
   );
 }
 
+function compiledPolicy(map: ReadonlyMap<string, Program>, file: string, thread: string | undefined, endian: Endian): LoadedFilter[] {
+  return pick(map, thread, file, "the policy").map(([t, program]) => ({ file, thread: t, container: "json" as const, endian, program }));
+}
+
 function single(file: string, container: Container, endian: Endian, program: Program, thread?: string): LoadedFilter[] {
   if (thread !== undefined) {
     const what = container === "raw" ? "a raw BPF file" : "a JSON instruction array";
@@ -154,6 +181,10 @@ function single(file: string, container: Container, endian: Endian, program: Pro
  * unless `opts.thread` picks one. Errors are InputErrors naming the file.
  */
 export function loadFilters(path: string, opts: LoadOptions = {}): LoadedFilter[] {
+  if (path.startsWith("pid:") && !exists(path)) {
+    if (!liveLoader) throw new InputError("reading live filters is not available in this build", path);
+    return liveLoader(path.slice(4), opts.thread);
+  }
   const file = path === "-" ? "<stdin>" : path;
   const bytes = readInput(path, file);
   return loadFilterBytes(bytes, file, opts);
@@ -168,6 +199,12 @@ export function loadFilterBytes(bytes: Uint8Array, file: string, opts: LoadOptio
   if (text !== undefined) {
     const body = text.replace(/^\uFEFF/, "").trimStart();
     if (body === "") throw new InputError("is empty (only white space)", file);
+    const sniffed = sniffText(text);
+    if (sniffed.kind === "unsupported") throw new InputError(`looks like ${sniffed.what}: not supported`, file);
+    if (sniffed.kind === "policy") {
+      if (!policyLoader) throw new InputError(`looks like a ${sniffed.what}; compiling policies is not available`, file);
+      return compiledPolicy(policyLoader({ file, text, opts }), file, opts.thread, textEndian);
+    }
     if (body[0] === "[") {
       const program = jsonToProgram(parseLosslessJson(text, file), file);
       return single(file, "json", textEndian, program, opts.thread);
@@ -180,10 +217,7 @@ export function loadFilterBytes(bytes: Uint8Array, file: string, opts: LoadOptio
           file,
         );
       }
-      const map = policyLoader({ file, text, json, opts });
-      return pick(map, opts.thread, file, "the policy").map(([thread, program]) => ({
-        file, thread, container: "json" as const, endian: textEndian, program,
-      }));
+      return compiledPolicy(policyLoader({ file, text, json, opts }), file, opts.thread, textEndian);
     }
     let map: Map<string, Program>;
     try {
@@ -236,7 +270,50 @@ export function detectContainer(bytes: Uint8Array): Container | "policy" {
   const text = asText(bytes);
   if (text !== undefined) {
     const c = text.replace(/^\uFEFF/, "").trimStart()[0];
-    return c === "[" ? "json" : c === "{" ? "policy" : "c";
+    if (c === "{") return "policy";
+    const sniffed = sniffText(text);
+    if (sniffed.kind === "policy") return "policy";
+    return c === "[" ? "json" : "c";
   }
   return tryBincode(bytes) ? "bincode" : "raw";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text that is not JSON: which policy language (or other file) it looks like.
+
+/** What a text file looks like: a policy to compile, C source, or something named and refused. */
+export type TextSniff =
+  | { kind: "policy"; dialect: "minijail" | "kubernetes" | "lxc"; what: string }
+  | { kind: "unsupported"; what: string }
+  | { kind: "other" };
+
+const C_PREPROCESSOR = /^#\s*(?:include\s*[<"]|define\s|ifn?def\s|if\s|endif\b|pragma\s)/m;
+const MINIJAIL_STATEMENT =
+  /^(?:@(?:include|frequency|default|denylist)\b|\{\s*[A-Za-z_][\w@-]*\s*(?:\[[^\]]*\]\s*)?[,}]|[A-Za-z_][\w@-]*\s*(?:\[[^\]]*\]\s*)?:)/;
+const LXC_MODE = /^(?:allowlist|denylist|whitelist|blacklist)\b/;
+
+/**
+ * Sniffs a text policy by its first meaningful lines. Names what it saw, so that a file
+ * sysfence does not read gets "looks like a systemd unit: not supported" instead of a parse
+ * error from the wrong reader.
+ */
+export function sniffText(text: string): TextSniff {
+  const body = text.replace(/^\uFEFF/, "");
+  if (/struct\s+sock_filter|\bBPF_STMT\s*\(|\bBPF_JUMP\s*\(/.test(body) || C_PREPROCESSOR.test(body)) return { kind: "other" };
+  const lines = body.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#") && !l.startsWith(";"));
+  const first = lines[0] ?? "";
+  if (/^\[(?:Unit|Service|Install|Socket|Timer|Mount|Path|Slice|Scope)\]$/.test(first) || lines.some((l) => /^SystemCallFilter\s*=/.test(l))) {
+    return { kind: "unsupported", what: "a systemd unit (SystemCallFilter= lists are not a seccomp policy sysfence reads)" };
+  }
+  if (/^\[[^\]]+\]$/.test(first) && lines.slice(1).some((l) => /^[\w.-]+\s*=/.test(l))) {
+    return { kind: "unsupported", what: "an INI file" };
+  }
+  if (/^\d+$/.test(first) && LXC_MODE.test(lines[1] ?? "")) return { kind: "policy", dialect: "lxc", what: "LXC seccomp policy" };
+  const yamlKind = /^kind:\s*["']?([\w.-]+)/m.exec(body);
+  if (first === "---" || /^apiVersion:/m.test(body) || yamlKind) {
+    if (yamlKind?.[1] === "SeccompProfile") return { kind: "policy", dialect: "kubernetes", what: "Kubernetes SeccompProfile" };
+    return { kind: "unsupported", what: `YAML that is not a Kubernetes SeccompProfile${yamlKind ? ` (kind: ${yamlKind[1]})` : ""}` };
+  }
+  if (MINIJAIL_STATEMENT.test(first)) return { kind: "policy", dialect: "minijail", what: "minijail policy" };
+  return { kind: "other" };
 }

@@ -8,6 +8,6 @@ export {
 } from "./cheader.js";
 export { readJsonArray, writeJsonArray, jsonToProgram, parseLosslessJson } from "./jsonarray.js";
 export {
-  loadFilters, loadFilterBytes, parseFilterSpec, registerPolicyLoader, detectContainer, MAX_FILE_BYTES,
-  type LoadedFilter, type LoadOptions, type Container, type PolicyLoader, type PolicySource,
+  loadFilters, loadFilterBytes, parseFilterSpec, registerPolicyLoader, registerLiveLoader, isLiveSpec, detectContainer, MAX_FILE_BYTES,
+  type LoadedFilter, type LoadOptions, type Container, type PolicyLoader, type PolicySource, type LiveLoader,
 } from "./detect.js";

@@ -1,6 +1,6 @@
 // Raw `struct sock_filter` arrays (.bpf files): what libseccomp's seccomp_export_bpf(),
 // bubblewrap's --seccomp FD, seccomp-tools and Firecracker's --split-output read and write.
-// 8 bytes per instruction, no header, in the TARGET's byte order (formats.md section 1), so a
+// 8 bytes per instruction, no header, in the TARGET's byte order (docs/formats.md section 1), so a
 // file made for s390x or ppc64 has its code and k fields big-endian. Program holds the canonical
 // little-endian layout; this module is where the byte order is converted.
 import { InputError } from "../errors.js";

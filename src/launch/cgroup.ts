@@ -108,14 +108,14 @@ export function parseBytes(v: string | number, what: string): string {
   return String(BigInt(m[1]) * mult);
 }
 
-function parseCount(v: string | number, what: string): string {
+export function parseCount(v: string | number, what: string): string {
   if (v === "max") return "max";
   const n = typeof v === "number" ? v : /^\d+$/.test(v.trim()) ? Number(v) : NaN;
   if (!Number.isSafeInteger(n) || n < 0) throw new InputError(`${what}: "${v}" is not a count or "max"`);
   return String(n);
 }
 
-function parseCpuMax(v: string): { quota: string; period: string } {
+export function parseCpuMax(v: string): { quota: string; period: string } {
   const parts = v.trim().split(/\s+/);
   const quota = parts[0];
   const period = parts[1] ?? "100000";

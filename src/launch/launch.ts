@@ -14,6 +14,7 @@ import { hasNewRoot, jailArgs, validateJail, type JailOptions } from "./jail.js"
 import { createCgroups, removeCgroups, type CgroupOptions, type CgroupPlacement } from "./cgroup.js";
 import { prepareJailRoot, removeJailRoot, type PreparedJailRoot } from "./jailroot.js";
 import { requireLauncher } from "./binary.js";
+import { attestOrKill } from "../live/attest.js";
 import {
   confirmWithStack, kmsgDiagnosis, parseNotification, type BlockedCall, type Diagnosis, type DiagnoseMode,
 } from "./diagnose.js";
@@ -46,6 +47,12 @@ export interface LaunchOptions {
   diagnose?: DiagnoseMode;
   /** The launcher binary (default: the package's). */
   launcher?: string;
+  /**
+   * After the exec, read the program's stack back (ptrace; root) and prove it byte-identical,
+   * in order, to the installed filters before `ready` resolves; on a mismatch the program is
+   * killed and `ready` rejects saying why (src/live/attest.ts).
+   */
+  attest?: boolean;
 }
 
 /** The launcher failed before the program started (missing binary, jail step, filter). */
@@ -228,6 +235,8 @@ export function launch(o: LaunchOptions): LaunchHandle {
     };
   });
   ready.catch(() => undefined); // callers that never look at ready must not see an unhandled rejection
+  const readyOut = o.attest ? ready.then((pid) => (attestOrKill(pid, installed, () => child.kill("SIGKILL")), pid)) : ready;
+  readyOut.catch(() => undefined);
 
   // Filters: written at once; the launcher checks length and SHA-256 against its arguments.
   if (bytes.length) {
@@ -327,7 +336,7 @@ export function launch(o: LaunchOptions): LaunchHandle {
     stdin: child.stdin,
     stdout: child.stdout,
     stderr: child.stderr,
-    ready,
+    ready: readyOut,
     exit,
     jailFiles: jr?.files ?? {},
     cgroups: cg?.dirs ?? [],

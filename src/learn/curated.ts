@@ -63,7 +63,7 @@ export function curatedArgs(name: string, arch: ArchInfo): readonly CuratedArg[]
 }
 
 /**
- * Never left out of a learned policy (anchors.md section 9 row 11): a process that cannot exit
+ * Never left out of a learned policy (docs/evidence.md section 9 row 11): a process that cannot exit
  * loops forever, signal handlers cannot return without rt_sigreturn, and restart_syscall is what
  * the kernel itself issues after an interrupted sleep. Names an ABI lacks are skipped.
  */

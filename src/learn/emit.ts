@@ -29,8 +29,8 @@ export interface LearnedRule {
   comment?: string;
 }
 
-export type LearnFormat = "seccompiler" | "oci";
-export const LEARN_FORMATS: readonly LearnFormat[] = ["seccompiler", "oci"];
+export type LearnFormat = "seccompiler" | "oci" | "minijail";
+export const LEARN_FORMATS: readonly LearnFormat[] = ["seccompiler", "oci", "minijail"];
 
 function seccompilerAction(ret: number): unknown {
   const v = decodeRet(ret);

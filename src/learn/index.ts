@@ -17,6 +17,7 @@ import { assemble } from "../text/asm.js";
 import { InputError } from "../errors.js";
 import { check } from "../engine/check.js";
 import { Action, formatRet } from "../engine/actions.js";
+import { allowRulesToMinijail } from "../policy/minijail/emit.js";
 import type { ArchInfo } from "../syscalls/arches.js";
 import { syscallNumber } from "../syscalls/index.js";
 import { compilePolicyText } from "../policy/index.js";
@@ -153,7 +154,15 @@ export async function learnPolicy(traces: readonly string[], opts: LearnOptions)
     warnings.push(`${o.count} call${o.count === 1 ? "" : "s"} of ABI ${name} (first at ${where(o.first)}) left out: the policy is for ${arch.name}`);
   }
   const byName = new Map<string, LearnedSyscall>();
-  for (const s of learner.syscalls.values()) byName.set(s.name, s);
+  for (const s of learner.syscalls.values()) {
+    // A number our table has no name for cannot be written in a policy (both dialects name
+    // syscalls): said, and left to the default action.
+    if (syscallNumber(arch, s.name) === undefined) {
+      warnings.push(`${s.name} (nr ${s.nr}, seen ${s.count} time${s.count === 1 ? "" : "s"}, first at ${where(s.first)}) has no name on ${arch.name}: a policy cannot allow it by name, left out`);
+      continue;
+    }
+    byName.set(s.name, s);
+  }
   // Always-needed and base-set names that the traces did not show.
   const extras = new Map<string, readonly (readonly number[])[] | undefined>();
   if (opts.baseSet) for (const b of BASE_SET) extras.set(b.name, b.values);
@@ -184,7 +193,8 @@ export async function learnPolicy(traces: readonly string[], opts: LearnOptions)
 
   const format = opts.format ?? "seccompiler";
   const thread = opts.thread ?? "main";
-  const text = format === "oci" ? ociText(rules, arch, defaultAction) : seccompilerText(rules, thread, defaultAction);
+  const text = format === "oci" ? ociText(rules, arch, defaultAction)
+    : format === "minijail" ? allowRulesToMinijail(rules, arch, defaultAction) : seccompilerText(rules, thread, defaultAction);
   const compiled = compilePolicyText(text, "<learned policy>", { arch, thread: format === "seccompiler" ? thread : undefined });
   for (const w of compiled.warnings) warnings.push(`learned policy: ${w.message}`);
   const program = compiled.programs[0].program;

@@ -87,8 +87,10 @@ export class Learner implements TraceSink {
     }
     let s = this.syscalls.get(ev.nr);
     if (!s) {
-      const args = this.argsFor(ev.name, ev.nr);
-      s = { name: ev.name, nr: ev.nr, count: 0, first: { file: ev.file, line: ev.line } };
+      // strace prints calls it has no name for as syscall_0x1b6: learned by number, named by our table.
+      const name = syscallName(this.arch, ev.nr) ?? ev.name;
+      const args = this.argsFor(name, ev.nr);
+      s = { name, nr: ev.nr, count: 0, first: { file: ev.file, line: ev.line } };
       if (args) {
         s.args = args;
         s.tuples = new Map();

@@ -1,6 +1,6 @@
 // Syscall-name resolution as libseccomp's `scmp_sys_resolver -a ARCH -t NAME` does it (the call
 // the regression script makes for a bpf-sim row that names a syscall): the arch's name lookup,
-// then `arch_syscall_rewrite`. Shared reference formats.md sections 4.5, 4.6 and 9.
+// then `arch_syscall_rewrite`. docs/formats.md sections 4.5, 4.6 and 9.
 //
 //   - On the arches that multiplex socket and IPC calls (x86, s390, s390x, ppc, ppc64, ppc64le,
 //     mips o32, sh, m68k), every socket-family and IPC-family name resolves to its pseudo number

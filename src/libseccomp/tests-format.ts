@@ -1,6 +1,6 @@
 // libseccomp's regression-test tables (`tests/*.tests`): parsing, and expansion of the
 // `bpf-sim` rows into concrete simulations the way libseccomp's `tests/regression` script does
-// it for a given host arch (shared reference formats.md section 9).
+// it for a given host arch (docs/formats.md section 9).
 //
 // What the regression script does with a bpf-sim row, and what this module reproduces:
 //   - the Arch column (a comma list) becomes a list of arches: `all` = the host, `all_le` etc. =
@@ -124,7 +124,7 @@ export const LIBSECCOMP_ARCHES: readonly string[] = Object.freeze([
   "s390x", "riscv64", "sheb", "sh",
 ]);
 
-/** The regression script's arch classes, in its order (formats.md section 9). */
+/** The regression script's arch classes, in its order (docs/formats.md section 9). */
 export const ARCH_CLASSES: Readonly<Record<ArchClass, readonly string[]>> = Object.freeze({
   le: ["x86", "x86_64", "x32", "arm", "aarch64", "loongarch64", "mipsel", "mipsel64", "mipsel64n32", "ppc64le", "riscv64", "sh"],
   be: ["m68k", "mips", "mips64", "mips64n32", "parisc", "parisc64", "ppc", "ppc64", "s390", "s390x", "sheb"],

@@ -1,7 +1,7 @@
 // In-process install of a filter, for Node programs that sandbox themselves:
 // PR_SET_NO_NEW_PRIVS, then seccomp(SECCOMP_SET_MODE_FILTER, flags, &fprog).
 // Launching a VMM under a filter uses the native launcher instead (launcher/): a Node child
-// costs ~60 ms per launch where a C helper costs ~2 ms (anchors.md section 4).
+// costs ~60 ms per launch where a C helper costs ~2 ms (docs/evidence.md section 4).
 import type { Program } from "../engine/program.js";
 import { requireAccepted } from "../engine/run.js";
 import { SysfenceError, ExitCode } from "../errors.js";

@@ -20,16 +20,24 @@ interface Libc {
 
 let libc: Libc | undefined;
 
-export function loadLibc(): Libc {
-  if (libc) return libc;
-  if (process.platform !== "linux") throw new EnvironmentError(`seccomp needs Linux (this is ${process.platform})`);
+/**
+ * koffi and the C library, for in-process calls (`what` names the feature in the error when
+ * this is not Linux or koffi cannot load). Shared by seccomp installs and live-filter reads.
+ */
+export function openLibc(what: string): { koffi: any; lib: any } {
+  if (process.platform !== "linux") throw new EnvironmentError(`${what} needs Linux (this is ${process.platform})`);
   let koffi: any;
   try {
     koffi = require("koffi");
   } catch (e) {
     throw new EnvironmentError(`cannot load koffi: ${(e as Error).message}`);
   }
-  const lib = koffi.load("libc.so.6");
+  return { koffi, lib: koffi.load("libc.so.6") };
+}
+
+export function loadLibc(): Libc {
+  if (libc) return libc;
+  const { koffi, lib } = openLibc("seccomp");
   const prctl = lib.func("int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)");
   const syscall = lib.func("long syscall(long number, ...)");
   const nr = syscallNumber(hostArch(), "seccomp");

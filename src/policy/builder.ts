@@ -29,7 +29,7 @@ export const U64_MAX = (1n << 64n) - 1n;
  * How many bits of an argument a filter can compare on this ABI. 32 on every ABI whose
  * arguments are 32 bits (x86, arm, s390, ppc, mips o32, parisc, m68k, sh) and also on x32 and
  * mips n32: their AUDIT_ARCH token says 64-bit, but their C `long` and pointers are 32 bits, and
- * libseccomp treats them as 32-bit ABIs (formats.md 4.4). 64 elsewhere.
+ * libseccomp treats them as 32-bit ABIs (docs/formats.md 4.4). 64 elsewhere.
  */
 export function abiArgWidth(arch: ArchInfo): 32 | 64 {
   if (arch.bits === 32) return 32;

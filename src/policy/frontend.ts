@@ -18,12 +18,18 @@ import type { CompiledInput } from "./ir.js";
 import { describe, getOptional, jsonError, parseJson, placeOf, type JObject, type JsonDocument } from "./json.js";
 import { ociFromObject, policyName, type OciMeta } from "./oci.js";
 import { seccompilerFromDocument } from "./seccompiler.js";
+import { loadTextPolicy, type TextPolicyOptions } from "./text-dialects.js";
+import { hostArch } from "../syscalls/arches.js";
+import { sniffText } from "../formats/detect.js";
 
-export type Dialect = "seccompiler" | "oci";
+export type Dialect = "seccompiler" | "oci" | "minijail" | "kubernetes" | "lxc";
 
-export interface LoadPolicyOptions {
-  /** Target ABI: name, alias, AUDIT_ARCH token or ArchInfo. */
-  arch: ArchLike;
+export interface LoadPolicyOptions extends TextPolicyOptions {
+  /**
+   * Target ABI: name, alias, AUDIT_ARCH token or ArchInfo. JSON dialects default to this
+   * machine's; a minijail policy needs it unless its constants.json names the arch.
+   */
+  arch?: ArchLike;
   /** Keep only this thread (seccompiler) / check the profile's name (OCI). */
   thread?: string;
   /** OCI: capabilities in the bounding set (default: Docker's default set). */
@@ -36,6 +42,8 @@ export interface LoadedPolicy extends CompiledInput {
   dialect: Dialect;
   /** OCI only: flags, listener fields, sections, skipped names. */
   meta?: OciMeta;
+  /** minijail only: @frequency call counts by syscall number. */
+  frequency?: Map<number, bigint>;
 }
 
 /** Keys only an OCI profile has; with them but without defaultAction, say that it is missing. */
@@ -80,7 +88,9 @@ export function detectDialect(doc: JsonDocument): { dialect: Dialect; object: JO
  * it reads a compiled filter back); an unknown thread is an error listing the available ones.
  */
 export function loadPolicy(text: string, file: string, opts: LoadPolicyOptions): LoadedPolicy {
-  const arch = resolveArch(opts.arch);
+  // `{read, write}: 1` starts with a brace too: a minijail statement is not JSON.
+  if (!/^\uFEFF?\s*[{[]/.test(text) || sniffText(text).kind !== "other") return loadTextPolicy(text, file, opts);
+  const arch = opts.arch === undefined ? hostArch() : resolveArch(opts.arch);
   const doc = parseJson(text, file);
   const { dialect, object } = detectDialect(doc);
   let out: LoadedPolicy;
@@ -91,18 +101,16 @@ export function loadPolicy(text: string, file: string, opts: LoadPolicyOptions):
     const r = ociFromObject(doc, object, { arch, caps: opts.caps, kernel: opts.kernel, name });
     out = { policies: new Map([[name, r.policy]]), warnings: r.warnings, dialect, meta: r.meta };
   }
-  if (opts.thread !== undefined) out.policies = pickThread(out.policies, opts.thread, dialect, doc);
+  if (opts.thread !== undefined) out.policies = pickThread(out.policies, opts.thread, dialect, placeOf(doc.root));
   return out;
 }
 
-function pickThread<T>(map: Map<string, T>, thread: string, dialect: Dialect, doc: JsonDocument): Map<string, T> {
+export function pickThread<T>(map: Map<string, T>, thread: string, dialect: Dialect, where: string): Map<string, T> {
   const exact = map.get(thread);
   if (exact !== undefined) return new Map([[thread, exact]]);
   const folded = [...map].filter(([k]) => k.toLowerCase() === thread.toLowerCase());
   if (folded.length === 1) return new Map(folded);
-  const what = dialect === "oci" ? `the OCI profile (one policy, "${[...map.keys()][0]}")` : "the seccompiler file";
-  throw new InputError(
-    `${what} has no thread "${thread}"; available: ${[...map.keys()].join(", ") || "(none)"}`,
-    placeOf(doc.root),
-  );
+  const what = dialect === "seccompiler" ? "the seccompiler file" : dialect === "kubernetes"
+    ? "the file (SeccompProfile names)" : `the ${dialect === "oci" ? "OCI profile" : `${dialect} policy`} (one policy, "${[...map.keys()][0]}")`;
+  throw new InputError(`${what} has no thread "${thread}"; available: ${[...map.keys()].join(", ") || "(none)"}`, where);
 }

@@ -1,9 +1,9 @@
 // OCI runtime-spec `linux.seccomp` objects and the Docker (moby/profiles) and Podman
 // (containers/common) profile files built on them, compiled into one PolicyIR for a target ABI
-// and its companion ABIs. Format: formats.md section 6; what runc does with it:
+// and its companion ABIs. Format: docs/formats.md section 6; what runc does with it:
 // opencontainers/runc libcontainer/seccomp/seccomp_linux.go, which hands the rules to libseccomp.
 //
-// The IR is first-match (src/policy/ir.ts); libseccomp is not (formats.md 4.1). The result of
+// The IR is first-match (src/policy/ir.ts); libseccomp is not (docs/formats.md 4.1). The result of
 // this module is the first-match policy that gives, input by input, what runc + libseccomp give
 // for the same profile, on these documented terms:
 //
@@ -42,7 +42,7 @@
 //   x32, …) the low word (width 32) with value/mask truncated to 32 bits as libseccomp does,
 //   with a warning when truncation changes a value.
 //
-// Several entries for one syscall (libseccomp's merge, formats.md 4.1), per section:
+// Several entries for one syscall (libseccomp's merge, docs/formats.md 4.1), per section:
 // 1. If any applicable rule is unconditional, the FIRST unconditional rule is the only rule:
 //    libseccomp keeps an existing unconditional rule over anything added later and replaces
 //    argument chains by a new unconditional rule. Rules absorbed with a different action warn.
@@ -54,7 +54,7 @@
 //    different actions that can match the same arguments (not provably disjoint) warn: for them
 //    libseccomp's answer depends on its tree layout, and sysfence's is this order.
 //
-// Multiplexed socketcall/ipc (formats.md 4.6, anchors.md 9 row 9): on ABIs that have
+// Multiplexed socketcall/ipc (docs/formats.md 4.6, docs/evidence.md 9 row 9): on ABIs that have
 // socketcall/ipc (x86, s390, s390x, ppc, mips o32, m68k, sh), socket(2) and friends can also be
 // called as socketcall(SYS_SOCKET, ptr) whose real arguments sit behind a pointer no filter can
 // read. libseccomp silently adds `socketcall if a0 == N` rules WITHOUT the user's argument checks.
@@ -192,7 +192,7 @@ function archFromScmp(name: string): ArchInfo | undefined {
   return m ? findArch(m[1].toLowerCase()) : undefined;
 }
 
-/** Socket and ipc family calls and their socketcall/ipc call numbers (formats.md 4.6). */
+/** Socket and ipc family calls and their socketcall/ipc call numbers (docs/formats.md 4.6). */
 const SOCKET_FAMILY: Readonly<Record<string, number>> = ownTable({
   socket: 1, bind: 2, connect: 3, listen: 4, accept: 5, getsockname: 6, getpeername: 7, socketpair: 8,
   send: 9, recv: 10, sendto: 11, recvfrom: 12, shutdown: 13, setsockopt: 14, getsockopt: 15,
@@ -228,6 +228,45 @@ function kernelAtLeast(k: KernelVersion, min: KernelVersion): boolean {
 export function parseOci(text: string, file: string, opts: OciOptions): OciResult {
   const doc = parseJson(text, file);
   return ociFromObject(doc, expectObject(doc.root, "an OCI seccomp profile"), opts);
+}
+
+/**
+ * The runtime-spec `linux.seccomp` object Docker's daemon hands runc or crun for a profile
+ * (moby profiles/seccomp setupSeccomp): `archMap` becomes `architectures` (the target and its
+ * subArchitectures), entries are kept or dropped by their includes/excludes against the caps,
+ * the kernel and the target arch (the same test `ociFromObject` applies), and includes/excludes
+ * are removed. Returned as JSON text, every value copied as written (64-bit values stay exact).
+ */
+export function dockerRuntimeSeccomp(text: string, file: string, opts: OciOptions): string {
+  const doc = parseJson(text, file);
+  const obj = expectObject(doc.root, "an OCI seccomp profile");
+  const caps = new Set([...(opts.caps ?? DOCKER_DEFAULT_CAPS)].map(normalizeCap));
+  const kernel = parseKernel(opts.kernel ?? release());
+  if (!kernel) throw new InputError(`kernel version must be "major.minor", got ${JSON.stringify(opts.kernel ?? release())}`, "--kernel");
+  const arches = chooseSections(obj, opts.arch, new Warnings()).map((a) => JSON.stringify(`SCMP_ARCH_${a.name.toUpperCase()}`));
+  const members = memberTexts(obj, ["archMap", "architectures", "syscalls"]);
+  const sys = getOptional(obj, "syscalls");
+  const kept = (sys ? expectArray(sys, `"syscalls"`).items : [])
+    .map((n) => expectObject(n, "a syscalls entry"))
+    .filter((e) => applies(e, opts.arch, caps, kernel))
+    .map((e) => `{${memberTexts(e, ["includes", "excludes"]).join(",")}}`);
+  return `{${[...members, `"architectures":[${arches.join(",")}]`, `"syscalls":[${kept.join(",\n")}]`].join(",")}}`;
+}
+
+/** `"key":value` texts of an object's members (the last of repeated keys), without `skip`. */
+function memberTexts(o: JObject, skip: string[]): string[] {
+  return o.members.filter((m) => o.byKey.get(m.key) === m && !skip.includes(m.key)).map((m) => `${JSON.stringify(m.key)}:${jsonText(m.value)}`);
+}
+
+/** A located JSON value back as JSON text (numbers exactly as written). */
+function jsonText(n: JNode): string {
+  switch (n.kind) {
+    case "object": return `{${memberTexts(n, []).join(",")}}`;
+    case "array": return `[${n.items.map(jsonText).join(",")}]`;
+    case "number": return n.text;
+    case "null": return "null";
+    default: return JSON.stringify(n.value);
+  }
 }
 
 /** Collects warnings that repeat across sections into one, listing the ABIs. */
@@ -535,7 +574,7 @@ function toCondition(
   return { index: c.index, width, op: c.op, value: trunc(c.value, c.valueNode), source: refOf(c.node) };
 }
 
-/** Docker's includes/excludes test (formats.md 6.2), in Docker's order. */
+/** Docker's includes/excludes test (docs/formats.md 6.2), in Docker's order. */
 function applies(e: JObject, target: ArchInfo, caps: Set<string>, kernel: KernelVersion): boolean {
   const inc = filterOf(e, "includes");
   const exc = filterOf(e, "excludes");

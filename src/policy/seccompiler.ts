@@ -1,12 +1,12 @@
 // The seccompiler JSON dialect (Firecracker's resources/seccomp/*.json, rust-vmm's seccompiler
 // crate, BoxLite): a map from thread name to filter object, compiled into one PolicyIR per
-// thread for one target ABI. Format: formats.md section 2.
+// thread for one target ABI. Format: docs/formats.md section 2.
 //
 //   { "vmm": { "default_action": "trap", "filter_action": "allow",
 //              "filter": [ { "syscall": "ioctl", "args": [
 //                  { "index": 1, "type": "dword", "op": "eq", "val": 21505 } ] } ] } }
 //
-// The three implementations disagree on several points (formats.md 2.2, 2.3; anchors.md 9 rows
+// The three implementations disagree on several points (docs/formats.md 2.2, 2.3; docs/evidence.md 9 rows
 // 3, 4, 6). sysfence picks ONE meaning for each, listed here, and says so in a warning wherever a
 // file depends on the choice:
 //
@@ -45,7 +45,7 @@
 // - Unknown syscall name for the target ABI: UnknownSyscallError naming the arch, at the rule.
 // - Wrong arch token: KILL_PROCESS, the rust-vmm answer (FC >= 1.11 kills the thread). On
 //   x86_64, x32 calls (nr | 0x40000000) get the same KILL_PROCESS: rust-vmm does not check x32 at
-//   all (anchors.md 9 row 1), which is a bypass, not a semantics worth keeping.
+//   all (docs/evidence.md 9 row 1), which is a bypass, not a semantics worth keeping.
 //
 // Output per thread: one ArchPolicy for the target ABI; the rules of one syscall grouped into
 // one SyscallPolicy in file order, every rule with filter_action; syscalls sorted by nr.

@@ -3,7 +3,8 @@
 import { statSync } from "node:fs";
 import type { Program } from "../engine/program.js";
 import type { ArchInfo } from "../syscalls/arches.js";
-import { readTrace, type TraceFormat, type TraceFileSummary } from "../traces/reader.js";
+import { readSource, type TraceFormat, type TraceFileSummary } from "../traces/reader.js";
+import { openTrace, type TraceSource } from "../traces/source.js";
 import { Replayer, type ReplayOptions, type ReplayTotals, type SyscallReport } from "./replayer.js";
 
 export { Replayer, BATCH, argLabel } from "./replayer.js";
@@ -45,21 +46,35 @@ export function traceBytes(paths: readonly string[]): number | undefined {
 
 /** Replays every trace, in order, against the filter stack (oldest first). */
 export async function replayTraces(programs: readonly Program[], traces: readonly string[], opts: ReplayTracesOptions): Promise<ReplayResult> {
-  const replayer = new Replayer(programs, opts);
   const total = opts.onProgress ? traceBytes(traces) : undefined;
+  const sources: TraceSource[] = [];
+  for (const t of traces) sources.push(await openTrace(t));
+  return replaySources(programs, sources, { ...opts, onProgress: opts.onProgress ? (n) => opts.onProgress!(n, total) : undefined });
+}
+
+/**
+ * replayTraces over opened sources (files, stdin, or bytes already in memory, as the playground
+ * has them). Progress counts stored bytes over all sources.
+ */
+export async function replaySources(programs: readonly Program[], sources: readonly TraceSource[], opts: ReplayTracesOptions): Promise<ReplayResult> {
+  const replayer = new Replayer(programs, opts);
   let before = 0;
   const summaries: TraceFileSummary[] = [];
-  for (let i = 0; i < traces.length; i++) {
+  for (let i = 0; i < sources.length; i++) {
     const base = before;
-    const s = await readTrace(traces[i], {
+    let read = 0;
+    const s = await readSource(sources[i], sources[i].label, {
       fileIndex: i,
       arch: opts.arch,
       format: opts.format,
       sink: replayer,
-      onProgress: opts.onProgress ? (n) => opts.onProgress!(base + n, total) : undefined,
+      onProgress: (n) => {
+        read = n;
+        opts.onProgress?.(base + n, undefined);
+      },
     });
     summaries.push(s);
-    if (total !== undefined) before += statSync(traces[i]).size;
+    before += sources[i].size ?? read;
   }
   const syscalls = replayer.finish();
   return { method: replayer.decider.method, traces: summaries, totals: replayer.totals, installs: replayer.installs, syscalls };

@@ -17,7 +17,7 @@
 // Memory stays bounded: the key table is cleared when it reaches its cap, the batch is flushed
 // when full, and per-syscall state is one entry per (arch, nr, outcome).
 //
-// --after-install (formats.md 7.3 rule 5): the filter applies to a thread from its own
+// --after-install (docs/formats.md 7.3 rule 5): the filter applies to a thread from its own
 // successful `seccomp(SECCOMP_SET_MODE_FILTER, …)` or `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
 // …)` on, to every thread of its thread group when the flags include TSYNC, and to threads
 // and processes it creates afterwards; the install call itself is not filtered by the new

@@ -1,5 +1,5 @@
 // Kernel ABIs that sysfence knows: their AUDIT_ARCH token, byte order, word size, and how their
-// syscall numbers are formed. Facts from kernel-seccomp.md sections 13-14. The tokens are
+// syscall numbers are formed. Facts from docs/kernel.md sections 13-14. The tokens are
 // derived from the ELF machine number and the flag bits, never copied from third-party headers
 // (s390x is big-endian: 0x80000016, not 0xc0000016).
 

@@ -1,8 +1,7 @@
 // GENERATED FILE - do not edit by hand.
-// Generator: scripts/gen-syscalls.mjs. Regenerate with `npm run gen:syscalls` (needs the
-// shared corpus checked out at ../shared beside the repository).
+// Generator: scripts/gen-syscalls.mjs. Regenerate with `npm run gen:syscalls`.
 //
-// Sources: ../shared/corpus/syscalls/libseccomp-<table>.tsv for the tables
+// Sources: test/corpus/syscalls/libseccomp-<table>.tsv for the tables
 //   x86_64, x86, x32, aarch64, arm, riscv64, loongarch64, s390x, s390, ppc64, ppc, mips, mips64, mips64n32, parisc, parisc64, m68k, sh
 // (derived from libseccomp src/syscalls.csv (syscall (v7.1.0-rc4 2026-05-19)) commit 90d3f7dd6f52dbf0f4a38ebd0657032b6ef05e6a)
 //

@@ -20,7 +20,7 @@ export interface DisasmOptions {
 }
 
 /** What the accumulator is known to hold at an instruction, and which arch the path checked. */
-interface State {
+export interface State {
   a: "nr" | "arch" | "other";
   token: number | undefined;
 }
@@ -31,7 +31,7 @@ function merge(x: State | undefined, y: State): State {
 }
 
 /** Forward data flow over the (loop-free) program: the state on entry to each instruction. */
-function flow(insns: Insn[]): (State | undefined)[] {
+export function flow(insns: Insn[]): (State | undefined)[] {
   const st: (State | undefined)[] = new Array(insns.length).fill(undefined);
   if (insns.length) st[0] = { a: "other", token: undefined };
   insns.forEach((ins, pc) => {

@@ -1,4 +1,4 @@
-// Audit logs (formats.md section 8) in their three textual forms:
+// Audit logs (docs/formats.md section 8) in their three textual forms:
 //   1. auditd's raw log:   type=SECCOMP msg=audit(1613596317.899:6461): auid=… arch=c000003e syscall=3 … ip=0x… code=0x7ffc0000
 //   2. kernel log/syslog:  … kernel: [  270.853767] audit: type=1326 audit(1625740283.502:574): auid=… (also dmesg)
 //   3. ausearch -i:        type=SECCOMP msg=audit(08/05/2026 11:52:07.114:3319) : … arch=x86_64 syscall=ptrace … code=kill_process
@@ -18,6 +18,8 @@ import type { ArchInfo } from "../syscalls/arches.js";
 import { findArch, resolveArch, syscallName, syscallNumber } from "../syscalls/index.js";
 import { TraceEvent, knownArgBit, KNOWN_IP, specialOf, type TraceSink, type ParseStats } from "./event.js";
 import { ValueDecoder } from "./values.js";
+import { traceRet } from "./jsonl.js";
+import { INT, decimalIn } from "../validate.js";
 
 // A key starts at a word boundary: without the \b a long run of word characters with no "=" is
 // rescanned from every position (quadratic; a 1 MB line took minutes).
@@ -82,7 +84,8 @@ export class AuditParser {
     let nr: number;
     let name: string;
     if (/^\d+$/.test(sysText)) {
-      nr = Number(sysText) >>> 0;
+      // seccomp_data.nr is 32 bits: 4294967296 is not read (0), it is an error.
+      nr = Number(decimalIn(sysText, INT.u32, "syscall=", where));
       // AUDIT_ARCH_X86_64 is shared by x86_64 and x32: the nr bit tells them apart.
       if (arch.name === "x86_64" && nr >= 0x40000000) arch = findArch("x32") ?? arch;
       name = syscallName(arch, nr) ?? `syscall_0x${nr.toString(16)}`;
@@ -102,7 +105,8 @@ export class AuditParser {
     ev.nr = nr;
     ev.name = name;
     ev.special = specialOf(name);
-    ev.pid = Number(fields.get("pid") ?? 0) || 0;
+    const pid = fields.get("pid");
+    ev.pid = pid === undefined ? 0 : Number(decimalIn(pid, INT.pid, "pid=", where));
     ev.textCache = b.toString("latin1", s, e);
     const ip = fields.get("ip");
     if (ip !== undefined && /^0x[0-9a-f]{1,16}$/i.test(ip)) {
@@ -132,7 +136,7 @@ export class AuditParser {
         }
       }
       const exit = fields.get("exit");
-      if (exit !== undefined && /^-?\d+$/.test(exit)) ev.ret = Number(exit);
+      if (exit !== undefined && /^-?\d+$/.test(exit)) ev.ret = traceRet(BigInt(exit), "exit=", where);
     }
     this.hold(ev, serial, kind);
   }

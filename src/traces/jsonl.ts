@@ -7,6 +7,7 @@ import { InputError } from "../errors.js";
 import type { SeccompData } from "../engine/data.js";
 import type { ArchInfo } from "../syscalls/arches.js";
 import { resolveArch, resolveSyscall } from "../syscalls/index.js";
+import { INT, inRange, refuseUnknownKeys } from "../validate.js";
 
 export interface SyscallRecord {
   /** 1-based line number in the source. */
@@ -42,10 +43,25 @@ export function toBigInt(v: unknown, what: string, where: string): bigint {
 }
 
 /** A 64-bit argument: 0..2^64-1, or a negative value down to -2^63 taken as two's complement. */
-function toU64(v: unknown, what: string, where: string): bigint {
+export function toU64(v: unknown, what: string, where: string): bigint {
   const n = toBigInt(v, what, where);
   if (n > U64_MAX || n < -(1n << 63n)) throw new InputError(`${what} ${n} does not fit in 64 bits`, where);
   return BigInt.asUintN(64, n);
+}
+
+/**
+ * A syscall's return value as trace records give it: the kernel's 64-bit register, signed or
+ * unsigned (18446744073709551615 is -1). Replay reads returns only for their sign, zero and
+ * child thread ids, so the value is kept as a number, and one whose magnitude is past 2^53
+ * (where a number would round it) is refused rather than changed.
+ */
+export function traceRet(n: bigint, what: string, where: string): number {
+  if (n > U64_MAX || n < -(1n << 63n)) throw new InputError(`${what} ${n} does not fit in 64 bits`, where);
+  const v = BigInt.asIntN(64, n);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
+    throw new InputError(`${what} ${n} is not exact as a return value here (|ret| at most 2^53-1)`, where);
+  }
+  return Number(v);
 }
 
 function parseLine(text: string, where: string): Record<string, unknown> {
@@ -86,15 +102,12 @@ const TRACE_FIELDS = [...FIELDS, "pid", "ret"];
 function parseWith(text: string, lineNo: number, file: string, defaultArch: ArchInfo | undefined, trace: boolean): SyscallRecord {
   const where = `${file}:${lineNo}`;
   const o = parseLine(text, where);
-  for (const key of Object.keys(o)) {
-    if (!(trace ? TRACE_FIELDS : FIELDS).includes(key)) {
-      throw new InputError(`unknown field "${key}"`, where);
-    }
-  }
+  refuseUnknownKeys(o, trace ? TRACE_FIELDS : FIELDS, () => where);
   let arch = defaultArch;
   if (o.arch !== undefined) {
     if (typeof o.arch !== "string" && typeof o.arch !== "bigint") throw new InputError('"arch" must be an arch name or token', where);
-    arch = resolveArch(typeof o.arch === "bigint" ? Number(o.arch) : o.arch, where);
+    // An AUDIT_ARCH token is 32 bits: 0xC000003E + 2^32 is not x86_64.
+    arch = resolveArch(typeof o.arch === "bigint" ? Number(inRange(o.arch, INT.u32, '"arch"', where)) : o.arch, where);
   }
   if (!arch) throw new InputError('no "arch" on this line and no --arch given', where);
   let nr: number;
@@ -134,15 +147,9 @@ function parseWith(text: string, lineNo: number, file: string, defaultArch: Arch
     rec.unknownArgs = unknownArgs;
     rec.unknownIp = ipv === undefined;
     if (o.pid !== undefined) {
-      const pid = toBigInt(o.pid, '"pid"', where);
-      if (pid < 0n || pid > 0x7fffffffn) throw new InputError(`"pid" ${pid} is not a thread id`, where);
-      rec.pid = Number(pid);
+      rec.pid = Number(inRange(toBigInt(o.pid, '"pid"', where), INT.pid, '"pid"', where));
     }
-    if (o.ret !== undefined) {
-      const ret = toBigInt(o.ret, '"ret"', where);
-      if (ret < -(1n << 63n) || ret >= 1n << 64n) throw new InputError(`"ret" ${ret} does not fit in 64 bits`, where);
-      rec.ret = Number(ret);
-    }
+    if (o.ret !== undefined) rec.ret = traceRet(toBigInt(o.ret, '"ret"', where), '"ret"', where);
   }
   return rec;
 }

@@ -1,18 +1,16 @@
 // Trace bytes from a file or stdin, gunzipped when they start with the gzip magic, in large
 // Buffer chunks (1 MiB): the parsers split lines themselves, because line-by-line readers are
-// several times slower than a million lines a second needs (design-hints.md "Traces").
+// several times slower than a million lines a second needs (docs/evidence.md §11 "Traces").
 import { createReadStream, openSync, readSync, closeSync, statSync } from "node:fs";
 import { createGunzip } from "node:zlib";
 import { Readable } from "node:stream";
-import { InputError } from "../errors.js";
 import { cannotRead } from "../read.js";
+import { InputError } from "../errors.js";
 
 export const CHUNK_BYTES = 1 << 20;
 
-/** A failed read as the one-line InputError naming the file (shared with src/read.ts). */
-export function readError(e: unknown, label: string): InputError {
-  return cannotRead(e, label);
-}
+/** One-line read errors for traces: the same wording as every other reader (src/read.ts). */
+export const readError = cannotRead;
 
 /** True when the bytes start with the gzip magic (1f 8b). */
 export function isGzip(b: Uint8Array): boolean {

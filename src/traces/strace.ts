@@ -1,6 +1,6 @@
-// strace text, every shape of formats.md section 7, parsed at the byte level (no regular
+// strace text, every shape of docs/formats.md section 7, parsed at the byte level (no regular
 // expression and no string per line on the common path: a million lines a second is the
-// target, design-hints.md "Traces").
+// target, docs/evidence.md §11 "Traces").
 //
 //   line   := [pid] [timestamp] [relative] [nr] [ip] body [duration]
 //   pid    := "1234  " (-f -o FILE) | "[pid  1234] " (-f on stderr); -ff: from the file name
@@ -9,7 +9,7 @@
 //   body   := name(args) = ret … | name(args <unfinished ...> | <... name resumed>args) = ret
 //           | --- SIG… {…} --- | +++ exited/killed/superseded +++ | [ Process PID=N runs in … mode. ]
 //
-// Pairing (formats.md 7.3 rule 1): an `<unfinished ...>` line starts a call whose input
+// Pairing (docs/formats.md 7.3 rule 1): an `<unfinished ...>` line starts a call whose input
 // arguments it shows; the `<... name resumed>` line of the same pid finishes it with the output
 // arguments and the return value. The event is emitted at the resumed line, with the arguments of
 // both halves parsed as one list and the line number and text of the unfinished half. A call

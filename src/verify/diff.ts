@@ -1,9 +1,10 @@
 // `verify diff`: where two filters disagree, per arch and per syscall, with the argument
 // conditions under which they do, in readable form. Computed exactly by the relational analysis
 // (src/verify/symbolic.ts): the difference set is split by arch token (word 1), then by syscall
-// number (word 0), then by pair of outcomes; each piece's argument condition is printed as
-// per-word value ranges when it is a product of per-word conditions, and flagged as a
-// combination otherwise.
+// number (word 0), then by pair of outcomes; each piece's argument condition is stated by the
+// condition minimiser (src/verify/minimise.ts, proven equal), else as per-word value ranges,
+// flagged as a combination when it is not a product of per-word conditions. Ranges of numbers
+// on which no argument matters read "always".
 import type { Program } from "../engine/program.js";
 import { formatRet } from "../engine/actions.js";
 import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
@@ -12,6 +13,7 @@ import { SymbolicSpace, Inconclusive, FALSE, TRUE } from "./symbolic.js";
 import { effective } from "./relations.js";
 import { endianOfToken } from "../engine/data.js";
 import { wordName } from "../text/syntax.js";
+import { minimiseSet, conditionText, wordRange } from "./minimise.js";
 
 export interface DiffEntry {
   arch: string;
@@ -37,6 +39,8 @@ function rangesText(r: [number, number][]): string {
 function describe(space: SymbolicSpace, s: number, token: number): string {
   if (s === TRUE) return "always";
   const endian = endianOfToken(token);
+  const min = minimiseSet(space, s, endian);
+  if (min) return conditionText(min);
   let product = TRUE;
   const parts: string[] = [];
   for (let w = 2; w < 16; w++) {
@@ -88,14 +92,14 @@ export function diff(a: Program, b: Program, opts: { budget?: number; maxEntries
           }
           const arch: ArchInfo | undefined = single ? pickArch(tlo, lo) : undefined;
           const name = lo === hi && arch ? syscallName(arch, lo) : undefined;
-          const when = single && lo === hi ? describe(space, space.restrictWord(space.restrictWord(s, 0, lo), 1, tlo), tlo) : "some arguments";
+          const when = single && lo === hi ? describe(space, space.restrictWord(space.restrictWord(s, 0, lo), 1, tlo), tlo) : rangeWhen(space, s, lo, hi);
           entries.push({
             arch: arch?.name ?? (tlo === thi ? hex(tlo) : `${hex(tlo)}..${hex(thi)}`),
             syscall: name ?? (lo === hi ? String(lo) : `${hex(lo)}..${hex(hi)}`),
             nr: [lo, hi],
             a: formatRet(p.x.value),
             b: formatRet(p.y.value),
-            when: lo !== hi ? "some arguments (range of numbers)" : when,
+            when,
           });
         }
       }
@@ -106,6 +110,15 @@ export function diff(a: Program, b: Program, opts: { budget?: number; maxEntries
     if (e instanceof Inconclusive) return e;
     throw e;
   }
+}
+
+/** "always" when no argument (nor the ip) matters on numbers lo..hi of set s, else "some arguments". */
+function rangeWhen(space: SymbolicSpace, s: number, lo: number, hi: number): string {
+  const inRange = space.and(s, wordRange(space, 0, lo, hi));
+  let free = inRange;
+  for (let w = 2; w < 16; w++) free = space.existsWord(free, w);
+  if (free === inRange) return "always";
+  return lo === hi ? "some arguments" : "some arguments (range of numbers)";
 }
 
 function pickArch(token: number, nr: number): ArchInfo | undefined {

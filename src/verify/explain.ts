@@ -19,6 +19,8 @@ import { compileIR } from "../policy/compile.js";
 import { SymbolicSpace, Inconclusive, FALSE, TRUE, type Outcome } from "./symbolic.js";
 import { equal } from "./relations.js";
 import { stringifyBig } from "../learn/emit.js";
+import { abiArgWidth } from "../policy/builder.js";
+import { minimiseSet, conditionRules, conditionText, comparisonText, wrapLine } from "./minimise.js";
 
 export interface Explanation {
   /** The decompiled policy (present when every behaviour could be stated). */
@@ -27,6 +29,14 @@ export interface Explanation {
   problems: string[];
   /** Readable per-arch, per-syscall listing. */
   text: string;
+}
+
+export interface ExplainOptions {
+  budget?: number;
+  /** Cap on the argument patterns of one syscall and outcome when a set is not minimised. */
+  maxRules?: number;
+  /** At most one comparison per argument in a rule (what an OCI profile can hold). */
+  oneCompPerArg?: boolean;
 }
 
 const UNUSED_TOKEN = 0x12345678; // no ABI uses it: stands for "any unknown arch"
@@ -58,7 +68,7 @@ function cubeConditions(mask: Uint32Array, value: Uint32Array, arch: ArchInfo): 
   return out;
 }
 
-export function explain(p: Program, opts: { budget?: number; maxRules?: number } = {}): Explanation | Inconclusive {
+export function explain(p: Program, opts: ExplainOptions = {}): Explanation | Inconclusive {
   try {
     return explainInner(p, opts);
   } catch (e) {
@@ -67,7 +77,7 @@ export function explain(p: Program, opts: { budget?: number; maxRules?: number }
   }
 }
 
-function explainInner(p: Program, opts: { budget?: number; maxRules?: number }): Explanation | Inconclusive {
+function explainInner(p: Program, opts: ExplainOptions): Explanation | Inconclusive {
   const space = new SymbolicSpace(opts.budget);
   const outs = space.analyze(p);
   if (outs instanceof Inconclusive) return outs;
@@ -119,6 +129,12 @@ function explainInner(p: Program, opts: { budget?: number; maxRules?: number }):
             descr.push(formatRet(o.value));
             continue;
           }
+          const min = minimiseSet(space, set, arch.endian, { oneCompPerArg: opts.oneCompPerArg });
+          if (min) {
+            for (const cs of conditionRules(min)) rules.push({ conditions: cs, action: o.value });
+            descr.push(`${formatRet(o.value)} when ${conditionText(min)}`);
+            continue;
+          }
           const cubes = space.cubes(set, opts.maxRules ?? 256);
           if (!cubes) {
             problems.push(`${arch.name} ${name}: too many argument patterns for ${formatRet(o.value)}`);
@@ -132,12 +148,12 @@ function explainInner(p: Program, opts: { budget?: number; maxRules?: number }):
               continue;
             }
             rules.push({ conditions: cs, action: o.value });
-            conds.push(cs.map(condText).join(" and "));
+            conds.push(cs.map(comparisonText).join(" and "));
           }
           descr.push(`${formatRet(o.value)} when ${conds.join(" or ")}`);
         }
         syscalls.push({ nr, name, rules });
-        lines.push(`  ${name} (${nr}): ${descr.join("; ")}${rules.every((r) => r.conditions.length) ? `; otherwise ${formatRet(dflt)}` : ""}`);
+        lines.push(wrapLine(`  ${name} (${nr}): ${descr.join("; ")}${rules.every((r) => r.conditions.length) ? `; otherwise ${formatRet(dflt)}` : ""}`));
       }
       sections.push({ arch, defaultAction: dflt, syscalls });
     }
@@ -156,12 +172,6 @@ function explainInner(p: Program, opts: { budget?: number; maxRules?: number }):
     if (problems.length) ir = undefined;
   }
   return { ir, problems, text: lines.join("\n") };
-}
-
-function condText(c: ArgCondition): string {
-  const arg = c.width === 32 ? `args[${c.index}] (low 32 bits)` : `args[${c.index}]`;
-  if (c.op === "masked_eq") return `${arg} & 0x${c.mask!.toString(16)} == 0x${c.value.toString(16)}`;
-  return `${arg} == 0x${c.value.toString(16)}`;
 }
 
 /**
@@ -196,13 +206,17 @@ export function toSeccompiler(ir: PolicyIR, thread = "main"): { text?: string; r
     ...(r.conditions.length ? {
       args: r.conditions.map((c) => ({
         index: c.index, type: c.width === 32 ? "dword" : "qword",
-        op: c.op === "masked_eq" ? { masked_eq: c.mask } : "eq", val: c.value,
+        op: c.op === "masked_eq" ? { masked_eq: c.mask } : c.op, val: c.value,
       })),
     } : {}),
   })));
   const doc = { [thread]: { default_action: act(sec.defaultAction), filter_action: act(filterAction), filter } };
   return { text: stringifyBig(doc) + "\n" };
 }
+
+const OCI_OPS: Record<Exclude<ArgCondition["op"], "masked_eq">, string> = {
+  eq: "SCMP_CMP_EQ", ne: "SCMP_CMP_NE", lt: "SCMP_CMP_LT", le: "SCMP_CMP_LE", gt: "SCMP_CMP_GT", ge: "SCMP_CMP_GE",
+};
 
 /**
  * The IR as an OCI / Docker profile, when it fits: one ABI (an OCI entry applies to every
@@ -237,14 +251,20 @@ export function toOci(ir: PolicyIR): { text?: string; reason?: string } {
     for (const r of s.rules) {
       const a = act(r.action);
       if (!a) return { reason: `${formatRet(r.action)} has no OCI spelling` };
+      // An OCI comparison reads the whole argument on a 64-bit ABI: a 32-bit equality becomes a
+      // masked one; a 32-bit order or `!=` has no spelling there.
+      const wide = abiArgWidth(sec.arch) === 64;
+      if (r.conditions.some((c) => wide && c.width === 32 && c.op !== "eq" && c.op !== "masked_eq")) {
+        return { reason: `${s.name}: a comparison of an argument's low 32 bits other than == or & has no OCI spelling on ${sec.arch.name}` };
+      }
       const args = r.conditions.map((c) => {
-        if (c.width === 32) {
+        if (c.width === 32 && wide) {
           const m = (c.op === "masked_eq" ? c.mask! : 0xffffffffn) & 0xffffffffn;
           return { index: c.index, value: m, valueTwo: c.value & m, op: "SCMP_CMP_MASKED_EQ" };
         }
         return c.op === "masked_eq"
           ? { index: c.index, value: c.mask!, valueTwo: c.value, op: "SCMP_CMP_MASKED_EQ" }
-          : { index: c.index, value: c.value, op: "SCMP_CMP_EQ" };
+          : { index: c.index, value: c.value, op: OCI_OPS[c.op] };
       });
       if (new Set(args.map((x) => x.index)).size !== args.length) return { reason: "OCI allows one comparison per argument in an entry" };
       syscalls.push({ names: [s.name], action: a.action, ...(a.errnoRet !== undefined ? { errnoRet: a.errnoRet } : {}), ...(args.length ? { args } : {}) });
@@ -257,4 +277,54 @@ export function toOci(ir: PolicyIR): { text?: string; reason?: string } {
     syscalls,
   };
   return { text: stringifyBig(doc) + "\n" };
+}
+
+/** How an explanation compares with the policy a filter was compiled from (bench and tests). */
+export interface ExplanationSize {
+  /** Characters and lines of the text, and its longest line. */
+  chars: number;
+  lines: number;
+  longestLine: number;
+  /** Argument comparisons in the explained policy, and in the source policy. */
+  terms: number;
+  sourceTerms: number;
+  /** The largest per-syscall ratio explained/source comparisons (syscalls with conditions). */
+  worstSyscallRatio: number;
+  /** Where that ratio occurs ("x86_64 mmap"). */
+  worstSyscall?: string;
+  /** Instructions of the explanation compiled again, and of the original filter. */
+  recompiled: number;
+  original: number;
+}
+
+/** Sizes of explanation `e` of `program`, compiled from `source`. */
+export function explanationSize(source: PolicyIR, program: Program, e: Explanation): ExplanationSize {
+  const count = (ir: PolicyIR) => {
+    const m = new Map<string, number>();
+    for (const a of ir.arches) {
+      for (const s of a.syscalls) m.set(`${a.arch.name} ${s.name}`, s.rules.reduce((n, r) => n + r.conditions.length, 0));
+    }
+    return m;
+  };
+  const src = count(source);
+  const got = e.ir ? count(e.ir) : new Map<string, number>();
+  let worst = 0;
+  let worstSyscall: string | undefined;
+  for (const [k, n] of got) {
+    const base = src.get(k) ?? 0;
+    const r = base === 0 ? (n === 0 ? 0 : Infinity) : n / base;
+    if (r > worst) [worst, worstSyscall] = [r, k];
+  }
+  const lines = e.text.split("\n");
+  return {
+    chars: e.text.length,
+    lines: lines.length,
+    longestLine: Math.max(...lines.map((l) => l.length)),
+    terms: [...got.values()].reduce((a, b) => a + b, 0),
+    sourceTerms: [...src.values()].reduce((a, b) => a + b, 0),
+    worstSyscallRatio: worst,
+    worstSyscall,
+    recompiled: e.ir ? compileIR(e.ir).length : 0,
+    original: program.length,
+  };
 }

@@ -1,7 +1,7 @@
 // `verify lint`: flaws that make a filter weaker or stranger than it looks, decided on the BPF
 // with the symbolic engine where they are semantic (what is allowed for which inputs) and by a
 // scan of the program where they are structural. Each finding has a severity and a fix hint.
-// The classes come from real bypasses and bugs (anchors.md section 9).
+// The classes come from real bypasses and bugs (docs/evidence.md section 9).
 import type { Program } from "../engine/program.js";
 import { decodeRet, Action } from "../engine/actions.js";
 import { check } from "../engine/check.js";
@@ -51,7 +51,7 @@ export interface LintOptions {
 
 export function lint(p: Program, opts: LintOptions = {}): Finding[] | Inconclusive {
   const findings: Finding[] = [...structural(p)];
-  // Stack total: every attached filter counts len + 4 (kernel-seccomp.md section 6).
+  // Stack total: every attached filter counts len + 4 (docs/kernel.md section 6).
   if (opts.stackedUnder?.length) {
     const total = p.length + opts.stackedUnder.reduce((s, f) => s + f.length + 4, 0);
     if (total > 32768) {

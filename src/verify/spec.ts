@@ -25,7 +25,7 @@ import type { Program } from "../engine/program.js";
 import { InputBatch } from "../engine/data.js";
 import { evaluateBatch } from "../engine/run.js";
 import { formatRet } from "../engine/actions.js";
-import { loadFilters, parseFilterSpec } from "../formats/detect.js";
+import { loadFilters, parseFilterSpec, isLiveSpec } from "../formats/detect.js";
 import { resolveArch, resolveSyscall, syscallName } from "../syscalls/index.js";
 import { hostArch, type ArchInfo } from "../syscalls/arches.js";
 import { loadPolicy } from "../policy/frontend.js";
@@ -34,7 +34,8 @@ import { InputError } from "../errors.js";
 import { subset, stricter, equal, stackEquals, allows, Inconclusive, type Verdict } from "./relations.js";
 import { lint, lintPolicy, type Finding, type Severity } from "./lint.js";
 import { SymbolicSpace, FALSE, TRUE } from "./symbolic.js";
-import { toBigInt } from "../traces/jsonl.js";
+import { toU64 } from "../traces/jsonl.js";
+import { refuseUnknownKeys, suggestion } from "../validate.js";
 
 export type Status = "pass" | "fail" | "inconclusive";
 
@@ -55,6 +56,7 @@ interface Ctx {
 
 /** `T@FILE` with FILE made relative to the spec file's folder. */
 function filePath(ctx: Ctx, spec: string): string {
+  if (isLiveSpec(spec)) return spec; // a running thread's stack, not a file
   const inDir = isAbsolute(spec) ? spec : resolve(ctx.dir, spec);
   // A path that exists as written wins over the T@FILE reading (a file name may contain '@').
   const { file, thread } = parseFilterSpec(spec.includes("@") && !isAbsolute(spec) && !existsSync(inDir) ? spec : inDir);
@@ -115,6 +117,39 @@ function verdictResult(name: string, v: Verdict, blame: { ir?: PolicyIR; file: s
 
 const RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
 
+/** Each assertion kind: its key and the fields it may carry beside "name". */
+const ASSERTION_FIELDS: Record<string, readonly string[]> = {
+  subset: ["subset"], stricter: ["stricter"], equal: ["equal"], stack: ["stack", "equals"],
+  deny: ["deny", "syscall", "args"], allow: ["allow", "syscall", "args"], lint: ["lint", "fail"],
+};
+
+/** The fields an assertion may have at all (for suggestions when its kind is unclear). */
+const ALL_FIELDS = ["name", ...new Set(Object.values(ASSERTION_FIELDS).flat())];
+
+/**
+ * One assertion's shape: an object of exactly one kind, no field beside that kind's (a typo such
+ * as "arg" would turn an assertion about some arguments into one about every argument), "args"
+ * at most the 6 of struct seccomp_data. `at` is `FILE (/assertions/I` (the pointer is closed here).
+ */
+function validateAssertion(a: unknown, at: string): void {
+  if (a === null || typeof a !== "object" || Array.isArray(a)) throw new InputError("an assertion must be a JSON object", `${at})`);
+  const o = a as Record<string, unknown>;
+  const kinds = Object.keys(ASSERTION_FIELDS).filter((k) => k in o);
+  if (kinds.length > 1) throw new InputError(`one assertion per object, not ${kinds.map((k) => `"${k}"`).join(" and ")}`, `${at})`);
+  if (kinds.length === 0) {
+    const stray = Object.keys(o).find((k) => !ALL_FIELDS.includes(k));
+    const hint = stray === undefined ? "" : `; "${stray}"${suggestion(stray, Object.keys(ASSERTION_FIELDS)) || " is not a field"}`;
+    throw new InputError(`unknown assertion: it needs one of ${Object.keys(ASSERTION_FIELDS).join(", ")}${hint}`, `${at})`);
+  }
+  refuseUnknownKeys(o, ["name", ...ASSERTION_FIELDS[kinds[0]]], (k) => `${at}/${k})`);
+  if (o.name !== undefined && typeof o.name !== "string") throw new InputError('"name" must be a string', `${at}/name)`);
+  if (o.args !== undefined) {
+    if (!Array.isArray(o.args)) throw new InputError('"args" must be an array of argument values', `${at}/args)`);
+    if (o.args.length > 6) throw new InputError(`"args" has ${o.args.length} values; struct seccomp_data has 6`, `${at}/args)`);
+    o.args.forEach((v, k) => toU64(v, `args[${k}]`, `${at}/args/${k})`));
+  }
+}
+
 function runOne(ctx: Ctx, a: Record<string, unknown>, i: number): AssertionResult {
   const pair = (key: string): [string, string] => {
     const v = a[key];
@@ -135,7 +170,9 @@ function runOne(ctx: Ctx, a: Record<string, unknown>, i: number): AssertionResul
   if (a.stack) {
     const list = a.stack;
     if (!Array.isArray(list) || typeof a.equals !== "string") throw new InputError('"stack" takes a list of FILTERs and "equals"', `${ctx.specFile} (/assertions/${i})`);
-    const v = stackEquals(list.map((s) => loadOne(ctx, String(s))), loadOne(ctx, a.equals));
+    // `pid:` entries give their whole stack, oldest first.
+    const stack = list.flatMap((s) => isLiveSpec(String(s)) ? loadFilters(String(s), { arch: ctx.arch }).map((f) => f.program) : [loadOne(ctx, String(s))]);
+    const v = stackEquals(stack, loadOne(ctx, a.equals));
     return verdictResult(label(`stack ${list.join(", ")} = ${a.equals}`), v, { ir: policyOf(ctx, a.equals), file: plainFile(ctx, a.equals) });
   }
   if (typeof a.deny === "string" || typeof a.allow === "string") {
@@ -148,7 +185,7 @@ function runOne(ctx: Ctx, a: Record<string, unknown>, i: number): AssertionResul
     const name = label(`${want} ${a.syscall} by ${spec}`);
     const src = ruleSource(policyOf(ctx, spec), a.syscall);
     if (Array.isArray(a.args)) {
-      const args = a.args.map((v, k) => BigInt.asUintN(64, toBigInt(v, `args[${k}]`, where)));
+      const args = a.args.map((v, k) => toU64(v, `args[${k}]`, `${ctx.specFile} (/assertions/${i}/args/${k})`));
       const ret = evaluateBatch(p, InputBatch.of([{ nr, arch: ctx.arch.token, args }], ctx.arch.endian)).rets[0];
       const ok = allows(ret) === (want === "allow");
       return { name, status: ok ? "pass" : "fail", message: `${a.syscall}(${args.map((x) => "0x" + x.toString(16)).join(", ")}) gives ${formatRet(ret)}`, file: rel(src?.file) ?? plainFile(ctx, spec), line: src?.line };
@@ -196,6 +233,10 @@ export function runSpec(specFile: string, opts: { arch?: ArchInfo } = {}): Asser
     throw new InputError('a spec is an object with an "assertions" array', specFile);
   }
   const d = doc as { arch?: string; assertions: Record<string, unknown>[] };
+  refuseUnknownKeys(d, ["arch", "assertions"], (k) => `${specFile} (/${k})`);
+  if (d.arch !== undefined && typeof d.arch !== "string") throw new InputError('"arch" must be an arch name', `${specFile} (/arch)`);
+  // Every assertion is checked before any runs: a CI gate never reports on half a spec.
+  d.assertions.forEach((a, i) => validateAssertion(a, `${specFile} (/assertions/${i}`));
   const arch = opts.arch ?? (d.arch ? resolveArch(d.arch, `${specFile} (/arch)`) : hostArch());
   const ctx: Ctx = { dir: dirname(resolve(specFile)), specFile, arch };
   return d.assertions.map((a, i) => runOne(ctx, a, i));

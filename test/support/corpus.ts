@@ -1,19 +1,13 @@
-// Locates the shared corpus (../shared beside the repository, as CI has it). Tests that need it
-// call `corpusOrSkip()` so that, without it, they skip with a printed reason instead of failing.
-import { existsSync } from "node:fs";
+// Locates the vendored test corpus (test/corpus/, listed with origin, licence and SHA-256 in its
+// PROVENANCE*.md files). It is part of the repository, so corpus tests never skip: a missing file
+// is a failure, reported by test/corpus.test.ts against the recorded digests.
 import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const sharedDir = process.env.SYSFENCE_SHARED ?? join(repoRoot, "..", "shared");
-export const corpusDir = join(sharedDir, "corpus");
-export const hasCorpus = existsSync(corpusDir);
+export const corpusDir = join(repoRoot, "test", "corpus");
 
-/** Path inside the corpus, or undefined (after printing why) when the corpus is absent. */
-export function corpusPath(...parts: string[]): string | undefined {
-  if (!hasCorpus) {
-    console.warn(`[skip] shared corpus not found at ${corpusDir}: corpus tests are skipped`);
-    return undefined;
-  }
+/** Path of a file or folder inside the vendored corpus. */
+export function corpusPath(...parts: string[]): string {
   return join(corpusDir, ...parts);
 }

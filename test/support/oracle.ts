@@ -260,7 +260,7 @@ export async function probeIp(): Promise<bigint> {
 /**
  * What a trampoline syscall must observe when the whole stack (catch-all included) returns
  * `ret`: the projection from a raw filter result to what user space can see without running
- * the syscall (kernel-seccomp.md section 3).
+ * the syscall (docs/kernel.md section 3).
  */
 export function expectedObservation(ret: number): Observation {
   ret >>>= 0;

@@ -2,7 +2,7 @@
 //
 //   - genValid: programs the kernel accepts by construction, drawn from all 41 accepted opcodes
 //     (operands per form from the engine's one opcode table), with the kernel's linear
-//     scratch-memory pass (kernel-seccomp.md section 9) simulated while generating, so every
+//     scratch-memory pass (docs/kernel.md section 9) simulated while generating, so every
 //     load reads a cell the kernel considers written. `scratch: "loose"` instead loads any cell
 //     stored earlier on some path: the shapes where the kernel's quirk matters.
 //   - mutate / specialPrograms / sweepProgram: programs for the acceptance test (bit flips,
@@ -333,7 +333,7 @@ export function genValid(rng: Rng, o: GenOptions = {}): Generated {
 
 // ---- mutation ---------------------------------------------------------------------------------
 
-/** Codes just outside the accepted set (kernel-seccomp.md section 7), plus odd bits. */
+/** Codes just outside the accepted set (docs/kernel.md section 7), plus odd bits. */
 export const NEAR_MISS_CODES = [
   0x28, 0x30, 0x40, 0x48, 0x50, 0xb1, 0x94, 0x9c, 0x8c, 0x0e, 0x55, 0x8006, 0x62, 0x26, 0x1e,
   0x24 | 0x100, 0x20 | 0x8000, 0x0d, 0x8f, 0x83, 0xa1, 0xc4, 0xd4, 0x65, 0x66, 0x68, 0x70, 0x88,
@@ -405,13 +405,13 @@ export function mutate(rng: Rng, src: readonly Insn[]): Insn[] {
 export interface Special {
   name: string;
   insns: Insn[];
-  /** The verdict kernel-seccomp.md documents, where it does ([V] rows). */
+  /** The verdict docs/kernel.md documents, where it does ([V] rows). */
   expect?: "accept" | "reject";
 }
 
 const ALLOW = Action.ALLOW;
 
-/** The edge cases of kernel-seccomp.md sections 6-9, by name. */
+/** The edge cases of docs/kernel.md sections 6-9, by name. */
 export function specialPrograms(rng: Rng): Special[] {
   const ret = I(C.retK, 0, 0, ALLOW);
   const ld0 = I(C.ldImm, 0, 0, 0);

@@ -16,9 +16,9 @@ export function checkCommand(program: Command): void {
   program
     .command("check")
     .description("check that the kernel would accept each program (exact kernel rules)")
-    .argument("<filter...>", "raw .bpf, bincode map, C header or JSON array; T@FILE picks a thread")
-    .option("--thread <name>", "thread of a bincode map")
-    .option("--arch <arch>", "arch of raw files (sets the byte order)")
+    .argument("<filter...>", "raw .bpf, bincode map, C header, JSON array or policy JSON; T@FILE picks a thread")
+    .option("--thread <name>", "thread of a map or policy (default: every thread)")
+    .option("--arch <arch>", "arch of raw files (sets the byte order) and of policy JSON")
     .option("--endian <le|be>", "byte order of raw files")
     .option("--cache", "also report which syscalls the kernel's action cache proves always allowed")
     .option("--json", "one JSON object per program")

@@ -1,6 +1,5 @@
 // `sysfence compile POLICY [--arch A] [--thread T] [--format raw|bincode|c|json|disasm] -o OUT`.
 import { readBoundedText, SIZE_LIMITS } from "../../read.js";
-import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { compilePolicyText } from "../../policy/index.js";
@@ -12,6 +11,7 @@ import { disassemble } from "../../text/disasm.js";
 import { hostArch } from "../../syscalls/arches.js";
 import { InputError } from "../../errors.js";
 import { archOption, err, out } from "../common.js";
+import { outputDirectory, outputKind, writeOutput } from "../output.js";
 
 interface CompileOpts {
   arch?: string;
@@ -33,38 +33,38 @@ export function compileCommand(program: Command): void {
     .description("compile a policy (seccompiler JSON or OCI/Docker profile) into BPF")
     .argument("<policy>", "policy JSON file")
     .option("--arch <arch>", "target ABI (default: this machine's)")
-    .option("--thread <name>", "only this thread of a seccompiler map")
+    .option("--thread <name>", "only this thread of the policy (default: every thread)")
     .option("--format <fmt>", "raw | bincode | c | json | disasm", "raw")
-    .option("-o, --output <path>", "output file (raw with several threads: a directory of THREAD.bpf)")
+    .option("-o, --output <path>", "output file, device or FIFO (raw: a directory gets one THREAD.bpf per thread)")
     .option("--caps <list>", "OCI: capabilities the container has (default: Docker's default set)")
     .option("--kernel <major.minor>", "OCI: kernel version for minKernel (default: this kernel)")
     .action((file: string, o: CompileOpts) => {
       const text = readBoundedText(file, SIZE_LIMITS.policy, "a policy file");
-      const arch = archOption(o.arch) ?? hostArch();
-      const r = compilePolicyText(text, file, { arch, thread: o.thread, caps: parseCaps(o.caps), kernel: o.kernel });
+      const r = compilePolicyText(text, file, { arch: archOption(o.arch), thread: o.thread, caps: parseCaps(o.caps), kernel: o.kernel });
+      // A minijail policy may take its arch from its constants.json.
+      const arch = archOption(o.arch) ?? r.programs[0]?.ir.arches[0]?.arch ?? hostArch();
       for (const w of r.warnings) {
         const where = w.source ? `${w.source.file}${w.source.line ? `:${w.source.line}` : ""}${w.source.pointer ? ` (${w.source.pointer})` : ""}: ` : "";
         err(`sysfence: warning: ${where}${w.message}`);
       }
       const progs = r.programs;
       if (progs.length === 0) throw new InputError("the policy holds no filter", file);
-      const write = (path: string, data: string | Uint8Array) => {
-        try {
-          writeFileSync(path, data);
-        } catch (e) {
-          throw new InputError(`cannot write: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, path);
-        }
-      };
+      const write = writeOutput;
       const dest = o.output;
       let text2: string | Uint8Array;
       switch (o.format) {
         case "raw": {
           if (!dest) throw new InputError("raw output needs -o OUT");
-          if (progs.length === 1) {
-            write(dest, writeRaw(progs[0].program, arch.endian));
-          } else {
-            mkdirSync(dest, { recursive: true });
+          // A directory (or several threads) holds one THREAD.bpf per thread; a device or FIFO
+          // takes the programs one after another (-o /dev/null checks that a policy compiles).
+          const kind = outputKind(dest);
+          if (kind === "directory" || (progs.length > 1 && kind === "missing")) {
+            outputDirectory(dest);
             for (const p of progs) write(join(dest, `${p.name}.bpf`), writeRaw(p.program, arch.endian));
+          } else if (progs.length === 1 || kind === "stream") {
+            for (const p of progs) write(dest, writeRaw(p.program, arch.endian));
+          } else {
+            throw new InputError(`the policy holds ${progs.length} threads (${progs.map((p) => p.name).join(", ")}): give a directory for one THREAD.bpf each, --thread T, or --format bincode`, dest);
           }
           break;
         }

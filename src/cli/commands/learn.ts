@@ -3,7 +3,7 @@
 // within --within BASE, and replaying the traces under it denies nothing. The policy goes to
 // -o (stdout by default); the summary and warnings go to stderr.
 import type { Command } from "commander";
-import { writeFileSync } from "node:fs";
+import { writeOutput } from "../output.js";
 import { ExitCode, InputError } from "../../errors.js";
 import { parseActionSpec } from "../../policy/builder.js";
 import { learnPolicy, LEARN_FORMATS, type LearnFormat, type Check } from "../../learn/index.js";
@@ -40,7 +40,7 @@ export function learnCommand(program: Command): void {
     .description("learn a policy (seccompiler JSON or OCI profile) from strace/audit/JSONL traces, then verify it")
     .argument("<trace...>", "traces (strace text, audit logs, JSON lines; gzip or not)")
     .option("--arch <arch>", "ABI of the policy (and of traces that do not say); required")
-    .option("--format <format>", "seccompiler or oci", "seccompiler")
+    .option("--format <format>", "seccompiler, oci or minijail", "seccompiler")
     .option("--thread <name>", "seccompiler thread name", "main")
     .option("--within <BASE>", "never allow more than this filter or policy (T@FILE picks a thread); checked with the verifier")
     .option("--widen", "syscall names only, no argument narrowing")
@@ -53,7 +53,7 @@ export function learnCommand(program: Command): void {
       if (o.arch === undefined) throw new InputError("give --arch: the ABI the policy is for (e.g. x86_64, aarch64)");
       const arch = archOption(o.arch)!;
       if (!(LEARN_FORMATS as readonly string[]).includes(o.format ?? "")) {
-        throw new InputError(`--format takes ${LEARN_FORMATS.join(" or ")}, not "${o.format}"`);
+        throw new InputError(`--format takes ${LEARN_FORMATS.slice(0, -1).join(", ")} or ${LEARN_FORMATS.at(-1)}, not "${o.format}"`);
       }
       const format = o.format as LearnFormat;
       const defaultAction = parseActionSpec(o.defaultAction ?? "kill_process", "--default-action");
@@ -68,11 +68,7 @@ export function learnCommand(program: Command): void {
       });
       if (o.output === undefined || o.output === "-") out(r.text.trimEnd());
       else {
-        try {
-          writeFileSync(o.output, r.text);
-        } catch (e) {
-          throw new InputError(`cannot write: ${(e as Error).message}`, o.output);
-        }
+        writeOutput(o.output, r.text);
       }
       for (const w of r.warnings) err(`sysfence: warning: ${w}`);
       const dest = o.output === undefined || o.output === "-" ? "stdout" : o.output;

@@ -12,7 +12,7 @@ import { hostArch } from "../../syscalls/arches.js";
 import { sniffTraceFile, TRACE_FORMATS, type TraceFormat } from "../../traces/reader.js";
 import { parseFilterSpec } from "../../formats/detect.js";
 import { replayTraces, formatReplayText, replayJson, traceBytes, type DeciderChoice } from "../../replay/index.js";
-import { loadOneEach, archOption, filterLabel, out, type FilterArgOptions } from "../common.js";
+import { loadStackArgs, archOption, filterLabel, out, type FilterArgOptions } from "../common.js";
 import "../../policy/index.js";
 
 interface ReplayOpts extends FilterArgOptions {
@@ -99,7 +99,7 @@ export function replayCommand(program: Command): void {
     .description("replay strace/audit/JSONL traces against a filter (or a stack): allowed, denied, or depends on an argument")
     .argument("<filter-and-traces...>", "FILTER… then TRACE… (told apart by content; gzip traces are read as such)")
     .option("--arch <arch>", "ABI of traces that do not say (strace, JSON lines); default: the filter's arch check, else the host")
-    .option("--thread <name>", "thread of a bincode map or policy (for every FILTER)")
+    .option("--thread <name>", "thread of a map or policy, for every FILTER (needed when one holds several; T@FILE picks per file)")
     .option("--endian <le|be>", "byte order of raw filter files")
     .option("--trace-format <format>", "strace, audit or jsonl (default: detected per file)")
     .option("--after-install", "apply the filter only from the traced process's own successful seccomp install on (per thread; TSYNC: the whole process)")
@@ -111,7 +111,7 @@ export function replayCommand(program: Command): void {
       const { filters: specs, traces } = splitFilterAndTraces(args);
       const format = traceFormatOption(o.traceFormat);
       const decider = deciderOption(o.decider);
-      const filters = loadOneEach(specs, { thread: o.thread, arch: o.arch, endian: o.endian });
+      const filters = loadStackArgs(specs, { thread: o.thread, arch: o.arch, endian: o.endian });
       const arch = archOption(o.arch) ?? inferArch(filters[filters.length - 1].program) ?? hostArch();
       const bar = progressBar(traceBytes(traces), process.stderr, o.progress !== false);
       let result;

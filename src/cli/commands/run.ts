@@ -10,7 +10,7 @@ import { hostArch } from "../../syscalls/arches.js";
 import { resolveSyscall } from "../../syscalls/index.js";
 import { parseJsonl, toBigInt, type SyscallRecord } from "../../traces/jsonl.js";
 import { InputError } from "../../errors.js";
-import { loadOneEach, archOption, out, type FilterArgOptions } from "../common.js";
+import { loadStackArgs, archOption, out, type FilterArgOptions } from "../common.js";
 
 interface RunOpts extends FilterArgOptions {
   syscall?: string;
@@ -37,12 +37,12 @@ export function runCommand(program: Command): void {
     .option("--args <v0,…,v5>", "up to six arguments (decimal or 0x hex, 64-bit exact)")
     .option("--ip <value>", "instruction pointer")
     .option("--inputs <file.jsonl>", "one input per line: {\"arch\",\"nr\"|\"syscall\",\"args\",\"ip\"}")
-    .option("--thread <name>", "thread of a bincode map (for every FILTER)")
+    .option("--thread <name>", "thread of a map or policy, for every FILTER (needed when one holds several; T@FILE picks per file)")
     .option("--endian <le|be>", "byte order of raw files")
     .option("--probe-bypass <mode>", "model the x86_64 uretprobe/uprobe exception: none|uretprobe|uretprobe+uprobe", "none")
     .option("--json", "print {\"action\",\"data\",\"ret\"} per input")
     .action((specs: string[], o: RunOpts) => {
-      const filters = loadOneEach(specs, { thread: o.thread, arch: o.arch, endian: o.endian });
+      const filters = loadStackArgs(specs, { thread: o.thread, arch: o.arch, endian: o.endian });
       const arch = archOption(o.arch) ?? inferArch(filters[filters.length - 1].program) ?? hostArch();
       let records: SyscallRecord[];
       if (o.inputs !== undefined) {

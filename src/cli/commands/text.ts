@@ -1,7 +1,7 @@
 // `sysfence disasm FILTER` and `sysfence asm TEXT -o OUT`: the text form of programs
 // (docs/asm.md). disasm -> asm gives back the same bytes.
 import { readBoundedText, SIZE_LIMITS } from "../../read.js";
-import { writeFileSync } from "node:fs";
+import { writeOutput } from "../output.js";
 import type { Command } from "commander";
 import { disassemble } from "../../text/disasm.js";
 import { assemble } from "../../text/asm.js";
@@ -18,7 +18,7 @@ export function textCommands(program: Command): void {
     .description("disassemble programs into sysfence assembly with symbolic names")
     .argument("<filter...>", "filter files (T@FILE picks a thread)")
     .option("--arch <arch>", "ABI for syscall names (default: the filter's first arch check)")
-    .option("--thread <name>", "thread of a bincode map")
+    .option("--thread <name>", "thread of a map or policy (default: every thread)")
     .option("--endian <le|be>", "byte order of raw files")
     .action((specs: string[], o: FilterArgOptions) => {
       const arch = archOption(o.arch);
@@ -58,7 +58,7 @@ export function textCommands(program: Command): void {
         case "json": bytes = writeJsonArray(prog); break;
         default: throw new InputError(`--format takes raw, c or json, not "${o.format}"`);
       }
-      writeFileSync(o.output, bytes);
+      writeOutput(o.output, bytes);
       err(`sysfence: wrote ${prog.length} instructions to ${o.output}${errors.length ? " (rejected by the kernel's rules)" : ""}`);
     });
 }

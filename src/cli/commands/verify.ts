@@ -6,7 +6,9 @@ import { subset, stricter, equal, stackEquals, stackOutcomes, Inconclusive, type
 import { SymbolicSpace } from "../../verify/symbolic.js";
 import { formatRet } from "../../engine/actions.js";
 import { ExitCode, InputError } from "../../errors.js";
-import { loadOneEach, out, filterLabel, type FilterArgOptions } from "../common.js";
+import { loadOneEach, loadFilterArgs, loadStackArgs, out, filterLabel, type FilterArgOptions } from "../common.js";
+import type { PolicyIR } from "../../policy/ir.js";
+import { isLiveSpec } from "../../formats/detect.js";
 import type { LoadedFilter } from "../../formats/detect.js";
 import { diff } from "../../verify/diff.js";
 import { lint, lintPolicy, findingsExitCode, type Finding } from "../../verify/lint.js";
@@ -14,8 +16,10 @@ import { loadPolicy } from "../../policy/frontend.js";
 import { parseFilterSpec } from "../../formats/detect.js";
 import { archOption } from "../common.js";
 import { hostArch } from "../../syscalls/arches.js";
-import { writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeOutput } from "../output.js";
 import { runSpec, ciAnnotations, junitXml } from "../../verify/spec.js";
+import { counterexampleJson, verdictLines, diffLines, lintLines } from "../../verify/report.js";
 
 interface VerifyOpts extends FilterArgOptions {
   json?: boolean;
@@ -26,38 +30,15 @@ interface VerifyOpts extends FilterArgOptions {
 
 const hex = (v: bigint | number) => "0x" + BigInt.asUintN(64, BigInt(v)).toString(16);
 
-export function counterexampleJson(cx: Counterexample, labels: string[]) {
-  return {
-    arch: cx.arch?.name ?? hex(cx.data.arch),
-    syscall: cx.syscall ?? null,
-    nr: cx.data.nr >>> 0,
-    args: (cx.data.args ?? []).map(hex),
-    ip: hex(cx.data.instructionPointer ?? 0n),
-    results: Object.fromEntries(labels.map((l, i) => [l, formatRet(cx.results[i])])),
-  };
-}
-
 function printVerdict(what: string, v: Verdict, labels: string[], json: boolean | undefined): number {
-  if (v instanceof Inconclusive) {
-    if (json) out(JSON.stringify({ relation: what, result: "inconclusive", reason: v.reason }));
-    else out(`${what}: inconclusive: ${v.reason}`);
-    return ExitCode.INCONCLUSIVE;
-  }
-  if (v.holds) {
-    if (json) out(JSON.stringify({ relation: what, result: "holds" }));
-    else out(`${what}: holds`);
-    return ExitCode.OK;
-  }
-  const cx = counterexampleJson(v.counterexample, labels);
   if (json) {
-    out(JSON.stringify({ relation: what, result: "does not hold", counterexample: cx }));
+    if (v instanceof Inconclusive) out(JSON.stringify({ relation: what, result: "inconclusive", reason: v.reason }));
+    else if (v.holds) out(JSON.stringify({ relation: what, result: "holds" }));
+    else out(JSON.stringify({ relation: what, result: "does not hold", counterexample: counterexampleJson(v.counterexample, labels) }));
   } else {
-    out(`${what}: does not hold`);
-    out(`  counterexample: ${cx.arch} ${cx.syscall ?? "?"} (nr ${cx.nr})`);
-    out(`    args ${cx.args.join(" ")}  ip ${cx.ip}`);
-    for (const [l, r] of Object.entries(cx.results)) out(`    ${l}: ${r}`);
+    for (const line of verdictLines(what, v, labels)) out(line);
   }
-  return ExitCode.FAIL;
+  return v instanceof Inconclusive ? ExitCode.INCONCLUSIVE : v.holds ? ExitCode.OK : ExitCode.FAIL;
 }
 
 function budgetOf(o: VerifyOpts): number | undefined {
@@ -94,7 +75,7 @@ export function verifyCommand(program: Command): void {
         return;
       }
       const results = runSpec(o.spec, { arch: archOption(o.arch) });
-      if (o.junit) writeFileSync(o.junit, junitXml(results));
+      if (o.junit) writeOutput(o.junit, junitXml(results));
       if (o.json) out(JSON.stringify({ spec: o.spec, results }));
       else for (const r of results) out(`${r.status.padEnd(12)} ${r.name}: ${r.message}`);
       if (o.ci) for (const line of ciAnnotations(results)) out(line);
@@ -122,7 +103,15 @@ export function verifyCommand(program: Command): void {
     .argument("<a>", "filter A")
     .argument("<b>", "filter B"))
     .action((a: string, b: string, o: VerifyOpts) => {
-      const [fa, fb] = loadOneEach([a, b], o);
+      // A running process's stack of several filters is compared as the kernel combines it.
+      const stack = isLiveSpec(a) ? loadStackArgs([a], o) : [];
+      if (stack.length > 1) {
+        const [fb] = loadOneEach([b], o);
+        const v = stackEquals(stack.map((f) => f.program), fb.program, { budget: budgetOf(o) });
+        process.exitCode = printVerdict(`stack(${a}) = ${filterLabel(fb)}`, v, ["stack", filterLabel(fb)], o.json);
+        return;
+      }
+      const [fa, fb] = stack.length === 1 ? [stack[0], ...loadOneEach([b], o)] : loadOneEach([a, b], o);
       const labels = [filterLabel(fa), filterLabel(fb)];
       process.exitCode = printVerdict(`${labels[0]} = ${labels[1]}`, equal(fa.program, fb.program, { budget: budgetOf(o) }), labels, o.json);
     });
@@ -141,57 +130,45 @@ export function verifyCommand(program: Command): void {
       }
       if (o.json) {
         out(JSON.stringify({ a: labels[0], b: labels[1], differences: r.entries, truncated: r.truncated }));
-      } else if (r.entries.length === 0) {
-        out(`${labels[0]} and ${labels[1]}: no difference`);
       } else {
-        out(`A = ${labels[0]}\nB = ${labels[1]}`);
-        let arch = "";
-        for (const e of r.entries) {
-          if (e.arch !== arch) {
-            arch = e.arch;
-            out(`${arch}:`);
-          }
-          const nr = e.nr[0] === e.nr[1] ? ` (${e.nr[0]})` : "";
-          out(`  ${e.syscall}${nr}: A ${e.a}, B ${e.b}${e.when === "always" ? "" : ` when ${e.when}`}`);
-        }
-        if (r.truncated) out("  … (more differences; use --json for the full list)");
+        for (const line of diffLines(r, labels)) out(line);
       }
       process.exitCode = r.entries.length ? ExitCode.FAIL : ExitCode.OK;
     });
 
   common(verify.command("lint")
     .description("find flaws: no arch check, x32 reachable, 64-bit compares on int arguments, io_uring next to socket rules, odd return values, dead code, conditions that always or never hold")
-    .argument("<filter>", "filter to lint")
+    .argument("<filter>", "filter to lint (a map or policy without --thread: every thread)")
     .option("--under <older...>", "filters installed before it (for the stack-size check)"))
     .action((spec: string, o: VerifyOpts & { under?: string[] }) => {
-      const [f] = loadOneEach([spec], o);
       const under = o.under ? loadOneEach(o.under, o).map((x) => x.program) : undefined;
-      const r = lint(f.program, { budget: budgetOf(o), stackedUnder: under });
-      if (r instanceof Inconclusive) {
-        process.exitCode = printVerdict(`lint ${filterLabel(f)}`, r, [filterLabel(f)], o.json);
-        return;
-      }
-      const findings: Finding[] = [...r];
-      // A policy file also gets the checks only its source can show.
+      // A policy file also gets the checks only its source can show, per thread.
       const { file, thread } = parseFilterSpec(spec);
+      let policies: Map<string, PolicyIR> | undefined;
       try {
         const text = readBoundedText(file, SIZE_LIMITS.policy, "a policy file");
         if (text.trimStart().startsWith("{")) {
-          const p = loadPolicy(text, file, { arch: archOption(o.arch) ?? hostArch(), thread: thread ?? o.thread });
-          for (const ir of p.policies.values()) findings.push(...lintPolicy(ir));
+          policies = loadPolicy(text, file, { arch: archOption(o.arch) ?? hostArch(), thread: thread ?? o.thread }).policies;
         }
       } catch {
         // Not a policy (or not readable as one): the BPF findings stand alone.
       }
-      if (o.json) out(JSON.stringify({ filter: filterLabel(f), findings }));
-      else if (findings.length === 0) out(`${filterLabel(f)}: clean`);
-      else {
-        for (const x of findings) {
-          const at = x.index !== undefined ? ` insn ${x.index}` : "";
-          out(`${filterLabel(f)}:${at} ${x.severity} [${x.id}] ${x.message}\n    fix: ${x.hint}`);
+      let code: number = ExitCode.OK;
+      // Every thread of a map or policy unless one is picked: each is linted on its own.
+      for (const f of loadFilterArgs([spec], o)) {
+        const r = lint(f.program, { budget: budgetOf(o), stackedUnder: under });
+        if (r instanceof Inconclusive) {
+          code = Math.max(code, printVerdict(`lint ${filterLabel(f)}`, r, [filterLabel(f)], o.json));
+          continue;
         }
+        const findings: Finding[] = [...r];
+        const ir = policies && (policies.size === 1 ? [...policies.values()][0] : policies.get(f.thread ?? ""));
+        if (ir) findings.push(...lintPolicy(ir));
+        if (o.json) out(JSON.stringify({ filter: filterLabel(f), findings }));
+        else for (const line of lintLines(filterLabel(f), findings)) out(line);
+        code = Math.max(code, findingsExitCode(findings));
       }
-      process.exitCode = findingsExitCode(findings);
+      process.exitCode = code;
     });
 
   common(verify.command("stack")
@@ -199,7 +176,7 @@ export function verifyCommand(program: Command): void {
     .argument("<filters...>", "filters, oldest first")
     .option("--equals <b>", "check that the stack's effective policy equals filter B"))
     .action((specs: string[], o: VerifyOpts) => {
-      const filters: LoadedFilter[] = loadOneEach(specs, o);
+      const filters: LoadedFilter[] = loadStackArgs(specs, o);
       const labels = filters.map(filterLabel);
       if (o.equals !== undefined) {
         const [fb] = loadOneEach([o.equals], o);

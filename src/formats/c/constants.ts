@@ -29,7 +29,7 @@ const BPF_LITERALS: Record<string, number> = {
   // audit arch flag bits and the x32 bit
   __AUDIT_ARCH_64BIT: 0x80000000, __AUDIT_ARCH_LE: 0x40000000,
   __AUDIT_ARCH_CONVENTION_MIPS64_N32: 0x20000000, __X32_SYSCALL_BIT: 0x40000000,
-  // AUDIT_ARCH_* values kernel-seccomp.md section 13 lists beyond the ABIs of ARCHES.
+  // AUDIT_ARCH_* values docs/kernel.md section 13 lists beyond the ABIs of ARCHES.
   AUDIT_ARCH_ARMEB: 0x00000028, AUDIT_ARCH_RISCV32: 0x400000f3, AUDIT_ARCH_LOONGARCH32: 0x40000102,
   AUDIT_ARCH_SPARC: 0x00000002, AUDIT_ARCH_SPARC64: 0x8000002b, AUDIT_ARCH_CSKY: 0x400000fc,
   // errno-base.h: the same numbers on every Linux ABI.
@@ -52,7 +52,7 @@ export function enosys(arch?: ArchInfo): number {
   return 38;
 }
 
-/** struct seccomp_data field offsets (kernel-seccomp.md section 2). */
+/** struct seccomp_data field offsets (docs/kernel.md section 2). */
 export const SECCOMP_DATA_FIELDS: Readonly<Record<string, number>> = ownTable({ nr: 0, arch: 4, instruction_pointer: 8 });
 
 /** Compiler-predefined macros per ABI, so `#if defined(__x86_64__)` picks the right branch. */

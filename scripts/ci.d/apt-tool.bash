@@ -1,0 +1,26 @@
+# Sourced by scripts/ci.d/*.sh (not run on its own: .ci/run runs only *.sh): installs the Debian
+# packages that provide one command, or says why it cannot. Never fails.
+#
+#   apt_tool NAME COMMAND "VERSION COMMAND" "WHAT SKIPS" PACKAGE...
+#
+# NAME prefixes every line; COMMAND is what the tests need on PATH; VERSION COMMAND prints one
+# line naming the version; WHAT SKIPS ends the message when it cannot be had.
+apt_tool() {
+  local name=$1 cmd=$2 version=$3 skips=$4
+  shift 4
+  if command -v "$cmd" >/dev/null 2>&1; then
+    echo "ci.d/$name: present: $(sh -c "$version" 2>/dev/null | head -1)"
+    return 0
+  fi
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "ci.d/$name: $cmd missing and cannot install it (not root or no apt-get): $skips"
+    return 0
+  fi
+  if DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null; then
+    echo "ci.d/$name: installed $(sh -c "$version" 2>/dev/null | head -1)"
+  else
+    echo "ci.d/$name: apt-get install $* failed: $skips"
+  fi
+  return 0
+}

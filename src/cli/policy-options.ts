@@ -1,0 +1,47 @@
+// Options for policy dialects that are not JSON (minijail), added to every command that reads a
+// policy (the commands with --arch or --policy), so that `compile`, `check`, `run`, `verify`,
+// `explain`, `replay`, `learn --within` and `launch --policy` all read minijail files the same
+// way. The parsed choice becomes the process-wide default of the policy compiler before the
+// command runs (src/policy/index.ts setMinijailDefaults), so no command has to pass it along.
+import { Option, type Command } from "commander";
+import { InputError } from "../errors.js";
+import { setMinijailDefaults } from "../policy/index.js";
+import { parseIncludeRoot, type MinijailOptions } from "../policy/minijail/index.js";
+
+const OPTIONS = [
+  new Option("--minijail-semantics <c|python>", "minijail: whose meaning (c: the man page and libminijail, default; python: compile_seccomp_policy.py, as crosvm builds)").choices(["c", "python"]),
+  new Option("--minijail-duplicates <mode>", "minijail: a syscall in several statements (refuse: C default; first: Android; concat: Python default)").choices(["refuse", "first", "concat"]),
+  new Option("--default-action <action>", "minijail: default action, overriding @default (allow, kill, kill-process, kill-thread, trap, log, trace, user-notify, return N)"),
+  new Option("--use-kill-process", "minijail: kill means KILL_PROCESS, not KILL_THREAD"),
+  new Option("--constants <file>", "minijail: constants.json for the arch (default: the one beside the policy)"),
+  new Option("--include-root <PREFIX=DIR>", "minijail: read @include PREFIX/… from DIR (repeatable; default: beside the including file)")
+    .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
+];
+
+/** Adds the options to every command (and subcommand) that reads a policy. */
+export function addPolicyOptions(program: Command): void {
+  const visit = (cmd: Command): void => {
+    const longs = new Set(cmd.options.map((o) => o.long));
+    if (longs.has("--arch") || longs.has("--policy")) {
+      for (const o of OPTIONS) if (!longs.has(o.long)) cmd.addOption(o);
+      cmd.hook("preAction", (_this, action) => setMinijailDefaults(minijailOptions(action.opts(), longs)));
+    }
+    cmd.commands.forEach(visit);
+  };
+  program.commands.forEach(visit);
+}
+
+function minijailOptions(o: Record<string, unknown>, own: Set<string | undefined>): MinijailOptions {
+  const out: MinijailOptions = {};
+  if (o.minijailSemantics !== undefined) out.semantics = o.minijailSemantics as MinijailOptions["semantics"];
+  if (o.minijailDuplicates !== undefined) out.duplicates = o.minijailDuplicates as MinijailOptions["duplicates"];
+  // A command with its own --default-action (learn) keeps it for itself.
+  if (o.defaultAction !== undefined && !own.has("--default-action")) out.defaultAction = String(o.defaultAction);
+  if (o.useKillProcess) out.useKillProcess = true;
+  if (o.constants !== undefined) out.constants = String(o.constants);
+  if (o.includeRoot !== undefined) out.includeRoots = (o.includeRoot as string[]).map(parseIncludeRoot);
+  if (out.duplicates === "concat" && out.semantics !== "python") {
+    throw new InputError("--minijail-duplicates concat needs --minijail-semantics python");
+  }
+  return out;
+}
