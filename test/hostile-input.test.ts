@@ -204,3 +204,21 @@ describe("assembly text", () => {
     expect(e.where).toBe("l.asm:2");
   });
 });
+
+describe("verify spec files (fuzz finding spec seed 1 #46)", () => {
+  it("20,000 copies of one assertion read and compile the filter once, and each keeps its own name", async () => {
+    const { runSpec } = await import("../src/verify/spec.js");
+    const dir = mkdtempSync(join(tmp, "spec-"));
+    writeFileSync(join(dir, "f.json"), thread({}));
+    const one = { allow: "vmm@f.json", syscall: "read", args: [0, "0x10"] };
+    const assertions = [{ ...one, name: "first" }, ...Array.from({ length: 20_000 }, () => one), { ...one, name: "last" }, { deny: "vmm@f.json", syscall: "write" }];
+    writeFileSync(join(dir, "spec.json"), JSON.stringify({ arch: "x86_64", assertions }));
+    const r = runSpec(join(dir, "spec.json"));
+    expect(r).toHaveLength(20_003);
+    expect(r[0].name).toBe("first");
+    expect(r[20_001].name).toBe("last");
+    expect(r[1].name).toBe("allow read by vmm@f.json");
+    expect(r.slice(0, 20_002).every((x) => x.status === "pass")).toBe(true);
+    expect(r[20_002].status).toBe("pass");
+  });
+});
