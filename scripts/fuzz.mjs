@@ -164,6 +164,27 @@ const BYTE_MUTATIONS = {
   },
 };
 
+/** Damage in the terms of one text format (the line-oriented ones with a grammar of their own). */
+const FORMAT_MUTATIONS = {
+  minijail: {
+    /** Include cycles, includes of special and far-away files, lines of thousands of terms. */
+    statement(r, b) {
+      const lines = b.toString("latin1").split("\n");
+      const line = r.pick([
+        "@include ./device.policy", "@include /usr/share/policy/crosvm/common_device.policy", "@include /dev/zero",
+        "@include /usr/share/policy/crosvm/../../../../../etc/passwd", "@include", "@frequency ./device.policy",
+        `ioctl: ${Array.from({ length: r.pick([10, 1000, 20_000]) }, (_, i) => `arg1 == ${i}`).join(" || ")}`,
+        `read: ${Array.from({ length: r.pick([10, 1000]) }, () => "arg0 & O_RDONLY").join(" && ")}`,
+        `write: arg${r.pick(["0", "5", "6", "-1", "4294967296"])} ${r.pick(["==", "!=", "<", "<=", ">", ">=", "&", "in", "=~"])} ${r.pick(NUMBERS)}`,
+        `${r.pick(PROTO_NAMES)}: 1`, `open: return ${r.pick(["1", "4096", "4095", "65536", "-1", "toString", "EPERM"])}`,
+        "@default " + r.pick(["kill", "trap", "log", "user-notify", "return 1", "toString", "kill-process"]),
+      ]);
+      lines.splice(r.int(lines.length + 1), 0, line);
+      return Buffer.from(lines.join("\n"), "latin1");
+    },
+  },
+};
+
 /** The paths of every value of a JSON document ([] is the root). */
 function jsonPaths(doc, limit = 5000) {
   const out = [];
@@ -273,6 +294,8 @@ function renderJson(doc, r) {
 }
 
 // ---- seeds ---------------------------------------------------------------------------------------
+/** crosvm's minijail policies (vendored): seeds, and the root their @include lines resolve in. */
+const MINIJAIL_DIR = "test/corpus/policies/crosvm/x86_64";
 function seedFiles() {
   const read = (p) => readFileSync(join(root, p));
   const fx = (d) => (existsSync(join(root, d)) ? readdirSync(join(root, d)).map((f) => join(d, f)) : []);
@@ -286,7 +309,8 @@ function seedFiles() {
   strace.push(gunzipSync(read("filters/qemu-microvm-boot.strace.gz")).subarray(0, 200_000));
   const audit = traces.filter((p) => p.endsWith(".log")).map(read);
   const jsonl = traces.filter((p) => p.endsWith(".jsonl")).map(read);
-  return { seccompiler, oci, asm, c, strace, audit, jsonl };
+  const minijail = fx(MINIJAIL_DIR).filter((p) => p.endsWith(".policy")).map(read);
+  return { seccompiler, oci, asm, c, strace, audit, jsonl, minijail };
 }
 
 // ---- the targets -----------------------------------------------------------------------------
@@ -304,8 +328,8 @@ function targets(api, seeds, work) {
     return p;
   };
   /** Compiles a policy and compares every program with the reference evaluator. */
-  const policyCheck = (bytes, file) => {
-    const r = api.compilePolicyText(bytes.toString("utf8"), file, { arch: x86_64, kernel: "6.1" });
+  const policyCheck = (bytes, file, more = {}) => {
+    const r = api.compilePolicyText(bytes.toString("utf8"), file, { arch: x86_64, kernel: "6.1", ...more });
     for (const p of r.programs) {
       const inputs = referenceInputs(p.ir);
       const batch = api.InputBatch.of(inputs);
@@ -327,6 +351,11 @@ function targets(api, seeds, work) {
     return undefined;
   };
   const sink = { event() {} };
+  /** crosvm's own compile: its include root and constants, the Python reading, trap by default. */
+  const minijailOptions = {
+    semantics: "python", defaultAction: "trap", constants: join(root, MINIJAIL_DIR, "constants.json"),
+    includeRoots: [{ prefix: "/usr/share/policy/crosvm", dir: join(root, MINIJAIL_DIR) }],
+  };
   const trace = async (bytes, format) => {
     const p = tmp(`trace.${format}`, bytes);
     await api.readTrace(p, { fileIndex: 0, arch: x86_64, format, sink });
@@ -334,6 +363,12 @@ function targets(api, seeds, work) {
   return {
     seccompiler: { seeds: seeds.seccompiler, json: true, run: (b) => policyCheck(b, "policy.json"), cli: (p) => ["compile", p, "--arch", "x86_64", "-o", "/dev/null"] },
     oci: { seeds: seeds.oci, json: true, run: (b) => policyCheck(b, "profile.json"), cli: (p) => ["compile", p, "--arch", "x86_64", "--kernel", "6.1", "-o", "/dev/null"] },
+    minijail: {
+      seeds: seeds.minijail,
+      run: (b) => policyCheck(b, join(work, "device.policy"), { minijail: minijailOptions }),
+      cli: (p) => ["compile", p, "--arch", "x86_64", "--include-root", `/usr/share/policy/crosvm=${join(root, MINIJAIL_DIR)}`,
+        "--constants", join(root, MINIJAIL_DIR, "constants.json"), "--default-action", "trap", "-o", "/dev/null"],
+    },
     raw: {
       seeds: () => compiledSeeds(api, seeds).map((p) => Buffer.from(api.writeRaw(p))),
       run: (b) => roundTrip(api.readRaw(b, "le", "f.bpf")),
@@ -445,6 +480,7 @@ function referenceInputs(ir) {
 
 /** Input `index` of a format: a seed, one to three mutations. */
 function makeInput(seed, format, index, seedList, isJson) {
+  const own = FORMAT_MUTATIONS[format];
   const r = rng(hash32(seed, format, index));
   let bytes = bytesOf(r.pick(seedList));
   const kinds = r.int(3) + 1;
@@ -472,8 +508,9 @@ function makeInput(seed, format, index, seedList, isJson) {
         continue;
       }
     }
-    const name = r.pick(Object.keys(BYTE_MUTATIONS));
-    const next = BYTE_MUTATIONS[name](r, bytes);
+    const table = own && r.chance(0.4) ? own : BYTE_MUTATIONS;
+    const name = r.pick(Object.keys(table));
+    const next = table[name](r, bytes);
     if (next.length <= MAX_INPUT) {
       bytes = next;
       label.push(name);
@@ -502,7 +539,9 @@ async function child(o) {
   }
   for (; i < until && Date.now() < deadline; i++) {
     say(`S ${i}`);
+    const g0 = performance.now();
     const inp = makeInput(o.seed, fmt, i, seedList, t.json);
+    const genMs = performance.now() - g0;
     let cls = "accepted";
     let detail = "";
     const heap0 = process.memoryUsage().heapUsed;
@@ -545,7 +584,7 @@ async function child(o) {
       mkdirSync(o.out, { recursive: true });
       writeFileSync(join(o.out, `${fmt}-seed${o.seed}-${i}.input`), inp.bytes);
     }
-    say(`R ${i} ${cls} ${ms.toFixed(1)} ${inp.label}${detail ? " :: " + detail.replace(/\s+/g, " ") : ""}`);
+    say(`R ${i} ${cls} ${ms.toFixed(1)} ${genMs.toFixed(1)} ${inp.label}${detail ? " :: " + detail.replace(/\s+/g, " ") : ""}`);
     if (o.index !== undefined) break;
   }
   rmSync(work, { recursive: true, force: true });
@@ -563,7 +602,7 @@ function cliCheck(args) {
 }
 
 // ---- the parent: formats in turn, watched --------------------------------------------------
-const FORMATS = ["seccompiler", "oci", "raw", "bincode", "c", "jsonarray", "asm", "strace", "audit", "jsonl", "jail", "spec"];
+const FORMATS = ["seccompiler", "oci", "minijail", "raw", "bincode", "c", "jsonarray", "asm", "strace", "audit", "jsonl", "jail", "spec"];
 
 function runFormat(o, fmt, seconds) {
   return new Promise((resolve) => {
@@ -593,7 +632,7 @@ function runFormat(o, fmt, seconds) {
           buf = buf.slice(nl + 1);
           if (line.startsWith("S ")) current = Number(line.slice(2));
           else if (line.startsWith("R ")) {
-            const [, idx, cls, , ...rest] = line.split(" ");
+            const [, idx, cls, , , ...rest] = line.split(" ");
             last = Number(idx);
             stats.inputs++;
             stats[cls]++;

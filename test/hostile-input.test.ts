@@ -222,3 +222,19 @@ describe("verify spec files (fuzz finding spec seed 1 #46)", () => {
     expect(r[20_002].status).toBe("pass");
   });
 });
+
+describe("policy text from the API (fuzz finding minijail seed 2 #465)", () => {
+  it("text over the policy limit is refused as a file over it would be, before parsing", () => {
+    const text = "{" + " ".repeat(SIZE_LIMITS.policy) + "}";
+    const e = errorOf(() => compilePolicyText(text, "big.json", { arch: x86_64 }));
+    expect(e.message).toBe(`${SIZE_LIMITS.policy + 2} bytes is too large for a policy (limit 16 MiB)`);
+    expect(e.where).toBe("big.json");
+  });
+
+  it("a minijail line of 200,000 terms is tokenized per character class and ends in the located rule limit", () => {
+    const text = "read: " + Array(200_000).fill("arg1 == 7").join(" || ") + "\n";
+    const e = errorOf(() => compilePolicyText(text, join(tmp, "long.policy"), { arch: x86_64, minijail: { semantics: "python" } }));
+    expect(e.message).toMatch(/^syscall "read": the filters expand to 200001 rules \(over 4096\)/);
+    expect(e.where).toBe(`${join(tmp, "long.policy")}:1:1`);
+  });
+});
