@@ -140,6 +140,14 @@ describe("deep nesting and long expressions", () => {
     expect(d.message).toBe("macro arguments nested deeper than 200 levels");
     expect(d.where).toBe("d.h:2");
   });
+
+  it("C: a line of 260,000 helper-macro calls stops at the expansion limit, naming its line (fuzz finding c seed 5 #122)", () => {
+    const head = "#define ALLOW(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)\n";
+    const text = head + "struct sock_filter f[] = {\n" + "ALLOW(1),".repeat(260_000) + "\n};\n";
+    const e = errorOf(() => readCHeader(text, { where: "w.h", arch: x86_64 }));
+    expect(e.message).toBe("macro expansion of ALLOW exceeds the limit of 100000 expansions per file (macros that expand each other grow without bound)");
+    expect(e.where).toBe("w.h:3");
+  });
 });
 
 describe("no quadratic steps", () => {
