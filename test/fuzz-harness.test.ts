@@ -14,7 +14,7 @@ describe("npm run fuzz", () => {
     expect(a.stdout).toMatch(/fuzz: \d+ s, 0 BAD/);
     expect(a.status).toBe(0);
     const counts = (out: string) => out.split("\n").filter((l) => /inputs:/.test(l));
-    expect(counts(a.stdout)).toHaveLength(12);
+    expect(counts(a.stdout)).toHaveLength(13);
     for (const line of counts(a.stdout)) expect(line).toMatch(/ 10 inputs: \d+ accepted, \d+ refused with a place, 0 BAD$/);
     const again = counts(run("--format", "raw,c").stdout);
     expect(again).toEqual(counts(a.stdout).filter((l) => /fuzz: (raw|c) /.test(l)));

@@ -293,8 +293,16 @@ class NumberNode extends NodeBase implements JNumber {
   get kind(): "number" {
     return "number";
   }
-  constructor(doc: Doc, parent: NodeBase | undefined, token: string | number, offset: number, readonly text: string) {
+  constructor(doc: Doc, parent: NodeBase | undefined, token: string | number, offset: number, private readonly end: number) {
     super(doc, parent, token, offset);
+  }
+  /**
+   * The number as written, cut from the source when asked: an end offset is a small integer in
+   * the node, where a string per number cost about 30 bytes more (issue 19 section 9: a policy
+   * costs at most ~10 times its size to read).
+   */
+  get text(): string {
+    return this.doc.src.slice(this.offset, this.end);
   }
   /** Read exactly from the text each time (a BigInt per number would double a policy's memory). */
   get integer(): bigint | undefined {
@@ -336,6 +344,8 @@ class Parser {
   private readonly duplicates: DuplicateKey[] = [];
   /** Member names repeat thousands of times in a policy: keep one copy of each. */
   private readonly keys = new Map<string, string>();
+  /** Short string values, likewise (see stringValue). */
+  private readonly values = new Map<string, string>();
 
   constructor(private readonly src: string, private readonly file: string) {
     this.doc = new Doc(file, src);
@@ -456,7 +466,7 @@ class Parser {
         return node;
       }
       case 0x22 /* " */:
-        return new StringNode(doc, parent, token, at, this.string());
+        return new StringNode(doc, parent, token, at, this.stringValue());
       case 0x74 /* t */:
         this.literal("true");
         return new BooleanNode(doc, parent, token, at, true);
@@ -467,7 +477,10 @@ class Parser {
         this.literal("null");
         return new NullNode(doc, parent, token, at);
       default:
-        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return new NumberNode(doc, parent, token, at, this.number());
+        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+          this.number();
+          return new NumberNode(doc, parent, token, at, this.pos);
+        }
         return this.unexpected("a value");
     }
   }
@@ -487,10 +500,9 @@ class Parser {
     if (this.pos === start) this.unexpected("a digit");
   }
 
-  /** The RFC 8259 number grammar; the text is kept exactly. */
-  private number(): string {
+  /** The RFC 8259 number grammar, scanned; the node cuts its exact text from the source. */
+  private number(): void {
     const s = this.src;
-    const start = this.pos;
     if (s.charCodeAt(this.pos) === 0x2d) this.pos++;
     if (s.charCodeAt(this.pos) === 0x30) this.pos++;
     else this.digits();
@@ -505,7 +517,6 @@ class Parser {
       if (sign === 0x2b || sign === 0x2d) this.pos++;
       this.digits();
     }
-    return s.slice(start, this.pos);
   }
 
   private key(): string {
@@ -514,6 +525,20 @@ class Parser {
     if (known !== undefined) return known;
     if (this.keys.size < 4096) this.keys.set(k, k);
     return k;
+  }
+
+  /**
+   * A string value, short ones shared: a policy repeats a few words ("dword", "eq", syscall
+   * names) tens of thousands of times, and one copy each is what keeps reading it near its size.
+   * The table is bounded, so a hostile file of distinct strings only misses it.
+   */
+  private stringValue(): string {
+    const v = this.string();
+    if (v.length > 64) return v;
+    const known = this.values.get(v);
+    if (known !== undefined) return known;
+    if (this.values.size < 4096) this.values.set(v, v);
+    return v;
   }
 
   /** A string at `pos` (on the opening quote): escapes decoded, raw control characters refused. */
