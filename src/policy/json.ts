@@ -227,44 +227,73 @@ class ObjectNode extends NodeBase implements JObject {
   get kind(): "object" {
     return "object";
   }
-  readonly members: MemberNode[] = [];
-  private index?: Map<string, MemberNode>;
+  /**
+   * The members' values in order; each value's token is its key. No member object is kept per
+   * member (48 bytes each, the largest single cost of a policy's tree, issue 19 section 9):
+   * `members` and `get` make them when asked, and the key's place is found again from the value.
+   */
+  readonly values: NodeBase[] = [];
+  private index?: Map<string, NodeBase>;
+  get members(): MemberNode[] {
+    return this.values.map((v) => new MemberNode(v));
+  }
   get byKey(): KeyIndex {
     return this;
   }
-  get(key: string): MemberNode | undefined {
-    const ms = this.members;
-    if (ms.length <= SMALL_OBJECT) {
-      for (let i = ms.length - 1; i >= 0; i--) if (ms[i].key === key) return ms[i];
+  /** The value of the last member named `key` (JSON.parse's choice among duplicates). */
+  memberValue(key: string): NodeBase | undefined {
+    const vs = this.values;
+    if (vs.length <= SMALL_OBJECT) {
+      for (let i = vs.length - 1; i >= 0; i--) if (vs[i].token === key) return vs[i];
       return undefined;
     }
     if (!this.index || this.index.size === 0) {
-      const m = new Map<string, MemberNode>();
-      for (const x of ms) m.set(x.key, x);
+      const m = new Map<string, NodeBase>();
+      for (const x of vs) m.set(x.token as string, x);
       this.index = m;
     }
     return this.index.get(key);
   }
+  get(key: string): MemberNode | undefined {
+    const v = this.memberValue(key);
+    return v === undefined ? undefined : new MemberNode(v);
+  }
   has(key: string): boolean {
-    return this.get(key) !== undefined;
+    return this.memberValue(key) !== undefined;
   }
 }
 
+/** A member as the frontends see it, made on demand over its value node. */
 class MemberNode implements JMember {
-  constructor(
-    readonly key: string,
-    private readonly keyOffset: number,
-    /** Set once the value is parsed. */
-    public value: JNode,
-  ) {}
-  get file(): string {
-    return this.value.file;
+  constructor(private readonly node: NodeBase) {}
+  get key(): string {
+    return this.node.token as string;
   }
+  get value(): JNode {
+    return this.node as unknown as JNode;
+  }
+  get file(): string {
+    return this.node.file;
+  }
+  /** The key's line: its opening quote found backwards from the value (`"key" : value`). */
   get line(): number {
-    return (this.value as unknown as NodeBase).doc.lineOf(this.keyOffset);
+    const src = this.node.doc.src;
+    let p = this.node.offset - 1;
+    const ws = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+    while (p > 0 && ws(src.charCodeAt(p))) p--;
+    p--; // ':'
+    while (p > 0 && ws(src.charCodeAt(p))) p--;
+    // p is on the closing quote; the opening one is the previous quote not escaped.
+    for (p--; p > 0; p--) {
+      if (src.charCodeAt(p) !== 0x22) continue;
+      let backslashes = 0;
+      while (src.charCodeAt(p - 1 - backslashes) === 0x5c) backslashes++;
+      if (backslashes % 2 === 0) break;
+    }
+    return this.node.doc.lineOf(Math.max(p, 0));
   }
   get pointer(): string {
-    return this.value.pointer;
+    return this.node.pointer;
   }
 }
 
@@ -330,8 +359,8 @@ class NullNode extends NodeBase implements JNull {
 /** An open object or array while parsing: the explicit stack that replaces recursion. */
 interface Frame {
   node: ObjectNode | ArrayNode;
-  /** Objects: first member per key, built once the object outgrows a linear scan. */
-  seen?: Map<string, MemberNode>;
+  /** Objects: first member's value per key, built once the object outgrows a linear scan. */
+  seen?: Map<string, NodeBase>;
 }
 
 const ESCAPES: Record<number, string> = Object.assign(Object.create(null) as Record<number, string>, {
@@ -404,21 +433,20 @@ class Parser {
         stack.pop();
         continue;
       }
-      if (obj.members.length > 0) {
+      if (obj.values.length > 0) {
         if (c !== 0x2c) this.unexpected(`"," or "}"`);
         this.pos++;
         this.skipWs();
       }
       if (this.src.charCodeAt(this.pos) !== 0x22) this.unexpected("a string (a member name)");
-      const keyOffset = this.pos;
       const key = this.key();
       this.skipWs();
       if (this.src.charCodeAt(this.pos) !== 0x3a /* : */) this.unexpected(`":"`);
       this.pos++;
       this.skipWs();
-      const member = new MemberNode(key, keyOffset, this.value(obj, key, stack));
-      this.noteKey(top, member);
-      obj.members.push(member);
+      const value = this.value(obj, key, stack) as unknown as NodeBase;
+      this.noteKey(top, key, value);
+      obj.values.push(value);
     }
     this.skipWs();
     if (this.pos < this.src.length) this.unexpected("the end of the document");
@@ -426,26 +454,26 @@ class Parser {
   }
 
   /** Records a member's key; a repeat becomes a DuplicateKey (first and later member). */
-  private noteKey(frame: Frame, member: MemberNode): void {
+  private noteKey(frame: Frame, key: string, value: NodeBase): void {
     const obj = frame.node as ObjectNode;
-    const ms = obj.members;
-    let first: MemberNode | undefined;
-    if (!frame.seen && ms.length < SMALL_OBJECT) {
-      for (const m of ms) {
-        if (m.key === member.key) {
-          first = m;
+    const vs = obj.values;
+    let first: NodeBase | undefined;
+    if (!frame.seen && vs.length < SMALL_OBJECT) {
+      for (const v of vs) {
+        if (v.token === key) {
+          first = v;
           break;
         }
       }
     } else {
       if (!frame.seen) {
         frame.seen = new Map();
-        for (const m of ms) if (!frame.seen.has(m.key)) frame.seen.set(m.key, m);
+        for (const v of vs) if (!frame.seen.has(v.token as string)) frame.seen.set(v.token as string, v);
       }
-      first = frame.seen.get(member.key);
-      if (!first) frame.seen.set(member.key, member);
+      first = frame.seen.get(key);
+      if (!first) frame.seen.set(key, value);
     }
-    if (first) this.duplicates.push({ object: obj, key: member.key, first, later: member });
+    if (first) this.duplicates.push({ object: obj, key, first: new MemberNode(first), later: new MemberNode(value) });
   }
 
   /**
