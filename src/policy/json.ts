@@ -170,9 +170,15 @@ class Doc {
   lineIndex(offset: number): number {
     let ls = this.lineStarts;
     if (!ls) {
-      const starts = [0];
-      for (let i = this.src.indexOf("\n"); i >= 0; i = this.src.indexOf("\n", i + 1)) starts.push(i + 1);
-      ls = this.lineStarts = Int32Array.from(starts);
+      // Counted first, then filled: 4 bytes a line, without a JS array of every line start
+      // (8 bytes each, and copies while it grows) on the way (issue 19 section 9).
+      const src = this.src;
+      let n = 1;
+      for (let i = src.indexOf("\n"); i >= 0; i = src.indexOf("\n", i + 1)) n++;
+      ls = new Int32Array(n);
+      let k = 1;
+      for (let i = src.indexOf("\n"); i >= 0; i = src.indexOf("\n", i + 1)) ls[k++] = i + 1;
+      this.lineStarts = ls;
     }
     let lo = 0;
     let hi = ls.length - 1;
@@ -192,15 +198,26 @@ class Doc {
   }
 }
 
-/** The shared part of every node: place computed on demand from (doc, parent, token, offset). */
+/** The document of each root node (one entry per parsed document; see NodeBase.doc). */
+const ROOT_DOCS = new WeakMap<NodeBase, Doc>();
+
+/**
+ * The shared part of every node: place computed on demand from (parent, token, offset). The
+ * document is found at the root (nesting is at most MAX_JSON_DEPTH): one field less per node
+ * than keeping it in each (issue 19 section 9). Number nodes keep theirs, their text needs it.
+ */
 class NodeBase {
   constructor(
-    readonly doc: Doc,
     readonly parent: NodeBase | undefined,
     /** Member name or array index under the parent. */
     readonly token: string | number,
     readonly offset: number,
   ) {}
+  get doc(): Doc {
+    let n: NodeBase = this;
+    while (n.parent) n = n.parent;
+    return ROOT_DOCS.get(n)!;
+  }
   get file(): string {
     return this.doc.file;
   }
@@ -310,8 +327,8 @@ class StringNode extends NodeBase implements JString {
   get kind(): "string" {
     return "string";
   }
-  constructor(doc: Doc, parent: NodeBase | undefined, token: string | number, offset: number, readonly value: string) {
-    super(doc, parent, token, offset);
+  constructor(parent: NodeBase | undefined, token: string | number, offset: number, readonly value: string) {
+    super(parent, token, offset);
   }
 }
 
@@ -322,8 +339,11 @@ class NumberNode extends NodeBase implements JNumber {
   get kind(): "number" {
     return "number";
   }
-  constructor(doc: Doc, parent: NodeBase | undefined, token: string | number, offset: number, private readonly end: number) {
-    super(doc, parent, token, offset);
+  constructor(private readonly ownDoc: Doc, parent: NodeBase | undefined, token: string | number, offset: number, private readonly end: number) {
+    super(parent, token, offset);
+  }
+  override get doc(): Doc {
+    return this.ownDoc;
   }
   /**
    * The number as written, cut from the source when asked: an end offset is a small integer in
@@ -344,8 +364,8 @@ class BooleanNode extends NodeBase implements JBoolean {
   get kind(): "boolean" {
     return "boolean";
   }
-  constructor(doc: Doc, parent: NodeBase | undefined, token: string | number, offset: number, readonly value: boolean) {
-    super(doc, parent, token, offset);
+  constructor(parent: NodeBase | undefined, token: string | number, offset: number, readonly value: boolean) {
+    super(parent, token, offset);
   }
 }
 
@@ -407,6 +427,7 @@ class Parser {
     const stack: Frame[] = [];
     this.skipWs();
     const root = this.value(undefined, "", stack);
+    ROOT_DOCS.set(root as unknown as NodeBase, this.doc);
     // Each turn adds one element or member to the innermost open container, or closes it.
     while (stack.length > 0) {
       const top = stack[stack.length - 1];
@@ -489,21 +510,21 @@ class Parser {
       case 0x5b /* [ */: {
         if (stack.length >= MAX_JSON_DEPTH) this.fail(`nesting deeper than ${MAX_JSON_DEPTH} levels`);
         this.pos++;
-        const node = c === 0x7b ? new ObjectNode(doc, parent, token, at) : new ArrayNode(doc, parent, token, at);
+        const node = c === 0x7b ? new ObjectNode(parent, token, at) : new ArrayNode(parent, token, at);
         stack.push({ node });
         return node;
       }
       case 0x22 /* " */:
-        return new StringNode(doc, parent, token, at, this.stringValue());
+        return new StringNode(parent, token, at, this.stringValue());
       case 0x74 /* t */:
         this.literal("true");
-        return new BooleanNode(doc, parent, token, at, true);
+        return new BooleanNode(parent, token, at, true);
       case 0x66 /* f */:
         this.literal("false");
-        return new BooleanNode(doc, parent, token, at, false);
+        return new BooleanNode(parent, token, at, false);
       case 0x6e /* n */:
         this.literal("null");
-        return new NullNode(doc, parent, token, at);
+        return new NullNode(parent, token, at);
       default:
         if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
           this.number();
