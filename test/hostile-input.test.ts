@@ -170,6 +170,14 @@ describe("no quadratic steps", () => {
     await readTrace(f, { fileIndex: 0, arch: x86_64, format: "audit", sink: { event() {} } });
     expect(performance.now() - t0).toBeLessThan(10_000); // took minutes when quadratic
   });
+
+  it("an audit line of 40,000 \"audit(\" without a closing parenthesis is one located error (fuzz finding audit seed 20261205 #4320)", async () => {
+    const f = join(tmp, "open.log");
+    writeFileSync(f, "type=SECCOMP msg=audit(1.2:3): arch=c000003e syscall=41\n" + "type=SYSCALL msg=audit(08/05/202d=1 ".repeat(40_000) + "\n");
+    const e = await readTrace(f, { fileIndex: 0, arch: x86_64, format: "audit", sink: { event() {} } }).then(() => undefined, (x: unknown) => x as { message: string; where: string });
+    expect(e?.message).toBe("a type=SYSCALL record without audit(TIME:SERIAL)");
+    expect(e?.where).toBe(`${f}:2`);
+  });
 });
 
 describe("large but legitimate policies (issue 19 section 5)", () => {
