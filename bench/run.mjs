@@ -15,7 +15,7 @@ import os from "node:os";
 import { repoRoot } from "./lib.mjs";
 
 /** Sections in report order. Later: compile, verify, replay, launch. */
-const SECTIONS = ["interp", "compile", "verify", "explain", "replay", "launch", "live", "minijail"];
+const SECTIONS = ["interp", "compile", "load", "verify", "explain", "replay", "launch", "live", "minijail"];
 
 const argv = process.argv.slice(2);
 const flags = new Set(argv.filter((a) => a.startsWith("--")));

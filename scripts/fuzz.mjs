@@ -37,9 +37,18 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const HANG_MS = 30_000;
-/** One input taking longer than this is BAD (over time). */
+/**
+ * Elapsed time without an answer after which a child is killed and its input is BAD (a hang).
+ * Generous: on a shared 2-core machine at load 8 a 5 ms input has been seen to take 6.7 s elapsed.
+ */
+const HANG_MS = 60_000;
+/**
+ * CPU time (user + system, this process: includes the GC, excludes other processes) past which
+ * one input is BAD (over time). CPU, not elapsed time: elapsed time measures the machine's load.
+ */
 const SLOW_MS = 5_000;
+/** A CLI run (fresh node, engine load, the input) answering after this long is BAD (a hang). */
+const CLI_HANG_MS = 45_000;
 /** Heap growth past this during one input is BAD (over memory). */
 const MEM_BYTES = 1536 * 2 ** 20;
 /** Largest input made (above every reader's limit, so the limits are exercised too). */
@@ -111,6 +120,19 @@ function bytesOf(x) {
   return typeof x === "string" ? Buffer.from(x, "utf8") : Buffer.from(x);
 }
 
+/**
+ * The first match of `re` (global) at or after a random place, wrapping around: one regex scan
+ * instead of listing every match of a megabyte input (that made generating one input take
+ * seconds and tripped the hang watchdog).
+ */
+function matchNear(r, s, re) {
+  re.lastIndex = r.int(s.length + 1);
+  const m = re.exec(s);
+  if (m) return m;
+  re.lastIndex = 0;
+  return re.exec(s);
+}
+
 /** Byte-level damage, for any seed. */
 const BYTE_MUTATIONS = {
   flip(r, b) {
@@ -142,9 +164,8 @@ const BYTE_MUTATIONS = {
   },
   hugeNumber(r, b) {
     const s = b.toString("latin1");
-    const runs = [...s.matchAll(/-?\b\d+\b/g)];
-    if (runs.length === 0) return b;
-    const m = r.pick(runs);
+    const m = matchNear(r, s, /-?\b\d+\b/g);
+    if (!m) return b;
     return Buffer.from(s.slice(0, m.index) + r.pick(NUMBERS) + s.slice(m.index + m[0].length), "latin1");
   },
   longLine(r, b) {
@@ -157,10 +178,30 @@ const BYTE_MUTATIONS = {
   },
   protoName(r, b) {
     const s = b.toString("latin1");
-    const words = [...s.matchAll(/[A-Za-z_][A-Za-z0-9_]{1,40}/g)];
-    if (words.length === 0) return b;
-    const m = r.pick(words);
+    const m = matchNear(r, s, /[A-Za-z_][A-Za-z0-9_]{1,40}/g);
+    if (!m) return b;
     return Buffer.from(s.slice(0, m.index) + r.pick(PROTO_NAMES) + s.slice(m.index + m[0].length), "latin1");
+  },
+};
+
+/** Damage in the terms of one text format (the line-oriented ones with a grammar of their own). */
+const FORMAT_MUTATIONS = {
+  minijail: {
+    /** Include cycles, includes of special and far-away files, lines of thousands of terms. */
+    statement(r, b) {
+      const lines = b.toString("latin1").split("\n");
+      const line = r.pick([
+        "@include ./device.policy", "@include /usr/share/policy/crosvm/common_device.policy", "@include /dev/zero",
+        "@include /usr/share/policy/crosvm/../../../../../etc/passwd", "@include", "@frequency ./device.policy",
+        `ioctl: ${Array.from({ length: r.pick([10, 1000, 20_000]) }, (_, i) => `arg1 == ${i}`).join(" || ")}`,
+        `read: ${Array.from({ length: r.pick([10, 1000]) }, () => "arg0 & O_RDONLY").join(" && ")}`,
+        `write: arg${r.pick(["0", "5", "6", "-1", "4294967296"])} ${r.pick(["==", "!=", "<", "<=", ">", ">=", "&", "in", "=~"])} ${r.pick(NUMBERS)}`,
+        `${r.pick(PROTO_NAMES)}: 1`, `open: return ${r.pick(["1", "4096", "4095", "65536", "-1", "toString", "EPERM"])}`,
+        "@default " + r.pick(["kill", "trap", "log", "user-notify", "return 1", "toString", "kill-process"]),
+      ]);
+      lines.splice(r.int(lines.length + 1), 0, line);
+      return Buffer.from(lines.join("\n"), "latin1");
+    },
   },
 };
 
@@ -254,6 +295,18 @@ const JSON_MUTATIONS = {
   },
 };
 
+/**
+ * Mutations that make inputs of megabytes (nesting 300,000 deep, 120,000 keys, 20,000 copies):
+ * each finds its class on its first few tries, and they cost 100 times a small one to make and
+ * read, so they are drawn with this probability in all instead of one in three (docs/fuzzing.md).
+ */
+const HEAVY_JSON = ["deepNesting", "manyKeys", "duplicateEntries"];
+const HEAVY_CHANCE = 0.08;
+function pickJsonMutation(r) {
+  if (r.chance(HEAVY_CHANCE)) return r.pick(HEAVY_JSON);
+  return r.pick(Object.keys(JSON_MUTATIONS).filter((k) => !HEAVY_JSON.includes(k)));
+}
+
 /** JSON.stringify plus the markers that JSON values cannot carry (exact numbers, nesting, keys). */
 function renderJson(doc, r) {
   let s = JSON.stringify(doc, null, r.chance(0.5) ? 2 : 0) ?? "null";
@@ -273,6 +326,8 @@ function renderJson(doc, r) {
 }
 
 // ---- seeds ---------------------------------------------------------------------------------------
+/** crosvm's minijail policies (vendored): seeds, and the root their @include lines resolve in. */
+const MINIJAIL_DIR = "test/corpus/policies/crosvm/x86_64";
 function seedFiles() {
   const read = (p) => readFileSync(join(root, p));
   const fx = (d) => (existsSync(join(root, d)) ? readdirSync(join(root, d)).map((f) => join(d, f)) : []);
@@ -286,7 +341,8 @@ function seedFiles() {
   strace.push(gunzipSync(read("filters/qemu-microvm-boot.strace.gz")).subarray(0, 200_000));
   const audit = traces.filter((p) => p.endsWith(".log")).map(read);
   const jsonl = traces.filter((p) => p.endsWith(".jsonl")).map(read);
-  return { seccompiler, oci, asm, c, strace, audit, jsonl };
+  const minijail = fx(MINIJAIL_DIR).filter((p) => p.endsWith(".policy")).map(read);
+  return { seccompiler, oci, asm, c, strace, audit, jsonl, minijail };
 }
 
 // ---- the targets -----------------------------------------------------------------------------
@@ -304,8 +360,8 @@ function targets(api, seeds, work) {
     return p;
   };
   /** Compiles a policy and compares every program with the reference evaluator. */
-  const policyCheck = (bytes, file) => {
-    const r = api.compilePolicyText(bytes.toString("utf8"), file, { arch: x86_64, kernel: "6.1" });
+  const policyCheck = (bytes, file, more = {}) => {
+    const r = api.compilePolicyText(bytes.toString("utf8"), file, { arch: x86_64, kernel: "6.1", ...more });
     for (const p of r.programs) {
       const inputs = referenceInputs(p.ir);
       const batch = api.InputBatch.of(inputs);
@@ -327,6 +383,11 @@ function targets(api, seeds, work) {
     return undefined;
   };
   const sink = { event() {} };
+  /** crosvm's own compile: its include root and constants, the Python reading, trap by default. */
+  const minijailOptions = {
+    semantics: "python", defaultAction: "trap", constants: join(root, MINIJAIL_DIR, "constants.json"),
+    includeRoots: [{ prefix: "/usr/share/policy/crosvm", dir: join(root, MINIJAIL_DIR) }],
+  };
   const trace = async (bytes, format) => {
     const p = tmp(`trace.${format}`, bytes);
     await api.readTrace(p, { fileIndex: 0, arch: x86_64, format, sink });
@@ -334,6 +395,12 @@ function targets(api, seeds, work) {
   return {
     seccompiler: { seeds: seeds.seccompiler, json: true, run: (b) => policyCheck(b, "policy.json"), cli: (p) => ["compile", p, "--arch", "x86_64", "-o", "/dev/null"] },
     oci: { seeds: seeds.oci, json: true, run: (b) => policyCheck(b, "profile.json"), cli: (p) => ["compile", p, "--arch", "x86_64", "--kernel", "6.1", "-o", "/dev/null"] },
+    minijail: {
+      seeds: seeds.minijail,
+      run: (b) => policyCheck(b, join(work, "device.policy"), { minijail: minijailOptions }),
+      cli: (p) => ["compile", p, "--arch", "x86_64", "--include-root", `/usr/share/policy/crosvm=${join(root, MINIJAIL_DIR)}`,
+        "--constants", join(root, MINIJAIL_DIR, "constants.json"), "--default-action", "trap", "-o", "/dev/null"],
+    },
     raw: {
       seeds: () => compiledSeeds(api, seeds).map((p) => Buffer.from(api.writeRaw(p))),
       run: (b) => roundTrip(api.readRaw(b, "le", "f.bpf")),
@@ -397,13 +464,13 @@ function targets(api, seeds, work) {
       seeds: () => [Buffer.from(JSON.stringify({
         arch: "x86_64",
         assertions: [
-          { deny: "deny.asm", syscall: "ptrace" },
-          { allow: "deny.asm", syscall: "read", args: [0, "0x10"] },
-          { subset: ["deny.asm", "deny.asm"] },
+          { deny: "f.json", syscall: "ptrace" },
+          { allow: "f.json", syscall: "read", args: [0, "0x10"] },
+          { subset: ["f.json", "f.json"] },
         ],
       }))],
       run: (b) => {
-        tmp("deny.asm", readFileSync(join(root, "filters/deny-ptrace.x86_64.asm")));
+        tmp("f.json", readFileSync(join(root, "filters/qemu-microvm.seccompiler.json")));
         api.runSpec(tmp("spec.json", b), { arch: x86_64 });
       },
       cli: (p) => ["verify", "--spec", p],
@@ -445,6 +512,7 @@ function referenceInputs(ir) {
 
 /** Input `index` of a format: a seed, one to three mutations. */
 function makeInput(seed, format, index, seedList, isJson) {
+  const own = FORMAT_MUTATIONS[format];
   const r = rng(hash32(seed, format, index));
   let bytes = bytesOf(r.pick(seedList));
   const kinds = r.int(3) + 1;
@@ -458,7 +526,7 @@ function makeInput(seed, format, index, seedList, isJson) {
         doc = undefined;
       }
       if (doc !== undefined) {
-        const name = r.pick(Object.keys(JSON_MUTATIONS));
+        const name = pickJsonMutation(r);
         try {
           // A document nested too deep for JSON.stringify's recursion is left as it is.
           const text = renderJson(JSON_MUTATIONS[name](r, doc), r);
@@ -472,8 +540,9 @@ function makeInput(seed, format, index, seedList, isJson) {
         continue;
       }
     }
-    const name = r.pick(Object.keys(BYTE_MUTATIONS));
-    const next = BYTE_MUTATIONS[name](r, bytes);
+    const table = own && r.chance(0.4) ? own : BYTE_MUTATIONS;
+    const name = r.pick(Object.keys(table));
+    const next = table[name](r, bytes);
     if (next.length <= MAX_INPUT) {
       bytes = next;
       label.push(name);
@@ -501,8 +570,12 @@ async function child(o) {
     return;
   }
   for (; i < until && Date.now() < deadline; i++) {
-    say(`S ${i}`);
+    const g0 = performance.now();
     const inp = makeInput(o.seed, fmt, i, seedList, t.json);
+    const genMs = performance.now() - g0;
+    // Announced once made: the watchdog times reading the input, not making it.
+    say(`S ${i}`);
+    const cpu0 = process.cpuUsage();
     let cls = "accepted";
     let detail = "";
     const heap0 = process.memoryUsage().heapUsed;
@@ -523,10 +596,12 @@ async function child(o) {
       }
     }
     const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
     const grown = process.memoryUsage().heapUsed - heap0;
-    if (cls !== "BAD" && ms > SLOW_MS) {
+    if (cls !== "BAD" && cpuMs > SLOW_MS) {
       cls = "BAD";
-      detail = `over time: ${ms.toFixed(0)} ms`;
+      detail = `over time: ${cpuMs.toFixed(0)} ms of CPU (${ms.toFixed(0)} ms elapsed)`;
     }
     if (cls !== "BAD" && grown > MEM_BYTES) {
       cls = "BAD";
@@ -545,7 +620,7 @@ async function child(o) {
       mkdirSync(o.out, { recursive: true });
       writeFileSync(join(o.out, `${fmt}-seed${o.seed}-${i}.input`), inp.bytes);
     }
-    say(`R ${i} ${cls} ${ms.toFixed(1)} ${inp.label}${detail ? " :: " + detail.replace(/\s+/g, " ") : ""}`);
+    say(`R ${i} ${cls} ${ms.toFixed(1)} ${genMs.toFixed(1)} ${inp.label}${detail ? " :: " + detail.replace(/\s+/g, " ") : ""}`);
     if (o.index !== undefined) break;
   }
   rmSync(work, { recursive: true, force: true });
@@ -553,8 +628,10 @@ async function child(o) {
 
 /** Runs the CLI; a problem string when it breaks the one-line, exit 0-4 contract. */
 function cliCheck(args) {
-  const r = spawnSync(process.execPath, [join(root, "bin/sysfence.js"), ...args], { cwd: root, encoding: "utf8", timeout: 20_000, maxBuffer: 64 << 20 });
-  if (r.error) return `CLI ${args[0]}: ${r.error.code === "ETIMEDOUT" ? "over time (20 s)" : r.error.message}`;
+  // Elapsed time is all a child process offers here, so this is a hang guard (under the 60 s
+  // watchdog), not the budget: the same input went through the API under the CPU budget first.
+  const r = spawnSync(process.execPath, [join(root, "bin/sysfence.js"), ...args], { cwd: root, encoding: "utf8", timeout: CLI_HANG_MS, maxBuffer: 64 << 20 });
+  if (r.error) return `CLI ${args[0]}: ${r.error.code === "ETIMEDOUT" ? `over time (${CLI_HANG_MS / 1000} s)` : r.error.message}`;
   if (r.status === null || r.status > 4) return `CLI ${args[0]}: exit ${r.status ?? r.signal}`;
   const errLines = r.stderr.split("\n").filter((l) => l.trim() && !/^sysfence: warning: /.test(l));
   if (/internal error/.test(r.stderr)) return `CLI ${args[0]}: ${errLines.find((l) => /internal error/.test(l))}`;
@@ -563,7 +640,7 @@ function cliCheck(args) {
 }
 
 // ---- the parent: formats in turn, watched --------------------------------------------------
-const FORMATS = ["seccompiler", "oci", "raw", "bincode", "c", "jsonarray", "asm", "strace", "audit", "jsonl", "jail", "spec"];
+const FORMATS = ["seccompiler", "oci", "minijail", "raw", "bincode", "c", "jsonarray", "asm", "strace", "audit", "jsonl", "jail", "spec"];
 
 function runFormat(o, fmt, seconds) {
   return new Promise((resolve) => {
@@ -593,7 +670,7 @@ function runFormat(o, fmt, seconds) {
           buf = buf.slice(nl + 1);
           if (line.startsWith("S ")) current = Number(line.slice(2));
           else if (line.startsWith("R ")) {
-            const [, idx, cls, , ...rest] = line.split(" ");
+            const [, idx, cls, , , ...rest] = line.split(" ");
             last = Number(idx);
             stats.inputs++;
             stats[cls]++;

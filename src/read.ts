@@ -112,6 +112,17 @@ export function readBounded(path: string, limit: number, what: string, label = p
   }
 }
 
+/**
+ * The same limit for text handed over by API callers (compilePolicyText, loadPolicy): a reader
+ * costs the same whether its text came from a file or from a string, so it refuses the same sizes.
+ */
+export function refuseOversizedText(text: string, limit: number, what: string, label: string): void {
+  // UTF-8 is at least one byte per UTF-16 unit: only texts near the limit need counting.
+  if (text.length > limit || (text.length * 3 > limit && Buffer.byteLength(text, "utf8") > limit)) {
+    throw new InputError(`${Buffer.byteLength(text, "utf8")} bytes is too large for ${what} (limit ${sizeText(limit)})`, label);
+  }
+}
+
 /** `readBounded` decoded as UTF-8 text. */
 export function readBoundedText(path: string, limit: number, what: string, label?: string): string {
   return readBounded(path, limit, what, label).toString("utf8");

@@ -140,6 +140,14 @@ describe("deep nesting and long expressions", () => {
     expect(d.message).toBe("macro arguments nested deeper than 200 levels");
     expect(d.where).toBe("d.h:2");
   });
+
+  it("C: a line of 260,000 helper-macro calls stops at the expansion limit, naming its line (fuzz finding c seed 5 #122)", () => {
+    const head = "#define ALLOW(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)\n";
+    const text = head + "struct sock_filter f[] = {\n" + "ALLOW(1),".repeat(260_000) + "\n};\n";
+    const e = errorOf(() => readCHeader(text, { where: "w.h", arch: x86_64 }));
+    expect(e.message).toBe("macro expansion of ALLOW exceeds the limit of 100000 expansions per file (macros that expand each other grow without bound)");
+    expect(e.where).toBe("w.h:3");
+  });
 });
 
 describe("no quadratic steps", () => {
@@ -161,6 +169,14 @@ describe("no quadratic steps", () => {
     const t0 = performance.now();
     await readTrace(f, { fileIndex: 0, arch: x86_64, format: "audit", sink: { event() {} } });
     expect(performance.now() - t0).toBeLessThan(10_000); // took minutes when quadratic
+  });
+
+  it("an audit line of 40,000 \"audit(\" without a closing parenthesis is one located error (fuzz finding audit seed 20261205 #4320)", async () => {
+    const f = join(tmp, "open.log");
+    writeFileSync(f, "type=SECCOMP msg=audit(1.2:3): arch=c000003e syscall=41\n" + "type=SYSCALL msg=audit(08/05/202d=1 ".repeat(40_000) + "\n");
+    const e = await readTrace(f, { fileIndex: 0, arch: x86_64, format: "audit", sink: { event() {} } }).then(() => undefined, (x: unknown) => x as { message: string; where: string });
+    expect(e?.message).toBe("a type=SYSCALL record without audit(TIME:SERIAL)");
+    expect(e?.where).toBe(`${f}:2`);
   });
 });
 
@@ -193,5 +209,48 @@ describe("large but legitimate policies (issue 19 section 5)", () => {
     expect(r.code).toBe(2);
     expect(r.err).not.toMatch(/internal error/);
     expect(r.err.trim().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("assembly text", () => {
+  it("a line of megabytes is refused at once, not scanned quadratically", async () => {
+    const { assemble } = await import("../src/text/asm.js");
+    const e = errorOf(() => assemble("ld arch\n" + "0000: ".repeat(1_000_000) + "ret #0\n", { file: "l.asm" }));
+    expect(e.message).toBe("line longer than 4096 characters");
+    expect(e.where).toBe("l.asm:2");
+  });
+});
+
+describe("verify spec files (fuzz finding spec seed 1 #46)", () => {
+  it("20,000 copies of one assertion read and compile the filter once, and each keeps its own name", async () => {
+    const { runSpec } = await import("../src/verify/spec.js");
+    const dir = mkdtempSync(join(tmp, "spec-"));
+    writeFileSync(join(dir, "f.json"), thread({}));
+    const one = { allow: "vmm@f.json", syscall: "read", args: [0, "0x10"] };
+    const assertions = [{ ...one, name: "first" }, ...Array.from({ length: 20_000 }, () => one), { ...one, name: "last" }, { deny: "vmm@f.json", syscall: "write" }];
+    writeFileSync(join(dir, "spec.json"), JSON.stringify({ arch: "x86_64", assertions }));
+    const r = runSpec(join(dir, "spec.json"));
+    expect(r).toHaveLength(20_003);
+    expect(r[0].name).toBe("first");
+    expect(r[20_001].name).toBe("last");
+    expect(r[1].name).toBe("allow read by vmm@f.json");
+    expect(r.slice(0, 20_002).every((x) => x.status === "pass")).toBe(true);
+    expect(r[20_002].status).toBe("pass");
+  });
+});
+
+describe("policy text from the API (fuzz finding minijail seed 2 #465)", () => {
+  it("text over the policy limit is refused as a file over it would be, before parsing", () => {
+    const text = "{" + " ".repeat(SIZE_LIMITS.policy) + "}";
+    const e = errorOf(() => compilePolicyText(text, "big.json", { arch: x86_64 }));
+    expect(e.message).toBe(`${SIZE_LIMITS.policy + 2} bytes is too large for a policy (limit 16 MiB)`);
+    expect(e.where).toBe("big.json");
+  });
+
+  it("a minijail line of 200,000 terms is tokenized per character class and ends in the located rule limit", () => {
+    const text = "read: " + Array(200_000).fill("arg1 == 7").join(" || ") + "\n";
+    const e = errorOf(() => compilePolicyText(text, join(tmp, "long.policy"), { arch: x86_64, minijail: { semantics: "python" } }));
+    expect(e.message).toMatch(/^syscall "read": the filters expand to 200001 rules \(over 4096\)/);
+    expect(e.where).toBe(`${join(tmp, "long.policy")}:1:1`);
   });
 });

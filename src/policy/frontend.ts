@@ -13,6 +13,7 @@
 // Anything else is an error that says what was expected. The two shapes cannot be confused:
 // an OCI profile's defaultAction is a string, a seccompiler thread is an object.
 import { InputError } from "../errors.js";
+import { refuseOversizedText, SIZE_LIMITS } from "../read.js";
 import { resolveArch, type ArchLike } from "../syscalls/index.js";
 import type { CompiledInput } from "./ir.js";
 import { describe, getOptional, jsonError, parseJson, placeOf, type JObject, type JsonDocument } from "./json.js";
@@ -88,6 +89,7 @@ export function detectDialect(doc: JsonDocument): { dialect: Dialect; object: JO
  * it reads a compiled filter back); an unknown thread is an error listing the available ones.
  */
 export function loadPolicy(text: string, file: string, opts: LoadPolicyOptions): LoadedPolicy {
+  refuseOversizedText(text, SIZE_LIMITS.policy, "a policy", file);
   // `{read, write}: 1` starts with a brace too: a minijail statement is not JSON.
   if (!/^\uFEFF?\s*[{[]/.test(text) || sniffText(text).kind !== "other") return loadTextPolicy(text, file, opts);
   const arch = opts.arch === undefined ? hostArch() : resolveArch(opts.arch);

@@ -104,6 +104,7 @@ export type Located = { file: string; pointer: string; line: number };
 
 /** RFC 6901 escaping of one reference token. */
 export function escapePointerToken(token: string): string {
+  if (token.indexOf("~") < 0 && token.indexOf("/") < 0) return token; // the usual case, no copy
   return token.replace(/~/g, "~0").replace(/\//g, "~1");
 }
 
@@ -169,9 +170,15 @@ class Doc {
   lineIndex(offset: number): number {
     let ls = this.lineStarts;
     if (!ls) {
-      const starts = [0];
-      for (let i = this.src.indexOf("\n"); i >= 0; i = this.src.indexOf("\n", i + 1)) starts.push(i + 1);
-      ls = this.lineStarts = Int32Array.from(starts);
+      // Counted first, then filled: 4 bytes a line, without a JS array of every line start
+      // (8 bytes each, and copies while it grows) on the way (issue 19 section 9).
+      const src = this.src;
+      let n = 1;
+      for (let i = src.indexOf("\n"); i >= 0; i = src.indexOf("\n", i + 1)) n++;
+      ls = new Int32Array(n);
+      let k = 1;
+      for (let i = src.indexOf("\n"); i >= 0; i = src.indexOf("\n", i + 1)) ls[k++] = i + 1;
+      this.lineStarts = ls;
     }
     let lo = 0;
     let hi = ls.length - 1;
@@ -191,15 +198,26 @@ class Doc {
   }
 }
 
-/** The shared part of every node: place computed on demand from (doc, parent, token, offset). */
+/** The document of each root node (one entry per parsed document; see NodeBase.doc). */
+const ROOT_DOCS = new WeakMap<NodeBase, Doc>();
+
+/**
+ * The shared part of every node: place computed on demand from (parent, token, offset). The
+ * document is found at the root (nesting is at most MAX_JSON_DEPTH): one field less per node
+ * than keeping it in each (issue 19 section 9). Number nodes keep theirs, their text needs it.
+ */
 class NodeBase {
   constructor(
-    readonly doc: Doc,
     readonly parent: NodeBase | undefined,
     /** Member name or array index under the parent. */
     readonly token: string | number,
     readonly offset: number,
   ) {}
+  get doc(): Doc {
+    let n: NodeBase = this;
+    while (n.parent) n = n.parent;
+    return ROOT_DOCS.get(n)!;
+  }
   get file(): string {
     return this.doc.file;
   }
@@ -222,66 +240,118 @@ class NodeBase {
 const SMALL_OBJECT = 12;
 
 class ObjectNode extends NodeBase implements JObject {
-  readonly kind = "object" as const;
-  readonly members: MemberNode[] = [];
-  private index?: Map<string, MemberNode>;
+  // On the prototype: one field less per node.
+  get kind(): "object" {
+    return "object";
+  }
+  /**
+   * The members' values in order; each value's token is its key. No member object is kept per
+   * member (48 bytes each, the largest single cost of a policy's tree, issue 19 section 9):
+   * `members` and `get` make them when asked, and the key's place is found again from the value.
+   */
+  readonly values: NodeBase[] = [];
+  private index?: Map<string, NodeBase>;
+  get members(): MemberNode[] {
+    return this.values.map((v) => new MemberNode(v));
+  }
   get byKey(): KeyIndex {
     return this;
   }
-  get(key: string): MemberNode | undefined {
-    const ms = this.members;
-    if (ms.length <= SMALL_OBJECT) {
-      for (let i = ms.length - 1; i >= 0; i--) if (ms[i].key === key) return ms[i];
+  /** The value of the last member named `key` (JSON.parse's choice among duplicates). */
+  memberValue(key: string): NodeBase | undefined {
+    const vs = this.values;
+    if (vs.length <= SMALL_OBJECT) {
+      for (let i = vs.length - 1; i >= 0; i--) if (vs[i].token === key) return vs[i];
       return undefined;
     }
     if (!this.index || this.index.size === 0) {
-      const m = new Map<string, MemberNode>();
-      for (const x of ms) m.set(x.key, x);
+      const m = new Map<string, NodeBase>();
+      for (const x of vs) m.set(x.token as string, x);
       this.index = m;
     }
     return this.index.get(key);
   }
+  get(key: string): MemberNode | undefined {
+    const v = this.memberValue(key);
+    return v === undefined ? undefined : new MemberNode(v);
+  }
   has(key: string): boolean {
-    return this.get(key) !== undefined;
+    return this.memberValue(key) !== undefined;
   }
 }
 
+/** A member as the frontends see it, made on demand over its value node. */
 class MemberNode implements JMember {
-  constructor(
-    readonly key: string,
-    private readonly keyOffset: number,
-    /** Set once the value is parsed. */
-    public value: JNode,
-  ) {}
-  get file(): string {
-    return this.value.file;
+  constructor(private readonly node: NodeBase) {}
+  get key(): string {
+    return this.node.token as string;
   }
+  get value(): JNode {
+    return this.node as unknown as JNode;
+  }
+  get file(): string {
+    return this.node.file;
+  }
+  /** The key's line: its opening quote found backwards from the value (`"key" : value`). */
   get line(): number {
-    return (this.value as unknown as NodeBase).doc.lineOf(this.keyOffset);
+    const src = this.node.doc.src;
+    let p = this.node.offset - 1;
+    const ws = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+    while (p > 0 && ws(src.charCodeAt(p))) p--;
+    p--; // ':'
+    while (p > 0 && ws(src.charCodeAt(p))) p--;
+    // p is on the closing quote; the opening one is the previous quote not escaped.
+    for (p--; p > 0; p--) {
+      if (src.charCodeAt(p) !== 0x22) continue;
+      let backslashes = 0;
+      while (src.charCodeAt(p - 1 - backslashes) === 0x5c) backslashes++;
+      if (backslashes % 2 === 0) break;
+    }
+    return this.node.doc.lineOf(Math.max(p, 0));
   }
   get pointer(): string {
-    return this.value.pointer;
+    return this.node.pointer;
   }
 }
 
 class ArrayNode extends NodeBase implements JArray {
-  readonly kind = "array" as const;
+  // On the prototype: one field less per node.
+  get kind(): "array" {
+    return "array";
+  }
   readonly items: JNode[] = [];
 }
 
 class StringNode extends NodeBase implements JString {
-  readonly kind = "string" as const;
-  constructor(doc: Doc, parent: NodeBase | undefined, token: string | number, offset: number, readonly value: string) {
-    super(doc, parent, token, offset);
+  // On the prototype: one field less per node.
+  get kind(): "string" {
+    return "string";
+  }
+  constructor(parent: NodeBase | undefined, token: string | number, offset: number, readonly value: string) {
+    super(parent, token, offset);
   }
 }
 
 const INTEGER_TEXT = /^-?(0|[1-9][0-9]*)$/;
 
 class NumberNode extends NodeBase implements JNumber {
-  readonly kind = "number" as const;
-  constructor(doc: Doc, parent: NodeBase | undefined, token: string | number, offset: number, readonly text: string) {
-    super(doc, parent, token, offset);
+  // On the prototype: one field less per node.
+  get kind(): "number" {
+    return "number";
+  }
+  constructor(private readonly ownDoc: Doc, parent: NodeBase | undefined, token: string | number, offset: number, private readonly end: number) {
+    super(parent, token, offset);
+  }
+  override get doc(): Doc {
+    return this.ownDoc;
+  }
+  /**
+   * The number as written, cut from the source when asked: an end offset is a small integer in
+   * the node, where a string per number cost about 30 bytes more (issue 19 section 9: a policy
+   * costs at most ~10 times its size to read).
+   */
+  get text(): string {
+    return this.doc.src.slice(this.offset, this.end);
   }
   /** Read exactly from the text each time (a BigInt per number would double a policy's memory). */
   get integer(): bigint | undefined {
@@ -290,21 +360,27 @@ class NumberNode extends NodeBase implements JNumber {
 }
 
 class BooleanNode extends NodeBase implements JBoolean {
-  readonly kind = "boolean" as const;
-  constructor(doc: Doc, parent: NodeBase | undefined, token: string | number, offset: number, readonly value: boolean) {
-    super(doc, parent, token, offset);
+  // On the prototype: one field less per node.
+  get kind(): "boolean" {
+    return "boolean";
+  }
+  constructor(parent: NodeBase | undefined, token: string | number, offset: number, readonly value: boolean) {
+    super(parent, token, offset);
   }
 }
 
 class NullNode extends NodeBase implements JNull {
-  readonly kind = "null" as const;
+  // On the prototype: one field less per node.
+  get kind(): "null" {
+    return "null";
+  }
 }
 
 /** An open object or array while parsing: the explicit stack that replaces recursion. */
 interface Frame {
   node: ObjectNode | ArrayNode;
-  /** Objects: first member per key, built once the object outgrows a linear scan. */
-  seen?: Map<string, MemberNode>;
+  /** Objects: first member's value per key, built once the object outgrows a linear scan. */
+  seen?: Map<string, NodeBase>;
 }
 
 const ESCAPES: Record<number, string> = Object.assign(Object.create(null) as Record<number, string>, {
@@ -317,6 +393,8 @@ class Parser {
   private readonly duplicates: DuplicateKey[] = [];
   /** Member names repeat thousands of times in a policy: keep one copy of each. */
   private readonly keys = new Map<string, string>();
+  /** Short string values, likewise (see stringValue). */
+  private readonly values = new Map<string, string>();
 
   constructor(private readonly src: string, private readonly file: string) {
     this.doc = new Doc(file, src);
@@ -349,6 +427,7 @@ class Parser {
     const stack: Frame[] = [];
     this.skipWs();
     const root = this.value(undefined, "", stack);
+    ROOT_DOCS.set(root as unknown as NodeBase, this.doc);
     // Each turn adds one element or member to the innermost open container, or closes it.
     while (stack.length > 0) {
       const top = stack[stack.length - 1];
@@ -375,21 +454,20 @@ class Parser {
         stack.pop();
         continue;
       }
-      if (obj.members.length > 0) {
+      if (obj.values.length > 0) {
         if (c !== 0x2c) this.unexpected(`"," or "}"`);
         this.pos++;
         this.skipWs();
       }
       if (this.src.charCodeAt(this.pos) !== 0x22) this.unexpected("a string (a member name)");
-      const keyOffset = this.pos;
       const key = this.key();
       this.skipWs();
       if (this.src.charCodeAt(this.pos) !== 0x3a /* : */) this.unexpected(`":"`);
       this.pos++;
       this.skipWs();
-      const member = new MemberNode(key, keyOffset, this.value(obj, key, stack));
-      this.noteKey(top, member);
-      obj.members.push(member);
+      const value = this.value(obj, key, stack) as unknown as NodeBase;
+      this.noteKey(top, key, value);
+      obj.values.push(value);
     }
     this.skipWs();
     if (this.pos < this.src.length) this.unexpected("the end of the document");
@@ -397,26 +475,26 @@ class Parser {
   }
 
   /** Records a member's key; a repeat becomes a DuplicateKey (first and later member). */
-  private noteKey(frame: Frame, member: MemberNode): void {
+  private noteKey(frame: Frame, key: string, value: NodeBase): void {
     const obj = frame.node as ObjectNode;
-    const ms = obj.members;
-    let first: MemberNode | undefined;
-    if (!frame.seen && ms.length < SMALL_OBJECT) {
-      for (const m of ms) {
-        if (m.key === member.key) {
-          first = m;
+    const vs = obj.values;
+    let first: NodeBase | undefined;
+    if (!frame.seen && vs.length < SMALL_OBJECT) {
+      for (const v of vs) {
+        if (v.token === key) {
+          first = v;
           break;
         }
       }
     } else {
       if (!frame.seen) {
         frame.seen = new Map();
-        for (const m of ms) if (!frame.seen.has(m.key)) frame.seen.set(m.key, m);
+        for (const v of vs) if (!frame.seen.has(v.token as string)) frame.seen.set(v.token as string, v);
       }
-      first = frame.seen.get(member.key);
-      if (!first) frame.seen.set(member.key, member);
+      first = frame.seen.get(key);
+      if (!first) frame.seen.set(key, value);
     }
-    if (first) this.duplicates.push({ object: obj, key: member.key, first, later: member });
+    if (first) this.duplicates.push({ object: obj, key, first: new MemberNode(first), later: new MemberNode(value) });
   }
 
   /**
@@ -432,23 +510,26 @@ class Parser {
       case 0x5b /* [ */: {
         if (stack.length >= MAX_JSON_DEPTH) this.fail(`nesting deeper than ${MAX_JSON_DEPTH} levels`);
         this.pos++;
-        const node = c === 0x7b ? new ObjectNode(doc, parent, token, at) : new ArrayNode(doc, parent, token, at);
+        const node = c === 0x7b ? new ObjectNode(parent, token, at) : new ArrayNode(parent, token, at);
         stack.push({ node });
         return node;
       }
       case 0x22 /* " */:
-        return new StringNode(doc, parent, token, at, this.string());
+        return new StringNode(parent, token, at, this.stringValue());
       case 0x74 /* t */:
         this.literal("true");
-        return new BooleanNode(doc, parent, token, at, true);
+        return new BooleanNode(parent, token, at, true);
       case 0x66 /* f */:
         this.literal("false");
-        return new BooleanNode(doc, parent, token, at, false);
+        return new BooleanNode(parent, token, at, false);
       case 0x6e /* n */:
         this.literal("null");
-        return new NullNode(doc, parent, token, at);
+        return new NullNode(parent, token, at);
       default:
-        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return new NumberNode(doc, parent, token, at, this.number());
+        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+          this.number();
+          return new NumberNode(doc, parent, token, at, this.pos);
+        }
         return this.unexpected("a value");
     }
   }
@@ -468,10 +549,9 @@ class Parser {
     if (this.pos === start) this.unexpected("a digit");
   }
 
-  /** The RFC 8259 number grammar; the text is kept exactly. */
-  private number(): string {
+  /** The RFC 8259 number grammar, scanned; the node cuts its exact text from the source. */
+  private number(): void {
     const s = this.src;
-    const start = this.pos;
     if (s.charCodeAt(this.pos) === 0x2d) this.pos++;
     if (s.charCodeAt(this.pos) === 0x30) this.pos++;
     else this.digits();
@@ -486,7 +566,6 @@ class Parser {
       if (sign === 0x2b || sign === 0x2d) this.pos++;
       this.digits();
     }
-    return s.slice(start, this.pos);
   }
 
   private key(): string {
@@ -495,6 +574,20 @@ class Parser {
     if (known !== undefined) return known;
     if (this.keys.size < 4096) this.keys.set(k, k);
     return k;
+  }
+
+  /**
+   * A string value, short ones shared: a policy repeats a few words ("dword", "eq", syscall
+   * names) tens of thousands of times, and one copy each is what keeps reading it near its size.
+   * The table is bounded, so a hostile file of distinct strings only misses it.
+   */
+  private stringValue(): string {
+    const v = this.string();
+    if (v.length > 64) return v;
+    const known = this.values.get(v);
+    if (known !== undefined) return known;
+    if (this.values.size < 4096) this.values.set(v, v);
+    return v;
   }
 
   /** A string at `pos` (on the opening quote): escapes decoded, raw control characters refused. */

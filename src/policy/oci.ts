@@ -266,7 +266,7 @@ export function dockerRuntimeSeccomp(text: string, file: string, opts: OciOption
 
 /** `"key":value` texts of an object's members (the last of repeated keys), without `skip`. */
 function memberTexts(o: JObject, skip: string[]): string[] {
-  return o.members.filter((m) => o.byKey.get(m.key) === m && !skip.includes(m.key)).map((m) => `${JSON.stringify(m.key)}:${jsonText(m.value)}`);
+  return o.members.filter((m) => o.byKey.get(m.key)?.value === m.value && !skip.includes(m.key)).map((m) => `${JSON.stringify(m.key)}:${jsonText(m.value)}`);
 }
 
 /** A located JSON value back as JSON text (numbers exactly as written). */

@@ -34,6 +34,9 @@ interface Pending {
 const ALU = new Set(["add", "sub", "mul", "div", "or", "and", "lsh", "rsh", "xor"]);
 const JCOND = new Set(["jeq", "jgt", "jge", "jset"]);
 
+/** Longest line the assembler reads. */
+export const MAX_LINE_CHARS = 4096;
+
 /** Assembles text into a program; every error names the file and line. */
 export function assemble(text: string, opts: AsmOptions = {}): Program {
   const file = opts.file ?? "<asm>";
@@ -49,6 +52,9 @@ export function assemble(text: string, opts: AsmOptions = {}): Program {
     const fail = (msg: string): never => {
       throw new InputError(msg, where);
     };
+    // A statement is a few dozen characters; a longer line is not assembly text (and would make
+    // the label and operand scans below cost its length squared).
+    if (raw.length > MAX_LINE_CHARS) fail(`line longer than ${MAX_LINE_CHARS} characters`);
     let s = raw.replace(/;.*$/, "").trim();
     // Labels: `name:` or `0012:` before a statement, possibly several.
     for (;;) {

@@ -53,6 +53,14 @@ interface Ctx {
   dir: string;
   specFile: string;
   arch: ArchInfo;
+  /**
+   * Per-run memos. A spec names a few filters many times: without them each assertion re-read
+   * and re-compiled its files (20,000 assertions on one policy took minutes), and identical
+   * assertions re-ran their analysis. Keyed by the resolved FILTER and by the assertion's text.
+   */
+  programs: Map<string, Program>;
+  irs: Map<string, PolicyIR | undefined>;
+  results: Map<string, AssertionResult>;
 }
 
 /** `T@FILE` with FILE made relative to the spec file's folder. */
@@ -67,9 +75,13 @@ function filePath(ctx: Ctx, spec: string): string {
 
 function loadOne(ctx: Ctx, spec: string): Program {
   const full = filePath(ctx, spec);
+  // A live stack (pid:) is read again each time: it may change between assertions.
+  const known = isLiveSpec(full) ? undefined : ctx.programs.get(full);
+  if (known) return known;
   const { file, thread } = parseFilterSpec(full);
   const list = loadFilters(file, { thread, arch: ctx.arch });
   if (list.length !== 1) throw new InputError(`holds ${list.length} filters: pick one with T@FILE`, spec);
+  if (!isLiveSpec(full)) ctx.programs.set(full, list[0].program);
   return list[0].program;
 }
 
@@ -85,12 +97,20 @@ function rel(file: string | undefined): string | undefined {
 
 /** The IR behind a FILTER spec when it is a policy file (for pointing at rules). */
 function policyOf(ctx: Ctx, spec: string): PolicyIR | undefined {
-  const { file, thread } = parseFilterSpec(filePath(ctx, spec));
+  const full = filePath(ctx, spec);
+  if (ctx.irs.has(full)) return ctx.irs.get(full);
+  const ir = readPolicyOf(full, ctx.arch);
+  ctx.irs.set(full, ir);
+  return ir;
+}
+
+function readPolicyOf(full: string, arch: ArchInfo): PolicyIR | undefined {
+  const { file, thread } = parseFilterSpec(full);
   try {
     const text = readBoundedText(file, SIZE_LIMITS.policy, "a policy file");
     if (!text.trimStart().startsWith("{")) return undefined;
     const { caps, kernel } = currentPolicyDefaults();
-    const p = loadPolicy(text, file, { arch: ctx.arch, thread, caps, kernel });
+    const p = loadPolicy(text, file, { arch, thread, caps, kernel });
     return p.policies.size === 1 ? [...p.policies.values()][0] : undefined;
   } catch {
     return undefined;
@@ -240,8 +260,26 @@ export function runSpec(specFile: string, opts: { arch?: ArchLike } = {}): Asser
   // Every assertion is checked before any runs: a CI gate never reports on half a spec.
   d.assertions.forEach((a, i) => validateAssertion(a, `${specFile} (/assertions/${i}`));
   const arch = opts.arch !== undefined ? resolveArch(opts.arch, "runSpec: options.arch") : (d.arch ? resolveArch(d.arch, `${specFile} (/arch)`) : hostArch());
-  const ctx: Ctx = { dir: dirname(resolve(specFile)), specFile, arch };
-  return d.assertions.map((a, i) => runOne(ctx, a, i));
+  const ctx: Ctx = { dir: dirname(resolve(specFile)), specFile, arch, programs: new Map(), irs: new Map(), results: new Map() };
+  return d.assertions.map((a, i) => runMemo(ctx, a, i));
+}
+
+/**
+ * runOne, once per distinct assertion: a repeated one (same fields but its name) reuses the
+ * result under its own name. Assertions on live stacks always run.
+ */
+function runMemo(ctx: Ctx, a: Record<string, unknown>, i: number): AssertionResult {
+  const named = (r: AssertionResult) => (typeof a.name === "string" ? { ...r, name: a.name } : r);
+  const { name: _name, ...rest } = a;
+  const key = JSON.stringify(rest);
+  if (key.includes("pid:")) return runOne(ctx, a, i);
+  let r = ctx.results.get(key);
+  if (!r) {
+    // Run without the name so the memo holds the default label.
+    r = runOne(ctx, rest, i);
+    ctx.results.set(key, r);
+  }
+  return named(r);
 }
 
 /** GitHub Actions workflow commands, one per failed or inconclusive assertion. */

@@ -6,10 +6,14 @@ import { ExprParser, type EvalEnv } from "./expr.js";
 import type { Tok, TokKind } from "./tokens.js";
 
 
-/** Macro expansions per file (a filter header needs a few thousand). */
-export const MAX_EXPANSIONS = 200_000;
-/** Tokens macro expansion may produce per file. */
-export const MAX_EXPANDED_TOKENS = 4_000_000;
+/**
+ * Macro expansions per file. A filter header needs a few thousand; a full 4,096-instruction
+ * program written with BPF_STMT/BPF_JUMP and named constants about 6 per instruction (~25,000),
+ * so this leaves four times that, and bounds a hostile header to about a second of work.
+ */
+export const MAX_EXPANSIONS = 100_000;
+/** Tokens macro expansion may produce per file (about 20 per expansion). */
+export const MAX_EXPANDED_TOKENS = 2_000_000;
 /** Macro calls nested inside macro arguments. */
 export const MAX_MACRO_DEPTH = 200;
 
@@ -248,7 +252,10 @@ export class Preprocessor {
       }
       this.spend(t.v, m.body.length, t.line);
       const hide = new Set(t.hide ?? []).add(t.v);
-      const mark = (x: Tok): Tok => ({ ...x, line: t.line, bol: false, hide: new Set([...(x.hide ?? []), ...hide]) });
+      // Hide sets are never changed once made, so a body token without one (the usual case)
+      // shares this expansion's set instead of copying it (a copy per token made 200,000
+      // expansions cost seconds).
+      const mark = (x: Tok): Tok => ({ ...x, line: t.line, bol: false, hide: x.hide && x.hide.size ? new Set([...x.hide, ...hide]) : hide });
       if (!m.params) {
         pushReversed(m.body.map(mark));
         continue;

@@ -42,34 +42,49 @@ export function at(t: { file: string; line: number; col?: number }): string {
 }
 
 // Order matters where two patterns could start at one place: a path before a number ("./x"),
-// `||` before `|`, `&&` before `&`, `<=` before `<`, actions before identifiers.
-const LEXEMES: [TokenKind | "skip" | "continuation", RegExp][] = [
-  ["skip", /#.*$/y],
-  ["skip", /\s+/y],
-  ["continuation", /\\$/y],
-  ["directive", /@(?:include|frequency|default|denylist)\b/y],
-  ["path", /\.?\/\S+/y],
-  ["number", /-?(?:0[xX][0-9a-fA-F]+|[0-9]+)/y],
-  ["colon", /:/y],
-  ["semicolon", /;/y],
-  ["comma", /,/y],
-  ["tilde", /~/y],
-  ["lparen", /\(/y],
-  ["rparen", /\)/y],
-  ["lbrace", /\{/y],
-  ["rbrace", /\}/y],
-  ["lbracket", /\[/y],
-  ["rbracket", /\]/y],
-  ["or", /\|\|/y],
-  ["and", /&&/y],
-  ["pipe", /\|/y],
-  ["op", /==|!=|<=|>=|<|>|&|\bin\b/y],
-  ["equal", /=/y],
-  ["argument", /\barg[0-9]+\b/y],
-  ["return", /\breturn\b/y],
-  ["action", /\b(?:allow|kill-process|kill-thread|kill|trap|trace|log|user-notify)\b(?![-@\w])/y],
-  ["ident", /[A-Za-z_][A-Za-z0-9_@-]*/y],
+// `||` before `|`, `&&` before `&`, `<=` before `<`, actions before identifiers. The third
+// element is every character a lexeme can start with (a superset is enough): trying only the
+// lexemes that can start with the character at hand keeps a long line at a few regex tries per
+// token instead of up to all of them (a 4 MB line took seconds).
+const LEXEMES: [TokenKind | "skip" | "continuation", RegExp, RegExp][] = [
+  ["skip", /#.*$/y, /#/],
+  ["skip", /\s+/y, /\s/],
+  ["continuation", /\\$/y, /\\/],
+  ["directive", /@(?:include|frequency|default|denylist)\b/y, /@/],
+  ["path", /\.?\/\S+/y, /[./]/],
+  ["number", /-?(?:0[xX][0-9a-fA-F]+|[0-9]+)/y, /[-0-9]/],
+  ["colon", /:/y, /:/],
+  ["semicolon", /;/y, /;/],
+  ["comma", /,/y, /,/],
+  ["tilde", /~/y, /~/],
+  ["lparen", /\(/y, /\(/],
+  ["rparen", /\)/y, /\)/],
+  ["lbrace", /\{/y, /\{/],
+  ["rbrace", /\}/y, /\}/],
+  ["lbracket", /\[/y, /\[/],
+  ["rbracket", /\]/y, /\]/],
+  ["or", /\|\|/y, /\|/],
+  ["and", /&&/y, /&/],
+  ["pipe", /\|/y, /\|/],
+  ["op", /==|!=|<=|>=|<|>|&|\bin\b/y, /[=!<>&i]/],
+  ["equal", /=/y, /=/],
+  ["argument", /\barg[0-9]+\b/y, /a/],
+  ["return", /\breturn\b/y, /r/],
+  ["action", /\b(?:allow|kill-process|kill-thread|kill|trap|trace|log|user-notify)\b(?![-@\w])/y, /[aktlu]/],
+  ["ident", /[A-Za-z_][A-Za-z0-9_@-]*/y, /[A-Za-z_]/],
 ];
+
+/** The lexemes that can start with each character, in LEXEMES order (filled as characters appear). */
+const BY_FIRST = new Map<string, (typeof LEXEMES)[number][]>();
+function lexemesFor(c: string): (typeof LEXEMES)[number][] {
+  let list = BY_FIRST.get(c);
+  if (!list) {
+    list = LEXEMES.filter(([, , first]) => first.test(c));
+    // Bounded: one entry per distinct UTF-16 unit seen, at most 65,536.
+    BY_FIRST.set(c, list);
+  }
+  return list;
+}
 
 /** One logical line (continuations joined), as tokens; comment-only and blank lines are skipped. */
 export function* tokenize(text: string, file: string): Generator<Token[]> {
@@ -81,7 +96,7 @@ export function* tokenize(text: string, file: string): Generator<Token[]> {
     let continued = false;
     while (pos < line.length) {
       let matched = false;
-      for (const [kind, re] of LEXEMES) {
+      for (const [kind, re] of lexemesFor(line[pos])) {
         re.lastIndex = pos;
         const m = re.exec(line);
         if (!m || m[0].length === 0) continue;
