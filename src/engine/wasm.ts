@@ -137,7 +137,7 @@ function guarded(f: (...a: number[]) => unknown, arity: number): (...a: number[]
  */
 export function engine(): EngineExports {
   if (instance) return instance;
-  compiled ??= new WebAssembly.Module(providedBytes ?? readFileSync(locateWasm()));
+  compiled ??= new WebAssembly.Module((providedBytes ?? readFileSync(locateWasm())) as Uint8Array<ArrayBuffer>);
   const mod = instantiateSync<Record<string, unknown>>(compiled, {
     env: {
       abort(msg: number, file: number, line: number, col: number) {
