@@ -50,9 +50,9 @@ describe("x32 under an explicit x32 ABI entry", () => {
     expect(sf("verify", "lint", withX32, "--arch", "x86_64", "--fail-on", "info").code).toBe(1);
   });
   it("a deny-list that never looked at x32 still gets the x32-reachable error", () => {
-    const file = join(dir, "denylist.asm");
-    writeFileSync(file, ".arch x86_64\nld arch\njeq #AUDIT_ARCH_X86_64, next, kill\nld nr\njeq #execve, kill\nallow: ret ALLOW\nkill: ret KILL_PROCESS\n");
-    const r = sf("verify", "lint", file, "--arch", "x86_64");
+    writeFileSync(join(dir, "denylist.asm"), ".arch x86_64\nld arch\njeq #AUDIT_ARCH_X86_64, next, kill\nld nr\njeq #execve, kill\nallow: ret ALLOW\nkill: ret KILL_PROCESS\n");
+    expect(sf("asm", "denylist.asm", "-o", "denylist.bpf").code).toBe(0);
+    const r = sf("verify", "lint", "denylist.bpf", "--arch", "x86_64");
     expect(r.out).toContain("error [x32-reachable]");
     expect(r.code).toBe(1);
   });
