@@ -59,6 +59,8 @@ export function compilePolicyText(text: string, file: string, opts: PolicyCompil
   return { programs, warnings: input.warnings, dialect: input.dialect, frequency: input.frequency };
 }
 
+export { setOciLenient } from "./frontend.js";
+
 registerPolicyLoader((src) => {
   const r = compilePolicyText(src.text, src.file, {
     arch: src.opts.arch, thread: src.opts.thread, minijail: src.opts.policy?.minijail as MinijailOptions | undefined,

@@ -93,6 +93,11 @@ export interface OciOptions {
   kernel?: string;
   /** Policy name (default: the file's base name without .json). */
   name?: string;
+  /**
+   * Drop `errnoRet`/`errno` given with an action that takes no data (ALLOW, KILL, LOG…) with a
+   * warning, as runc does, instead of refusing the profile as the runtime-spec asks.
+   */
+  lenient?: boolean;
 }
 
 /** Fields the IR has no place for, kept for the runtime side (launcher, reports). */
@@ -309,7 +314,7 @@ export function ociFromObject(doc: JsonDocument, obj: JObject, opts: OciOptions)
   // Default action.
   const defaultAction = actionWithErrno(
     requireField(obj, "defaultAction", "the profile"), getOptional(obj, "defaultErrnoRet"), getOptional(obj, "defaultErrno"),
-    target, warn, "defaultErrnoRet", "defaultErrno",
+    target, warn, "defaultErrnoRet", "defaultErrno", opts.lenient,
   );
 
   // Metadata.
@@ -346,7 +351,7 @@ export function ociFromObject(doc: JsonDocument, obj: JObject, opts: OciOptions)
     const names = entryNames(e);
     const action = actionWithErrno(
       requireField(e, "action", "the syscalls entry"), getOptional(e, "errnoRet"), getOptional(e, "errno"),
-      target, warn, "errnoRet", "errno",
+      target, warn, "errnoRet", "errno", opts.lenient,
     );
     const conds = parseArgs(e, warn);
     if (!applies(e, target, caps, kernel)) {
@@ -446,7 +451,7 @@ export function policyName(file: string): string {
 
 function actionWithErrno(
   actNode: JNode, numNode: JNode | undefined, nameNode: JNode | undefined, arch: ArchInfo, warn: Warnings,
-  numField: string, nameField: string,
+  numField: string, nameField: string, lenient = false,
 ): number {
   const name = expectString(actNode, "the action");
   const base = ACTIONS[name];
@@ -457,10 +462,16 @@ function actionWithErrno(
   if (!takesData) {
     const extra = numNode ?? nameNode;
     if (extra) {
+      const field = numNode ? numField : nameField;
+      if (lenient) {
+        // runc's getAction reads errnoRet only for ERRNO and TRACE; the field has no effect.
+        warn.add(`"${field}" has no meaning with ${name}; dropped (--lenient), as runc does`, refOf(extra));
+        return base >>> 0;
+      }
       throw jsonError(
         extra,
-        `"${numNode ? numField : nameField}" is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not ${name} ` +
-          `(the runtime-spec says the runtime must fail)`,
+        `"${field}" is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not ${name} ` +
+          `(the runtime-spec says the runtime must fail; --lenient drops it, as runc does)`,
       );
     }
     return base >>> 0;
