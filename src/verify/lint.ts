@@ -179,7 +179,40 @@ function semantic(space: SymbolicSpace, p: Program, outs: Outcome[], opts: LintO
       uring(space, arch, inArch, out);
     }
   }
+  for (const token of tokens) {
+    const inToken = space.restrictWord(allowed, 1, token);
+    if (inToken === FALSE) continue;
+    for (const arch of archesByToken(token)) signalReturn(space, arch, inToken, out);
+  }
   return out;
+}
+
+/**
+ * The syscalls the kernel's own signal machinery makes: the return from every signal handler
+ * (rt_sigreturn, and sigreturn on the 32-bit ABIs that have it) and restart_syscall, which a
+ * sleep interrupted by SIGSTOP/SIGCONT (a debugger attach, `kill -STOP`) resumes through.
+ */
+export const SIGNAL_RETURN_SYSCALLS = ["rt_sigreturn", "sigreturn", "restart_syscall"];
+/** Syscalls one of which any running process of an ABI makes: the ABI is in use when one is allowed. */
+const ABI_IN_USE = ["read", "write", "exit", "exit_group"];
+
+/** Denying a signal-return syscall kills (or corrupts) the process at its first handler return or stop/continue. */
+function signalReturn(space: SymbolicSpace, arch: ArchInfo, inToken: number, out: Finding[]): void {
+  const allowedNr = (name: string): boolean | undefined => {
+    const nr = syscallNumber(arch, name);
+    return nr === undefined ? undefined : space.restrictWord(inToken, 0, nr) !== FALSE;
+  };
+  if (!ABI_IN_USE.some((n) => allowedNr(n) === true)) return;
+  const denied = SIGNAL_RETURN_SYSCALLS.filter((n) => allowedNr(n) === false);
+  if (denied.length === 0) return;
+  out.push({
+    id: "signal-return-denied", severity: "warning", arch: arch.name, syscall: denied.join(","),
+    message: `${denied.join(", ")} ${denied.length > 1 ? "are" : "is"} never allowed on ${arch.name}, but the kernel makes ${denied.length > 1 ? "these calls" : "this call"} itself: the process dies (or breaks) ${[
+      denied.some((n) => n !== "restart_syscall") ? "at its first signal handler return" : "",
+      denied.includes("restart_syscall") ? "when a sleep interrupted by a stop is continued (SIGSTOP/SIGCONT, a debugger attach)" : "",
+    ].filter(Boolean).join(" and ")}`,
+    hint: `allow ${denied.join(" and ")}`,
+  });
 }
 
 /**
