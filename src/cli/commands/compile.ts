@@ -20,6 +20,7 @@ interface CompileOpts {
   output?: string;
   caps?: string;
   kernel?: string;
+  verbose?: boolean;
 }
 
 export function parseCaps(text: string | undefined): Set<string> | undefined {
@@ -38,6 +39,7 @@ export function compileCommand(program: Command): void {
     .option("-o, --output <path>", "output file, device or FIFO (raw: a directory gets one THREAD.bpf per thread)")
     .option("--caps <list>", "OCI: capabilities the container has (default: Docker's default set)")
     .option("--kernel <major.minor>", "OCI: kernel version for minKernel (default: this kernel)")
+    .option("--verbose", "print the details behind summarised warnings (e.g. the names behind a count)")
     .action((file: string, o: CompileOpts) => {
       const text = readBoundedText(file, SIZE_LIMITS.policy, "a policy file");
       const r = compilePolicyText(text, file, { arch: archOption(o.arch), thread: o.thread, caps: parseCaps(o.caps), kernel: o.kernel });
@@ -45,7 +47,7 @@ export function compileCommand(program: Command): void {
       const arch = archOption(o.arch) ?? r.programs[0]?.ir.arches[0]?.arch ?? hostArch();
       for (const w of r.warnings) {
         const where = w.source ? `${w.source.file}${w.source.line ? `:${w.source.line}` : ""}${w.source.pointer ? ` (${w.source.pointer})` : ""}: ` : "";
-        err(`sysfence: warning: ${where}${w.message}`);
+        err(`sysfence: warning: ${where}${w.message}${o.verbose && w.detail !== undefined ? `: ${w.detail}` : ""}`);
       }
       const progs = r.programs;
       if (progs.length === 0) throw new InputError("the policy holds no filter", file);
