@@ -9,7 +9,10 @@ import { policy, arg } from "../src/policy/builder.js";
 import { compileIR } from "../src/policy/compile.js";
 import { lint, lintPolicy, type Finding } from "../src/verify/lint.js";
 import { Inconclusive } from "../src/verify/symbolic.js";
-import { corpusPath } from "./support/corpus.js";
+import { corpusPath, repoRoot } from "./support/corpus.js";
+import { loadFilters } from "../src/formats/detect.js";
+import { findArch } from "../src/syscalls/arches.js";
+import "../src/policy/index.js";
 
 const ids = (p: Program, under?: Program[]): string[] => {
   const r = lint(p, { stackedUnder: under });
@@ -57,7 +60,34 @@ describe("lint", () => {
     expect(ids(asm(GUARD + "jeq #read, allow\nret TRACE(1)\n" + TAIL))).toContain("nothing-answers");
     expect(ids(asm(GUARD + "jeq #read, allow\nret USER_NOTIF\n" + TAIL))).toContain("nothing-answers");
     expect(ids(asm(GUARD + "jeq #read, allow\nret #0x00010000\n" + TAIL))).toContain("unknown-action");
-    expect(ids(asm(GUARD + "jeq #read, allow\nret ERRNO(1)\n" + TAIL))).toEqual([]);
+    expect(ids(asm(GUARD + "jeq #read, allow\njeq #rt_sigreturn, allow\njeq #restart_syscall, allow\nret ERRNO(1)\n" + TAIL))).toEqual([]);
+  });
+  it("signal-return-denied: rt_sigreturn or restart_syscall never allowed", () => {
+    const found = (body: string) => {
+      const r = lint(asm(GUARD + body + "ret ERRNO(1)\n" + TAIL));
+      if (r instanceof Inconclusive) throw new Error(r.reason);
+      return r.filter((f) => f.id === "signal-return-denied");
+    };
+    const none = found("jeq #read, allow\n");
+    expect(none).toHaveLength(1);
+    expect(none[0].syscall).toBe("rt_sigreturn,restart_syscall");
+    expect(none[0].message).toContain("at its first signal handler return and when a sleep interrupted by a stop is continued");
+    const noRestart = found("jeq #read, allow\njeq #rt_sigreturn, allow\n");
+    expect(noRestart.map((f) => f.syscall)).toEqual(["restart_syscall"]);
+    expect(found("jeq #read, allow\njeq #rt_sigreturn, allow\njeq #restart_syscall, allow\n")).toEqual([]);
+    // An ABI the filter allows nothing common on (no read/write/exit) is not in use: no finding.
+    expect(found("jeq #getpid, allow\n")).toEqual([]);
+  });
+  it("signal-return-denied on 32-bit x86 names sigreturn too", () => {
+    const r = lint(assemble(".arch x86\nld arch\njeq #AUDIT_ARCH_I386, next, kill\nld nr\njeq #read, allow\njeq #rt_sigreturn, allow\njeq #restart_syscall, allow\nret ERRNO(1)\n" + TAIL));
+    if (r instanceof Inconclusive) throw new Error(r.reason);
+    expect(r.filter((f) => f.id === "signal-return-denied").map((f) => [f.arch, f.syscall])).toEqual([["x86", "sigreturn"]]);
+  });
+  it("the bundled QEMU filter allows restart_syscall and rt_sigreturn (it died with SIGSYS on a stop/continue)", () => {
+    const list = loadFilters(join(repoRoot, "filters", "qemu-microvm.seccompiler.json"), { thread: "qemu", arch: findArch("x86_64")! });
+    const r = lint(list[0].program);
+    if (r instanceof Inconclusive) throw new Error(r.reason);
+    expect(r.map((f) => f.id)).not.toContain("signal-return-denied");
   });
   it("too long, and a stack over the kernel's total", () => {
     const ret = { code: 0x06, jt: 0, jf: 0, k: 0x7fff0000 };

@@ -7,7 +7,7 @@
 // (src/policy/index.ts setPolicyDefaults), so no command has to pass it along.
 import { Option, type Command } from "commander";
 import { InputError } from "../errors.js";
-import { setPolicyDefaults, type PolicyDefaults } from "../policy/index.js";
+import { setPolicyDefaults, setOciLenient, type PolicyDefaults } from "../policy/index.js";
 import { capsFromSpec } from "../policy/oci.js";
 import { parseIncludeRoot, type MinijailOptions } from "../policy/minijail/index.js";
 
@@ -23,6 +23,9 @@ const OPTIONS = [
     .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
 ];
 
+/** OCI profiles: errnoRet on an action without data is dropped with a warning instead of refused. */
+const LENIENT = new Option("--lenient", "OCI: drop errnoRet/errno given with an action other than ERRNO/TRACE, with a warning, as runc does (default: refuse, as the runtime-spec says)");
+
 /** Adds the options to every command (and subcommand) that reads a policy. */
 export function addPolicyOptions(program: Command): void {
   const visit = (cmd: Command): void => {
@@ -30,6 +33,8 @@ export function addPolicyOptions(program: Command): void {
     if (longs.has("--arch") || longs.has("--policy")) {
       for (const o of OPTIONS) if (!longs.has(o.long)) cmd.addOption(o);
       cmd.hook("preAction", (_this, action) => setPolicyDefaults(policyDefaults(action.opts(), longs)));
+      if (!longs.has(LENIENT.long)) cmd.addOption(LENIENT);
+      cmd.hook("preAction", (_this, action) => setOciLenient(action.opts().lenient === true));
     }
     cmd.commands.forEach(visit);
   };

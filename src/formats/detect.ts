@@ -264,6 +264,8 @@ export function loadFilterBytes(bytes: Uint8Array, file: string, opts: LoadOptio
     }));
   }
 
+  const magic = sniffMagic(String.fromCharCode(...bytes.subarray(0, 4)));
+  if (magic) throw new InputError(`looks like ${magic}: not supported`, file);
   const map = tryBincode(bytes);
   if (map) {
     const limit = opts.bincodeLimit ?? BINCODE_DEFAULT_LIMIT;
@@ -333,5 +335,34 @@ export function sniffText(text: string): TextSniff {
     return { kind: "unsupported", what: `YAML that is not a Kubernetes SeccompProfile${yamlKind ? ` (kind: ${yamlKind[1]})` : ""}` };
   }
   if (MINIJAIL_STATEMENT.test(first)) return { kind: "policy", dialect: "minijail", what: "minijail policy" };
+  // Files people pass by mistake (issue 12 §5): named, so the error says what they look like.
+  const magic = sniffMagic(body);
+  if (magic) return { kind: "unsupported", what: magic };
+  if (body.startsWith("#!")) return { kind: "unsupported", what: `a script (${scriptInterpreter(body)}), not a filter or a policy` };
+  if (SYSFENCE_ASM.test(first)) {
+    return { kind: "unsupported", what: "sysfence assembly text (assemble it first: `sysfence asm FILE -o FILE.bpf`)" };
+  }
+  if (/^<(?:\?xml|!DOCTYPE|html)\b/i.test(first)) return { kind: "unsupported", what: "XML or HTML" };
   return { kind: "other" };
+}
+
+/** The first line of sysfence assembly (docs/asm.md): a directive, or an instruction, numbered or not. */
+const SYSFENCE_ASM = /^(?:\.(?:arch|endian|insn)\s|(?:\w+:\s*)?(?:ld|ldx|st|stx|ret|ja|jmp|jeq|jgt|jge|jset|add|sub|mul|div|mod|and|or|xor|lsh|rsh|neg|tax|txa)(?:\s|$))/;
+
+/** "sh", "python3"… from a `#!` line (the program, or `env`'s argument). */
+function scriptInterpreter(body: string): string {
+  const words = body.slice(2).split(/\r?\n/, 1)[0].trim().split(/\s+/);
+  const prog = (words[0] ?? "").split("/").pop() ?? "";
+  return (prog === "env" ? words.find((w, i) => i > 0 && !w.startsWith("-")) : prog) || "unknown interpreter";
+}
+
+/**
+ * Binary files named by their magic number, for text or bytes read as latin1/UTF-8 (the magic
+ * is ASCII-compatible): ELF programs and gzip streams are not filters (a raw filter would read
+ * an ELF header as instructions). Undefined for anything else.
+ */
+export function sniffMagic(head: string): string | undefined {
+  if (head.startsWith("\x7fELF")) return "an ELF binary (a program, not a filter: run it under one with `sysfence launch`)";
+  if (head.startsWith("\x1f\x8b") || head.startsWith("\x1f\ufffd")) return "gzip-compressed data (decompress it first)";
+  return undefined;
 }

@@ -37,6 +37,18 @@ export interface LoadPolicyOptions extends TextPolicyOptions {
   caps?: Iterable<string>;
   /** OCI: kernel "major.minor" for minKernel (default: the running kernel). */
   kernel?: string;
+  /** OCI: drop errnoRet on actions without data, with a warning (default: setOciLenient's). */
+  lenient?: boolean;
+}
+
+let ociLenientDefault = false;
+
+/**
+ * Whether OCI profiles are read leniently when a call does not say (the CLI's `--lenient`, set
+ * once per command like the minijail defaults, so every command reads a profile alike).
+ */
+export function setOciLenient(on: boolean): void {
+  ociLenientDefault = on;
 }
 
 export interface LoadedPolicy extends CompiledInput {
@@ -100,7 +112,7 @@ export function loadPolicy(text: string, file: string, opts: LoadPolicyOptions):
     out = { ...seccompilerFromDocument(doc, arch), dialect };
   } else {
     const name = file === "<stdin>" ? "<stdin>" : policyName(file);
-    const r = ociFromObject(doc, object, { arch, caps: opts.caps, kernel: opts.kernel, name });
+    const r = ociFromObject(doc, object, { arch, caps: opts.caps, kernel: opts.kernel, name, lenient: opts.lenient ?? ociLenientDefault });
     out = { policies: new Map([[name, r.policy]]), warnings: r.warnings, dialect, meta: r.meta };
   }
   if (opts.thread !== undefined) out.policies = pickThread(out.policies, opts.thread, dialect, placeOf(doc.root));

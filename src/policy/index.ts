@@ -83,6 +83,8 @@ export function compilePolicyText(text: string, file: string, opts: PolicyCompil
   return { programs, warnings: input.warnings, dialect: input.dialect, frequency: input.frequency };
 }
 
+export { setOciLenient } from "./frontend.js";
+
 // Every FILTER may be a policy: compiled with the options of the load (else the defaults above),
 // its warnings handed on with the programs so that every command prints them.
 registerPolicyLoader((src) => {

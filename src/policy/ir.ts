@@ -88,6 +88,8 @@ export interface PolicyIR {
 export interface PolicyWarning {
   message: string;
   source?: SourceRef;
+  /** Long detail a summary stands for (e.g. the names behind a count), printed with --verbose. */
+  detail?: string;
 }
 
 /** A policy file may hold several named policies (seccompiler threads). */

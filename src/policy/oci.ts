@@ -127,6 +127,11 @@ export interface OciOptions {
   kernel?: string;
   /** Policy name (default: the file's base name without .json). */
   name?: string;
+  /**
+   * Drop `errnoRet`/`errno` given with an action that takes no data (ALLOW, KILL, LOG…) with a
+   * warning, as runc does, instead of refusing the profile as the runtime-spec asks.
+   */
+  lenient?: boolean;
 }
 
 /** Fields the IR has no place for, kept for the runtime side (launcher, reports). */
@@ -282,13 +287,13 @@ function jsonText(n: JNode): string {
 
 /** Collects warnings that repeat across sections into one, listing the ABIs. */
 class Warnings {
-  private readonly byKey = new Map<string, { message: string; source?: SourceRef; arches: string[] }>();
+  private readonly byKey = new Map<string, { message: string; source?: SourceRef; arches: string[]; detail?: string }>();
   private readonly order: string[] = [];
-  add(message: string, source?: SourceRef, arch?: string): void {
+  add(message: string, source?: SourceRef, arch?: string, detail?: string): void {
     const key = message + "\u0000" + (source?.pointer ?? "");
     let w = this.byKey.get(key);
     if (!w) {
-      this.byKey.set(key, (w = { message, source, arches: [] }));
+      this.byKey.set(key, (w = { message, source, arches: [], detail }));
       this.order.push(key);
     }
     if (arch && !w.arches.includes(arch)) w.arches.push(arch);
@@ -297,7 +302,9 @@ class Warnings {
     return this.order.map((k) => {
       const w = this.byKey.get(k)!;
       const message = w.arches.length ? `${w.message} (on ${w.arches.join(", ")})` : w.message;
-      return w.source ? { message, source: w.source } : { message };
+      const out: PolicyWarning = w.source ? { message, source: w.source } : { message };
+      if (w.detail !== undefined) out.detail = w.detail;
+      return out;
     });
   }
 }
@@ -320,7 +327,7 @@ export function ociFromObject(doc: JsonDocument, obj: JObject, opts: OciOptions)
   // Default action.
   const defaultAction = actionWithErrno(
     requireField(obj, "defaultAction", "the profile"), getOptional(obj, "defaultErrnoRet"), getOptional(obj, "defaultErrno"),
-    target, warn, "defaultErrnoRet", "defaultErrno",
+    target, warn, "defaultErrnoRet", "defaultErrno", opts.lenient,
   );
 
   // Metadata.
@@ -357,7 +364,7 @@ export function ociFromObject(doc: JsonDocument, obj: JObject, opts: OciOptions)
     const names = entryNames(e);
     const action = actionWithErrno(
       requireField(e, "action", "the syscalls entry"), getOptional(e, "errnoRet"), getOptional(e, "errno"),
-      target, warn, "errnoRet", "errno",
+      target, warn, "errnoRet", "errno", opts.lenient,
     );
     const conds = parseArgs(e, warn);
     if (!applies(e, target, caps, kernel)) {
@@ -427,13 +434,8 @@ export function ociFromObject(doc: JsonDocument, obj: JObject, opts: OciOptions)
     multiplexWarnings(sec, syscalls, warn);
     arches.push({ arch: sec, defaultAction, syscalls });
     const miss = [...missing.get(sec)!].sort();
-    if (miss.length) {
-      meta.missing[sec.name] = miss;
-      warn.add(
-        `${miss.length} syscall name${miss.length === 1 ? "" : "s"} of the profile do${miss.length === 1 ? "es" : ""} not ` +
-          `exist on ${sec.name} and ${miss.length === 1 ? "was" : "were"} skipped there, as runtimes do: ${miss.join(", ")}`,
-      );
-    }
+    if (miss.length) meta.missing[sec.name] = miss;
+    missingNameWarnings(sec, miss, listedAbis(obj, sections), warn);
   }
 
   const policy: PolicyIR = {
@@ -448,6 +450,59 @@ export function ociFromObject(doc: JsonDocument, obj: JObject, opts: OciOptions)
   return { policy, warnings: warn.list(), meta };
 }
 
+/**
+ * Names a section lacks. A multi-ABI profile lists every ABI's calls, so most names missing on one
+ * ABI belong to another it lists (Docker's profile on aarch64: about a hundred x86 and arm calls);
+ * those are skipped as runtimes do and summarised as a count, the names in the warning's detail
+ * (--verbose). A name that exists on none of the profile's ABIs is a typo or newer than sysfence's
+ * tables: named in full, once per profile.
+ */
+function missingNameWarnings(sec: ArchInfo, miss: string[], abis: ArchInfo[], warn: Warnings): void {
+  const nowhere = miss.filter((n) => abis.every((a) => syscallNumber(a, n) === undefined));
+  const elsewhere = miss.filter((n) => !nowhere.includes(n));
+  if (elsewhere.length) {
+    const one = elsewhere.length === 1;
+    warn.add(
+      `${elsewhere.length} syscall name${one ? "" : "s"} of the profile do${one ? "es" : ""} not exist on ${sec.name} ` +
+        `(${one ? "it belongs" : "they belong"} to other ABIs the profile lists) and ${one ? "was" : "were"} skipped there, as runtimes do`,
+      undefined, undefined, elsewhere.join(", "),
+    );
+  }
+  if (nowhere.length) {
+    const one = nowhere.length === 1;
+    warn.add(
+      `${nowhere.length} syscall name${one ? "" : "s"} of the profile exist${one ? "s" : ""} on none of its ABIs ` +
+        `(${abis.map((a) => a.name).join(", ")}) and ${one ? "was" : "were"} skipped: ${nowhere.join(", ")} ` +
+        `(a typo, a call of an ABI the profile does not list, or newer than sysfence's syscall tables)`,
+    );
+  }
+}
+
+/**
+ * Every ABI the profile names ("architectures", or every archMap entry with its
+ * subArchitectures), whatever the target; names sysfence does not know are left out (the
+ * sections' own reading reports them). Falls back to the compiled sections.
+ */
+function listedAbis(obj: JObject, sections: ArchInfo[]): ArchInfo[] {
+  const out = new Map<string, ArchInfo>(sections.map((a) => [a.name, a]));
+  const addName = (n: JNode | undefined): void => {
+    const a = n?.kind === "string" ? archFromScmp(n.value) : undefined;
+    if (a) out.set(a.name, a);
+  };
+  const archesNode = getOptional(obj, "architectures");
+  if (archesNode?.kind === "array") archesNode.items.forEach(addName);
+  const mapNode = getOptional(obj, "archMap");
+  if (mapNode?.kind === "array") {
+    for (const item of mapNode.items) {
+      if (item.kind !== "object") continue;
+      addName(getOptional(item, "architecture"));
+      const subs = getOptional(item, "subArchitectures");
+      if (subs?.kind === "array") subs.items.forEach(addName);
+    }
+  }
+  return [...out.values()];
+}
+
 /** "moby-default" for ".../moby-default.json". */
 export function policyName(file: string): string {
   return basename(file).replace(/\.json$/i, "") || file;
@@ -457,7 +512,7 @@ export function policyName(file: string): string {
 
 function actionWithErrno(
   actNode: JNode, numNode: JNode | undefined, nameNode: JNode | undefined, arch: ArchInfo, warn: Warnings,
-  numField: string, nameField: string,
+  numField: string, nameField: string, lenient = false,
 ): number {
   const name = expectString(actNode, "the action");
   const base = ACTIONS[name];
@@ -468,10 +523,16 @@ function actionWithErrno(
   if (!takesData) {
     const extra = numNode ?? nameNode;
     if (extra) {
+      const field = numNode ? numField : nameField;
+      if (lenient) {
+        // runc's getAction reads errnoRet only for ERRNO and TRACE; the field has no effect.
+        warn.add(`"${field}" has no meaning with ${name}; dropped (--lenient), as runc does`, refOf(extra));
+        return base >>> 0;
+      }
       throw jsonError(
         extra,
-        `"${numNode ? numField : nameField}" is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not ${name} ` +
-          `(the runtime-spec says the runtime must fail)`,
+        `"${field}" is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not ${name} ` +
+          `(the runtime-spec says the runtime must fail; --lenient drops it, as runc does)`,
       );
     }
     return base >>> 0;

@@ -48,6 +48,11 @@ export interface LintOptions {
   budget?: number;
   /** Filters installed before this one (oldest first), for the stack-size check. */
   stackedUnder?: readonly Program[];
+  /**
+   * ABI names the source policy lists (PolicyIR sections), when the filter came from one. A
+   * policy with an x32 section lets x32 calls through on purpose (see `x32Finding`).
+   */
+  policyAbis?: readonly string[];
 }
 
 export function lint(p: Program, opts: LintOptions = {}): Finding[] | Inconclusive {
@@ -78,7 +83,7 @@ export function lint(p: Program, opts: LintOptions = {}): Finding[] | Inconclusi
   }
   if (outs instanceof Inconclusive) return outs;
   try {
-    findings.push(...semantic(space, p, outs));
+    findings.push(...semantic(space, p, outs, opts));
   } catch (e) {
     if (e instanceof Inconclusive) return e;
     throw e;
@@ -128,7 +133,7 @@ function structural(p: Program): Finding[] {
 }
 
 
-function semantic(space: SymbolicSpace, p: Program, outs: Outcome[]): Finding[] {
+function semantic(space: SymbolicSpace, p: Program, outs: Outcome[], opts: LintOptions): Finding[] {
   const out: Finding[] = [];
   const allowed = space.union(outs.filter((o) => allows(o.value)).map((o) => o.set));
   if (allowed === FALSE) return out;
@@ -151,9 +156,7 @@ function semantic(space: SymbolicSpace, p: Program, outs: Outcome[]): Finding[] 
       const b = Math.min(hi, 0xfffffffe);
       if (a <= b) count += b - a + 1;
     }
-    if (count > 1024) {
-      out.push({ id: "x32-reachable", severity: "error", arch: "x86_64", message: `${count} syscall numbers at or above 0x40000000 (x32) are allowed on AUDIT_ARCH_X86_64: the default lets x32 calls through`, hint: "after the arch check, send nr >= 0x40000000 to the mismatch action (sysfence compile does this)" });
-    }
+    if (count > 1024) out.push(x32Finding(space, allowed, count, opts));
   }
   // Per ABI the filter checks: 64-bit compares on int arguments, io_uring next to socket rules.
   for (const token of tokens) {
@@ -176,7 +179,61 @@ function semantic(space: SymbolicSpace, p: Program, outs: Outcome[]): Finding[] 
       uring(space, arch, inArch, out);
     }
   }
+  for (const token of tokens) {
+    const inToken = space.restrictWord(allowed, 1, token);
+    if (inToken === FALSE) continue;
+    for (const arch of archesByToken(token)) signalReturn(space, arch, inToken, out);
+  }
   return out;
+}
+
+/**
+ * The syscalls the kernel's own signal machinery makes: the return from every signal handler
+ * (rt_sigreturn, and sigreturn on the 32-bit ABIs that have it) and restart_syscall, which a
+ * sleep interrupted by SIGSTOP/SIGCONT (a debugger attach, `kill -STOP`) resumes through.
+ */
+export const SIGNAL_RETURN_SYSCALLS = ["rt_sigreturn", "sigreturn", "restart_syscall"];
+/** Syscalls one of which any running process of an ABI makes: the ABI is in use when one is allowed. */
+const ABI_IN_USE = ["read", "write", "exit", "exit_group"];
+
+/** Denying a signal-return syscall kills (or corrupts) the process at its first handler return or stop/continue. */
+function signalReturn(space: SymbolicSpace, arch: ArchInfo, inToken: number, out: Finding[]): void {
+  const allowedNr = (name: string): boolean | undefined => {
+    const nr = syscallNumber(arch, name);
+    return nr === undefined ? undefined : space.restrictWord(inToken, 0, nr) !== FALSE;
+  };
+  if (!ABI_IN_USE.some((n) => allowedNr(n) === true)) return;
+  const denied = SIGNAL_RETURN_SYSCALLS.filter((n) => allowedNr(n) === false);
+  if (denied.length === 0) return;
+  out.push({
+    id: "signal-return-denied", severity: "warning", arch: arch.name, syscall: denied.join(","),
+    message: `${denied.join(", ")} ${denied.length > 1 ? "are" : "is"} never allowed on ${arch.name}, but the kernel makes ${denied.length > 1 ? "these calls" : "this call"} itself: the process dies (or breaks) ${[
+      denied.some((n) => n !== "restart_syscall") ? "at its first signal handler return" : "",
+      denied.includes("restart_syscall") ? "when a sleep interrupted by a stop is continued (SIGSTOP/SIGCONT, a debugger attach)" : "",
+    ].filter(Boolean).join(" and ")}`,
+    hint: `allow ${denied.join(" and ")}`,
+  });
+}
+
+/**
+ * Many x32 numbers allowed on AUDIT_ARCH_X86_64: a bypass when the filter never thought of x32
+ * (a deny-list written for x86_64 numbers), the policy's intent when it has an x32 ABI entry
+ * and gives x32 calls its default action (an OCI profile listing SCMP_ARCH_X32). The intent is
+ * read from the source policy's ABIs when there is one, else from the program: a filter that
+ * denies some x32 syscall number (0x40000000 + n, n < 1024) decides x32 calls one by one, so it
+ * handles that ABI explicitly; one that lets every x32 number through never looked at them.
+ */
+function x32Finding(space: SymbolicSpace, allowed: number, count: number, opts: LintOptions): Finding {
+  let intended = opts.policyAbis?.includes("x32") ?? false;
+  if (!intended) {
+    const denied = space.restrictWord(space.not(allowed), 1, AUDIT_ARCH_X86_64);
+    const deniedNrs = space.wordRanges(space.existsAllBut(denied, 0), 0, 4096) ?? [];
+    intended = deniedNrs.some(([lo, hi]) => hi >= X32_SYSCALL_BIT && lo < X32_SYSCALL_BIT + 1024);
+  }
+  if (intended) {
+    return { id: "x32-allowed", severity: "info", arch: "x32", message: `${count} syscall numbers at or above 0x40000000 (x32) are allowed on AUDIT_ARCH_X86_64 by the default action; the filter handles the x32 ABI explicitly, so this is its intent`, hint: "drop x32 from the policy's ABIs if no x32 program runs in it" };
+  }
+  return { id: "x32-reachable", severity: "error", arch: "x86_64", message: `${count} syscall numbers at or above 0x40000000 (x32) are allowed on AUDIT_ARCH_X86_64: the default lets x32 calls through`, hint: "after the arch check, send nr >= 0x40000000 to the mismatch action (sysfence compile does this)" };
 }
 
 function uring(space: SymbolicSpace, arch: ArchInfo, inArch: number, out: Finding[]): void {
@@ -229,8 +286,15 @@ export function lintPolicy(ir: PolicyIR): Finding[] {
   return out;
 }
 
-export function findingsExitCode(f: Finding[]): number {
-  return f.some((x) => x.severity !== "info") ? 1 : 0;
+/** Severities from the least to the most serious; `--fail-on` and spec files compare ranks. */
+export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
+
+/**
+ * 1 when a finding is at least as serious as `failOn` (default "error": a CI gates on errors
+ * while warnings print), else 0.
+ */
+export function findingsExitCode(f: Finding[], failOn: Severity = "error"): number {
+  return f.some((x) => SEVERITY_RANK[x.severity] >= SEVERITY_RANK[failOn]) ? 1 : 0;
 }
 
 export { syscallName, Action };

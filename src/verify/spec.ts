@@ -33,7 +33,7 @@ import { currentPolicyDefaults } from "../policy/index.js";
 import type { PolicyIR, SourceRef } from "../policy/ir.js";
 import { InputError } from "../errors.js";
 import { subset, stricter, equal, stackEquals, allows, Inconclusive, type Verdict } from "./relations.js";
-import { lint, lintPolicy, type Finding, type Severity } from "./lint.js";
+import { lint, lintPolicy, SEVERITY_RANK, type Finding, type Severity } from "./lint.js";
 import { SymbolicSpace, FALSE, TRUE } from "./symbolic.js";
 import { toU64 } from "../traces/jsonl.js";
 import { refuseUnknownKeys, suggestion } from "../validate.js";
@@ -137,7 +137,7 @@ function verdictResult(name: string, v: Verdict, blame: { ir?: PolicyIR; file: s
   };
 }
 
-const RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
+const RANK = SEVERITY_RANK;
 
 /** Each assertion kind: its key and the fields it may carry beside "name". */
 const ASSERTION_FIELDS: Record<string, readonly string[]> = {
@@ -227,9 +227,9 @@ function runOne(ctx: Ctx, a: Record<string, unknown>, i: number): AssertionResul
     const level = (a.fail ?? "warning") as Severity;
     if (!(level in RANK)) throw new InputError(`"fail" takes error, warning or info`, `${ctx.specFile} (/assertions/${i})`);
     const p = loadOne(ctx, a.lint);
-    const r = lint(p);
-    if (r instanceof Inconclusive) return { name: label(`lint ${a.lint}`), status: "inconclusive", message: r.reason };
     const ir = policyOf(ctx, a.lint);
+    const r = lint(p, { policyAbis: ir?.arches.map((s) => s.arch.name) });
+    if (r instanceof Inconclusive) return { name: label(`lint ${a.lint}`), status: "inconclusive", message: r.reason };
     const all: Finding[] = [...r, ...(ir ? lintPolicy(ir) : [])];
     const bad = all.filter((f) => RANK[f.severity] >= RANK[level]);
     const src = ruleSource(ir, bad[0]?.syscall);

@@ -18,6 +18,7 @@ interface CompileOpts {
   thread?: string;
   format: string;
   output?: string;
+  verbose?: boolean;
 }
 
 export function compileCommand(program: Command): void {
@@ -29,13 +30,14 @@ export function compileCommand(program: Command): void {
     .option("--thread <name>", "only this thread of the policy (default: every thread)")
     .option("--format <fmt>", "raw | bincode | c | json | disasm", "raw")
     .option("-o, --output <path>", "output file, device or FIFO (raw: a directory gets one THREAD.bpf per thread)")
+    .option("--verbose", "print the details behind summarised warnings (e.g. the names behind a count)")
     .action((file: string, o: CompileOpts) => {
       const text = readBoundedText(file, SIZE_LIMITS.policy, "a policy file");
       // --caps, --kernel and the minijail options are the policy compiler's defaults (src/cli/policy-options.ts).
       const r = compilePolicyText(text, file, { arch: archOption(o.arch), thread: o.thread });
       // A minijail policy may take its arch from its constants.json.
       const arch = archOption(o.arch) ?? r.programs[0]?.ir.arches[0]?.arch ?? hostArch();
-      for (const w of r.warnings) err(`sysfence: warning: ${formatPolicyWarning(w)}`);
+      for (const w of r.warnings) err(`sysfence: warning: ${formatPolicyWarning(w)}${o.verbose && w.detail !== undefined ? `: ${w.detail}` : ""}`);
       const progs = r.programs;
       if (progs.length === 0) throw new InputError("the policy holds no filter", file);
       const write = writeOutput;

@@ -11,7 +11,7 @@ import type { PolicyIR } from "../../policy/ir.js";
 import { isLiveSpec } from "../../formats/detect.js";
 import type { LoadedFilter } from "../../formats/detect.js";
 import { diff } from "../../verify/diff.js";
-import { lint, lintPolicy, findingsExitCode, type Finding } from "../../verify/lint.js";
+import { lint, lintPolicy, findingsExitCode, type Finding, type Severity } from "../../verify/lint.js";
 import { loadPolicy } from "../../policy/frontend.js";
 import { currentPolicyDefaults } from "../../policy/index.js";
 import { parseFilterSpec } from "../../formats/detect.js";
@@ -27,6 +27,12 @@ interface VerifyOpts extends FilterArgOptions {
   stricter?: boolean;
   budget?: string;
   equals?: string;
+}
+
+/** `--fail-on`: one of the three severities, else a bad-input error (exit 2). */
+function failOnOption(v: string): Severity {
+  if (v === "error" || v === "warning" || v === "info") return v;
+  throw new InputError(`--fail-on takes error, warning or info, not ${JSON.stringify(v)}`);
 }
 
 const hex = (v: bigint | number) => "0x" + BigInt.asUintN(64, BigInt(v)).toString(16);
@@ -140,8 +146,10 @@ export function verifyCommand(program: Command): void {
   common(verify.command("lint")
     .description("find flaws: no arch check, x32 reachable, 64-bit compares on int arguments, io_uring next to socket rules, odd return values, dead code, conditions that always or never hold")
     .argument("<filter>", "filter to lint (a map or policy without --thread: every thread)")
-    .option("--under <older...>", "filters installed before it (for the stack-size check)"))
-    .action((spec: string, o: VerifyOpts & { under?: string[] }) => {
+    .option("--under <older...>", "filters installed before it (for the stack-size check)")
+    .option("--fail-on <severity>", "exit 1 when a finding is at least this serious: error | warning | info", "error"))
+    .action((spec: string, o: VerifyOpts & { under?: string[]; failOn: string }) => {
+      const failOn = failOnOption(o.failOn);
       const under = o.under ? loadOneEach(o.under, o).map((x) => x.program) : undefined;
       // A policy file also gets the checks only its source can show, per thread.
       const { file, thread } = parseFilterSpec(spec);
@@ -158,17 +166,17 @@ export function verifyCommand(program: Command): void {
       let code: number = ExitCode.OK;
       // Every thread of a map or policy unless one is picked: each is linted on its own.
       for (const f of loadFilterArgs([spec], o)) {
-        const r = lint(f.program, { budget: budgetOf(o), stackedUnder: under });
+        const ir = policies && (policies.size === 1 ? [...policies.values()][0] : policies.get(f.thread ?? ""));
+        const r = lint(f.program, { budget: budgetOf(o), stackedUnder: under, policyAbis: ir?.arches.map((a) => a.arch.name) });
         if (r instanceof Inconclusive) {
           code = Math.max(code, printVerdict(`lint ${filterLabel(f)}`, r, [filterLabel(f)], o.json));
           continue;
         }
         const findings: Finding[] = [...r];
-        const ir = policies && (policies.size === 1 ? [...policies.values()][0] : policies.get(f.thread ?? ""));
         if (ir) findings.push(...lintPolicy(ir));
         if (o.json) out(JSON.stringify({ filter: filterLabel(f), findings }));
         else for (const line of lintLines(filterLabel(f), findings)) out(line);
-        code = Math.max(code, findingsExitCode(findings));
+        code = Math.max(code, findingsExitCode(findings, failOn));
       }
       process.exitCode = code;
     });
