@@ -23,7 +23,8 @@ beforeAll(() => {
     { allow: "vmm@fc.json", syscall: "read" },
     { allow: "vmm@fc.json", syscall: "ioctl", args: [3, "0x5401"] },
     { deny: "vmm@fc.json", syscall: "ioctl", args: [3, "0x5402"] },
-    { lint: "vmm@fc.json", fail: "warning" },
+    // The example policy denies rt_sigreturn (a signal-return-denied warning): gate on errors.
+    { lint: "vmm@fc.json", fail: "error" },
   ]));
   writeFileSync(join(dir, "bad.json"), spec([
     { name: "vmm inside api", subset: ["vmm@fc.json", "api@fc.json"] },
