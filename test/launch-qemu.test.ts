@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { launch, type LaunchOptions, type LaunchResult } from "../src/launch/index.js";
+import { which } from "./support/guest.js";
 import { repoRoot } from "./support/corpus.js";
 import { launcherSkipReason, collect, within } from "./fixtures/launch/support.js";
 
@@ -17,19 +18,6 @@ const CACHE = join(repoRoot, ".cache", "qemu");
 const OUT = join(repoRoot, "test", ".out", "qemu");
 const FILTER = join(repoRoot, "filters", "qemu-microvm.seccompiler.json");
 const MARKER = "SYSFENCE-BOOT-OK";
-
-function which(cmd: string): string | undefined {
-  for (const d of (process.env.PATH ?? "/usr/bin:/bin").split(":")) {
-    const p = join(d, cmd);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
-}
 
 /** KVM only where QEMU can use it: hardware virtualisation visible and not a PVM host. */
 export function accelFor(): { accel: "kvm" | "tcg"; why: string } {

@@ -320,8 +320,6 @@ const onOrObject: ValueType = { ...bool, check: (v, where) => (isObj(v) ? v : bo
 export const LAUNCHER_HOST_ARGS = [
   "--filter-fd", "--filter", "--no-tsync", "--log", "--spec-allow", "--diagnose", "--status-fd", "--parent-pid",
   "--chdir", "--cgroup-cleanup", "--probe",
-  // Test-only fault injection (test/launch-faults.test.ts); never passed by launch().
-  "--fault-tsync",
 ] as const;
 
 /** Launcher arguments for tests only (fault injection; launcher --help lists them apart): sysfence never passes them. */
