@@ -3,6 +3,7 @@
 //
 //   {
 //     "arch": "x86_64",                       // for policy JSON and syscall names (default: host)
+//     "probeBypass": "uretprobe",             // as the kernel skips filters for uretprobe (bypass.ts)
 //     "assertions": [
 //       { "name": "vmm within api", "subset": ["vmm@fc.json", "api@fc.json"] },
 //       { "stricter": ["new.bpf", "old.bpf"] },
@@ -36,6 +37,7 @@ import { subset, stricter, equal, stackEquals, allows, Inconclusive, type Verdic
 import { lint, lintPolicy, SEVERITY_RANK, type Finding, type Severity } from "./lint.js";
 import { SymbolicSpace, FALSE, TRUE } from "./symbolic.js";
 import { toU64 } from "../traces/jsonl.js";
+import { withProbeBypass, probeBypassOption, type ProbeBypass } from "./bypass.js";
 import { refuseUnknownKeys, suggestion } from "../validate.js";
 
 export type Status = "pass" | "fail" | "inconclusive";
@@ -53,6 +55,8 @@ interface Ctx {
   dir: string;
   specFile: string;
   arch: ArchInfo;
+  /** The kernel's uretprobe/uprobe exception applied to every filter but lint's (bypass.ts). */
+  probeBypass: ProbeBypass;
   /**
    * Per-run memos. A spec names a few filters many times: without them each assertion re-read
    * and re-compiled its files (20,000 assertions on one policy took minutes), and identical
@@ -83,6 +87,11 @@ function loadOne(ctx: Ctx, spec: string): Program {
   if (list.length !== 1) throw new InputError(`holds ${list.length} filters: pick one with T@FILE`, spec);
   if (!isLiveSpec(full)) ctx.programs.set(full, list[0].program);
   return list[0].program;
+}
+
+/** A filter as the kernel runs it under the spec's probe bypass (relations, stacks, deny/allow). */
+function seen(ctx: Ctx, p: Program): Program {
+  return withProbeBypass(p, ctx.probeBypass);
 }
 
 /** The file of a FILTER spec (no thread), relative to the working directory, for annotations. */
@@ -184,8 +193,8 @@ function runOne(ctx: Ctx, a: Record<string, unknown>, i: number): AssertionResul
   if (a.subset || a.stricter || a.equal) {
     const key = a.subset ? "subset" : a.stricter ? "stricter" : "equal";
     const [x, y] = pair(key);
-    const px = loadOne(ctx, x);
-    const py = loadOne(ctx, y);
+    const px = seen(ctx, loadOne(ctx, x));
+    const py = seen(ctx, loadOne(ctx, y));
     const v = key === "subset" ? subset(px, py) : key === "stricter" ? stricter(px, py) : equal(px, py);
     return verdictResult(label(`${key} ${x} ${y}`), v, { ir: policyOf(ctx, x), file: plainFile(ctx, x) });
   }
@@ -194,7 +203,7 @@ function runOne(ctx: Ctx, a: Record<string, unknown>, i: number): AssertionResul
     if (!Array.isArray(list) || typeof a.equals !== "string") throw new InputError('"stack" takes a list of FILTERs and "equals"', `${ctx.specFile} (/assertions/${i})`);
     // `pid:` entries give their whole stack, oldest first.
     const stack = list.flatMap((s) => isLiveSpec(String(s)) ? loadFilters(String(s), { arch: ctx.arch }).map((f) => f.program) : [loadOne(ctx, String(s))]);
-    const v = stackEquals(stack, loadOne(ctx, a.equals));
+    const v = stackEquals(stack.map((p) => seen(ctx, p)), seen(ctx, loadOne(ctx, a.equals)));
     return verdictResult(label(`stack ${list.join(", ")} = ${a.equals}`), v, { ir: policyOf(ctx, a.equals), file: plainFile(ctx, a.equals) });
   }
   if (typeof a.deny === "string" || typeof a.allow === "string") {
@@ -203,7 +212,7 @@ function runOne(ctx: Ctx, a: Record<string, unknown>, i: number): AssertionResul
     if (typeof a.syscall !== "string") throw new InputError('"deny"/"allow" need "syscall"', `${ctx.specFile} (/assertions/${i})`);
     const where = `${ctx.specFile} (/assertions/${i})`;
     const nr = resolveSyscall(ctx.arch, a.syscall, where);
-    const p = loadOne(ctx, spec);
+    const p = seen(ctx, loadOne(ctx, spec));
     const name = label(`${want} ${a.syscall} by ${spec}`);
     const src = ruleSource(policyOf(ctx, spec), a.syscall);
     if (Array.isArray(a.args)) {
@@ -243,7 +252,7 @@ function runOne(ctx: Ctx, a: Record<string, unknown>, i: number): AssertionResul
 }
 
 /** Runs every assertion of a spec file. */
-export function runSpec(specFile: string, opts: { arch?: ArchLike } = {}): AssertionResult[] {
+export function runSpec(specFile: string, opts: { arch?: ArchLike; probeBypass?: ProbeBypass } = {}): AssertionResult[] {
   const text = readBoundedText(specFile, SIZE_LIMITS.spec, "a spec file");
   let doc: unknown;
   try {
@@ -254,13 +263,16 @@ export function runSpec(specFile: string, opts: { arch?: ArchLike } = {}): Asser
   if (!doc || typeof doc !== "object" || !Array.isArray((doc as { assertions?: unknown }).assertions)) {
     throw new InputError('a spec is an object with an "assertions" array', specFile);
   }
-  const d = doc as { arch?: string; assertions: Record<string, unknown>[] };
-  refuseUnknownKeys(d, ["arch", "assertions"], (k) => `${specFile} (/${k})`);
+  const d = doc as { arch?: string; probeBypass?: unknown; assertions: Record<string, unknown>[] };
+  refuseUnknownKeys(d, ["arch", "probeBypass", "assertions"], (k) => `${specFile} (/${k})`);
   if (d.arch !== undefined && typeof d.arch !== "string") throw new InputError('"arch" must be an arch name', `${specFile} (/arch)`);
+  if (d.probeBypass !== undefined && typeof d.probeBypass !== "string") throw new InputError('"probeBypass" must be none, uretprobe or uretprobe+uprobe', `${specFile} (/probeBypass)`);
+  // The command line's --probe-bypass wins over the file's.
+  const probeBypass = opts.probeBypass ?? probeBypassOption(d.probeBypass as string | undefined, `${specFile} (/probeBypass)`);
   // Every assertion is checked before any runs: a CI gate never reports on half a spec.
   d.assertions.forEach((a, i) => validateAssertion(a, `${specFile} (/assertions/${i}`));
   const arch = opts.arch !== undefined ? resolveArch(opts.arch, "runSpec: options.arch") : (d.arch ? resolveArch(d.arch, `${specFile} (/arch)`) : hostArch());
-  const ctx: Ctx = { dir: dirname(resolve(specFile)), specFile, arch, programs: new Map(), irs: new Map(), results: new Map() };
+  const ctx: Ctx = { dir: dirname(resolve(specFile)), specFile, arch, probeBypass, programs: new Map(), irs: new Map(), results: new Map() };
   return d.assertions.map((a, i) => runMemo(ctx, a, i));
 }
 

@@ -2,7 +2,8 @@
 // evaluate inputs with the kernel's semantics. Several FILTERs form a stack (first = oldest).
 import { readBoundedText, SIZE_LIMITS } from "../../read.js";
 import type { Command } from "commander";
-import { evaluateBatch, evaluateStack, type ProbeBypass } from "../../engine/run.js";
+import { evaluateBatch, evaluateStack } from "../../engine/run.js";
+import { probeBypassOption } from "../../verify/bypass.js";
 import { InputBatch } from "../../engine/data.js";
 import { decodeRet, formatResult } from "../../engine/actions.js";
 import { inferArch } from "../../text/disasm.js";
@@ -19,12 +20,6 @@ interface RunOpts extends FilterArgOptions {
   inputs?: string;
   json?: boolean;
   probeBypass?: string;
-}
-
-function probeOption(v: string | undefined): ProbeBypass {
-  if (v === undefined || v === "none") return "none";
-  if (v === "uretprobe" || v === "uretprobe+uprobe") return v;
-  throw new InputError(`--probe-bypass takes none, uretprobe or uretprobe+uprobe, not "${v}"`);
 }
 
 export function runCommand(program: Command): void {
@@ -63,7 +58,7 @@ export function runCommand(program: Command): void {
       }
       const batch = new InputBatch(records.length);
       records.forEach((r, i) => batch.set(i, r.data, r.arch.endian));
-      const opts = { probeBypass: probeOption(o.probeBypass) };
+      const opts = { probeBypass: probeBypassOption(o.probeBypass) };
       const rets = filters.length === 1
         ? evaluateBatch(filters[0].program, batch, opts).rets
         : evaluateStack(filters.map((f) => f.program), batch, opts);

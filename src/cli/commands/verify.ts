@@ -21,12 +21,22 @@ import { readFileSync } from "node:fs";
 import { writeOutput } from "../output.js";
 import { runSpec, ciAnnotations, junitXml } from "../../verify/spec.js";
 import { counterexampleJson, verdictLines, diffLines, lintLines } from "../../verify/report.js";
+import { withProbeBypass, probeBypassOption, type ProbeBypass } from "../../verify/bypass.js";
+import type { Program } from "../../engine/program.js";
 
 interface VerifyOpts extends FilterArgOptions {
   json?: boolean;
   stricter?: boolean;
   budget?: string;
   equals?: string;
+  probeBypass?: string;
+}
+
+const PROBE_HELP = "treat x86_64 uretprobe (335) / uprobe (336) as the kernel does, skipping every filter: none|uretprobe|uretprobe+uprobe (as run takes it)";
+
+/** The filters as the kernel runs them under --probe-bypass (bypass.ts). */
+function seen(o: VerifyOpts, p: Program): Program {
+  return withProbeBypass(p, probeBypassOption(o.probeBypass));
 }
 
 /** `--fail-on`: one of the three severities, else a bad-input error (exit 2). */
@@ -64,6 +74,11 @@ function common(cmd: Command): Command {
     .option("--json", "machine-readable result");
 }
 
+/** `--probe-bypass` for the commands that compare filters (not lint: it reads the filter as written). */
+function bypass(cmd: Command): Command {
+  return cmd.option("--probe-bypass <mode>", PROBE_HELP, "none");
+}
+
 export function verifyCommand(program: Command): void {
   // `verify --json` (spec mode) and `verify subset … --json` must not steal each other's options.
   program.enablePositionalOptions();
@@ -76,12 +91,14 @@ export function verifyCommand(program: Command): void {
     .option("--json", "one JSON object with every assertion's result")
     .option("--ci", "print GitHub Actions annotations (::error file=…,line=…::) for failed assertions")
     .option("--junit <file>", "write JUnit XML")
-    .action((o: { spec?: string; arch?: string; json?: boolean; ci?: boolean; junit?: string }) => {
+    .option("--probe-bypass <mode>", PROBE_HELP + "; default: the spec's \"probeBypass\", else none")
+    .action((o: { spec?: string; arch?: string; json?: boolean; ci?: boolean; junit?: string; probeBypass?: string }) => {
       if (!o.spec) {
         verify.help({ error: true });
         return;
       }
-      const results = runSpec(o.spec, { arch: archOption(o.arch) });
+      const probeBypass: ProbeBypass | undefined = o.probeBypass === undefined ? undefined : probeBypassOption(o.probeBypass);
+      const results = runSpec(o.spec, { arch: archOption(o.arch), probeBypass });
       if (o.junit) writeOutput(o.junit, junitXml(results));
       if (o.json) out(JSON.stringify({ spec: o.spec, results }));
       else for (const r of results) out(`${r.status.padEnd(12)} ${r.name}: ${r.message}`);
@@ -91,46 +108,47 @@ export function verifyCommand(program: Command): void {
         : results.some((r) => r.status === "inconclusive") ? ExitCode.INCONCLUSIVE : ExitCode.OK;
     });
 
-  common(verify.command("subset")
+  bypass(common(verify.command("subset")
     .description("every input that A allows, B allows (--stricter: A at least as restrictive as B everywhere)")
     .argument("<a>", "filter A")
     .argument("<b>", "filter B")
-    .option("--stricter", "compare by kernel precedence on every input, not only what is allowed"))
+    .option("--stricter", "compare by kernel precedence on every input, not only what is allowed")))
     .action((a: string, b: string, o: VerifyOpts) => {
       const [fa, fb] = loadOneEach([a, b], o);
       const labels = [filterLabel(fa), filterLabel(fb)];
       const opts = { budget: budgetOf(o) };
-      const v = o.stricter ? stricter(fa.program, fb.program, opts) : subset(fa.program, fb.program, opts);
+      const [pa, pb] = [seen(o, fa.program), seen(o, fb.program)];
+      const v = o.stricter ? stricter(pa, pb, opts) : subset(pa, pb, opts);
       const what = `${labels[0]} ${o.stricter ? "at least as strict as" : "⊆"} ${labels[1]}`;
       process.exitCode = printVerdict(what, v, labels, o.json);
     });
 
-  common(verify.command("equal")
+  bypass(common(verify.command("equal")
     .description("same action and data for every input")
     .argument("<a>", "filter A")
-    .argument("<b>", "filter B"))
+    .argument("<b>", "filter B")))
     .action((a: string, b: string, o: VerifyOpts) => {
       // A running process's stack of several filters is compared as the kernel combines it.
       const stack = isLiveSpec(a) ? loadStackArgs([a], o) : [];
       if (stack.length > 1) {
         const [fb] = loadOneEach([b], o);
-        const v = stackEquals(stack.map((f) => f.program), fb.program, { budget: budgetOf(o) });
+        const v = stackEquals(stack.map((f) => seen(o, f.program)), seen(o, fb.program), { budget: budgetOf(o) });
         process.exitCode = printVerdict(`stack(${a}) = ${filterLabel(fb)}`, v, ["stack", filterLabel(fb)], o.json);
         return;
       }
       const [fa, fb] = stack.length === 1 ? [stack[0], ...loadOneEach([b], o)] : loadOneEach([a, b], o);
       const labels = [filterLabel(fa), filterLabel(fb)];
-      process.exitCode = printVerdict(`${labels[0]} = ${labels[1]}`, equal(fa.program, fb.program, { budget: budgetOf(o) }), labels, o.json);
+      process.exitCode = printVerdict(`${labels[0]} = ${labels[1]}`, equal(seen(o, fa.program), seen(o, fb.program), { budget: budgetOf(o) }), labels, o.json);
     });
 
-  common(verify.command("diff")
+  bypass(common(verify.command("diff")
     .description("where A and B differ: per arch, per syscall, with the argument conditions")
     .argument("<a>", "filter A")
-    .argument("<b>", "filter B"))
+    .argument("<b>", "filter B")))
     .action((a: string, b: string, o: VerifyOpts) => {
       const [fa, fb] = loadOneEach([a, b], o);
       const labels = [filterLabel(fa), filterLabel(fb)];
-      const r = diff(fa.program, fb.program, { budget: budgetOf(o) });
+      const r = diff(seen(o, fa.program), seen(o, fb.program), { budget: budgetOf(o) });
       if (r instanceof Inconclusive) {
         process.exitCode = printVerdict(`diff ${labels.join(" ")}`, r, labels, o.json);
         return;
@@ -181,20 +199,20 @@ export function verifyCommand(program: Command): void {
       process.exitCode = code;
     });
 
-  common(verify.command("stack")
+  bypass(common(verify.command("stack")
     .description("the effective policy of stacked filters (oldest first), or --equals B")
     .argument("<filters...>", "filters, oldest first")
-    .option("--equals <b>", "check that the stack's effective policy equals filter B"))
+    .option("--equals <b>", "check that the stack's effective policy equals filter B")))
     .action((specs: string[], o: VerifyOpts) => {
       const filters: LoadedFilter[] = loadStackArgs(specs, o);
       const labels = filters.map(filterLabel);
       if (o.equals !== undefined) {
         const [fb] = loadOneEach([o.equals], o);
-        const v = stackEquals(filters.map((f) => f.program), fb.program, { budget: budgetOf(o) });
+        const v = stackEquals(filters.map((f) => seen(o, f.program)), seen(o, fb.program), { budget: budgetOf(o) });
         process.exitCode = printVerdict(`stack(${labels.join(", ")}) = ${filterLabel(fb)}`, v, [`stack`, filterLabel(fb)], o.json);
         return;
       }
-      const effects = stackEffects(filters.map((f) => f.program), { budget: budgetOf(o) });
+      const effects = stackEffects(filters.map((f) => seen(o, f.program)), { budget: budgetOf(o) });
       if (effects instanceof Inconclusive) {
         process.exitCode = printVerdict(`stack(${labels.join(", ")})`, effects, labels, o.json);
         return;
