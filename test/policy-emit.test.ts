@@ -86,6 +86,19 @@ describe("one spelling for explain and learn", () => {
     wide.arches[0].syscalls[0].rules[0].conditions[0].width = 64;
     expect(toOci(wide).reason).toMatch(/all 64 bits of an argument has no OCI spelling on a 32-bit ABI/);
   });
+  it("x86: a socket-family call allowed outright fits only when socketcall(call) gets the same (runtimes mirror the entry)", () => {
+    const b = () => policy({ arch: "x86", default: "errno(1)", mismatch: "kill_thread" }).allow("read", "accept4");
+    const bare = toOci(b().build());
+    expect(bare.text).toBeUndefined();
+    expect(bare.reason).toMatch(/on x86 an OCI entry giving accept4 ALLOW outright also applies to socketcall\(18, …\)/);
+    // With the mirrored rule in the filter (what sysfence compiles from such a profile), it fits
+    // and reads back equal.
+    const mirrored = b().rule("socketcall", [arg(0).eq(18n)], "allow").build();
+    const text = toOci(mirrored).text!;
+    readsBackEqual(text, "x86", compileIR(mirrored));
+    // socketcall decided outright absorbs the mirror.
+    expect(toOci(b().rule("socketcall", [], "kill_thread").build()).text).toBeDefined();
+  });
 });
 
 describe("one errno table", () => {

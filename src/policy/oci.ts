@@ -217,7 +217,7 @@ function archFromScmp(name: string): ArchInfo | undefined {
  * its number, and the call number a0 carries (libseccomp's __PNR_x % 100 / % 200). Undefined
  * when the name is in neither family or the ABI has no such multiplexer.
  */
-function multiplexerOf(sec: ArchInfo, name: string): { name: string; nr: number; call: number } | undefined {
+export function multiplexerOf(sec: ArchInfo, name: string): { name: string; nr: number; call: number } | undefined {
   const socket = SOCKET_FAMILY[name];
   const ipc = IPC_FAMILY[name];
   const mux = socket !== undefined ? "socketcall" : ipc !== undefined ? "ipc" : undefined;

@@ -16,11 +16,14 @@
 //   they differ, the profile has one `archMap` target per ABI (x32 rides with x86_64) and entries
 //   chosen per target by `includes.arches`: read back for an ABI, it gives that ABI's sections
 //   exactly and kills calls of the others (a note says so).
+// - socketcall/ipc: on ABIs with them, a socket/ipc-family entry without arguments also applies
+//   to `socketcall/ipc(a0 == call)` when read back (as runtimes apply it, src/policy/oci.ts); a
+//   filter that gives that multiplexer call something else has no OCI spelling.
 import { syscallNumber } from "../../syscalls/index.js";
 import type { ArchInfo } from "../../syscalls/arches.js";
 import { abiArgWidth } from "../builder.js";
 import type { ArchPolicy, ArgCondition, PolicyIR } from "../ir.js";
-import { dockerArchName, OCI_MISMATCH_ACTION } from "../oci.js";
+import { dockerArchName, multiplexerOf, OCI_MISMATCH_ACTION } from "../oci.js";
 import { type ActionName, formatRet } from "../../engine/actions.js";
 import { fit, NoFit, spellAction, stringifyBig, type EmitResult } from "./fit.js";
 
@@ -62,6 +65,31 @@ function ociArg(c: ArgCondition, abiWidth: 32 | 64, where: string): Record<strin
   return c.op === "masked_eq"
     ? { index: c.index, value: c.mask!, valueTwo: c.value, op: "SCMP_CMP_MASKED_EQ" }
     : { index: c.index, value: c.value, valueTwo: 0, op: OPS[c.op] };
+}
+
+/**
+ * Refuses a section whose unconditional socket/ipc-family rules would be mirrored, when read
+ * back, onto a multiplexer call the section treats otherwise: the mirrored "a0 == call" rule
+ * must already be there with the same action, or the multiplexer decided outright.
+ */
+function checkMultiplexed(sec: ArchPolicy): void {
+  for (const s of sec.syscalls) {
+    if (s.rules.length !== 1 || s.rules[0].conditions.length !== 0) continue;
+    const action = s.rules[0].action >>> 0;
+    if (action === sec.defaultAction >>> 0) continue; // runtimes skip such an entry
+    const mux = multiplexerOf(sec.arch, s.name);
+    if (!mux) continue;
+    const m = sec.syscalls.find((x) => x.nr === mux.nr);
+    if (m?.rules.some((r) => r.conditions.length === 0)) continue; // an outright rule absorbs the mirror
+    const same = m?.rules.some((r) => r.action >>> 0 === action && r.conditions.length === 1 &&
+      r.conditions[0].index === 0 && r.conditions[0].op === "eq" && r.conditions[0].value === BigInt(mux.call));
+    if (!same) {
+      throw new NoFit(
+        `on ${sec.arch.name} an OCI entry giving ${s.name} ${formatRet(action)} outright also applies to ${mux.name}(${mux.call}, …) (runtimes ` +
+          `mirror it), which this filter treats otherwise`,
+      );
+    }
+  }
 }
 
 /** A syscall's entries on one section (without `names`), in rule order. */
@@ -138,6 +166,7 @@ export function toOci(ir: PolicyIR): EmitResult {
     const dflt = ir.arches[0].defaultAction >>> 0;
     const other = ir.arches.find((a) => a.defaultAction >>> 0 !== dflt);
     if (other) throw new NoFit(`an OCI profile has one default action; ${ir.arches[0].arch.name} gets ${formatRet(dflt)} and ${other.arch.name} ${formatRet(other.defaultAction)}`);
+    for (const sec of ir.arches) checkMultiplexed(sec);
     const d = spellAction(dflt, DIALECT, word);
     const head = { defaultAction: d.action, ...(d.errnoRet !== undefined ? { defaultErrnoRet: d.errnoRet } : {}) };
 
