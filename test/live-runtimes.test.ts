@@ -9,7 +9,7 @@
 //     action applies), where sysfence's own tables know them.
 import { describe, it, expect, afterAll } from "vitest";
 import { createRequire } from "node:module";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dockerRuntimeSeccomp } from "../src/policy/oci.js";
 import { hostArch, findArch } from "../src/syscalls/arches.js";
@@ -98,6 +98,40 @@ for (const rt of ["runc", "crun"] as Runtime[]) {
         const firstStub = Math.min(...mine.filter((e) => e.a === "ERRNO(38)").map((e) => e.nr[0]));
         for (const e of mine.filter((x) => x.a !== "ERRNO(38)")) expect(e.nr[1]).toBeLessThan(firstStub);
       }
+      c.remove();
+    });
+
+    it("socket/ipc-family entries without checks reach socketcall/ipc on x86 as sysfence compiles them; -1 gets the default", (ctx) => {
+      if (hostArch().name !== "x86_64") ctx.skip(`the x86 multiplexers need an x86_64 host (this is ${hostArch().name})`);
+      // Default ALLOW so busybox runs; the families get ERRNO(13) by name, which libseccomp also
+      // gives socketcall(a0 == call) and ipc(a0 == call) on x86 (docs/formats.md 4.6).
+      const profile = JSON.stringify({
+        defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+        syscalls: [
+          { names: ["accept4", "bind", "connect", "listen", "send"], action: "SCMP_ACT_ERRNO", errnoRet: 13 },
+          { names: ["shmat", "semop"], action: "SCMP_ACT_ERRNO", errnoRet: 13 },
+        ],
+      });
+      const file = join(work, `mux-${rt}.json`);
+      writeFileSync(file, profile);
+      const c = runContainer(rt, makeBundle(dockerRuntimeSeccomp(profile, file, { arch: hostArch() })));
+      live.push(c);
+      const spec = `pid:${c.pid}`;
+      const act = (f: string, arch: string, nr: string, args: string[] = []) =>
+        runCli(work, ["run", f, "--arch", arch, "--syscall", nr, ...(args.length ? ["--args", args.join(",")] : [])]).out.trim();
+      // The runtime mirrors (socketcall 102: accept4 18, send 9; ipc 117: semop 1, shmat 21), and so does sysfence.
+      for (const [nr, a0] of [["102", "18"], ["102", "9"], ["117", "1"], ["117", "21"]]) {
+        expect(act(spec, "x86", nr, [a0]), `${rt} x86 ${nr}(${a0})`).toBe("ERRNO(13)");
+        expect(act(file, "x86", nr, [a0]), `sysfence x86 ${nr}(${a0})`).toBe("ERRNO(13)");
+      }
+      expect(act(spec, "x86", "102", ["1"])).toBe("ALLOW");
+      // -1 on x86_64: the default action in both (sysfence gave it the x32 action before).
+      expect(act(spec, "x86_64", "4294967295")).toBe(act(file, "x86_64", "4294967295"));
+      // verify diff: no difference on socketcall, ipc or -1 (runc's ENOSYS stub and names the
+      // runtime's libseccomp does not know may differ, as above).
+      const d = runCli(work, ["verify", "diff", spec, file, "--arch", "x86_64", "--json"]);
+      const entries: DiffEntry[] = d.code === 0 ? [] : JSON.parse(d.out).differences;
+      expect(entries.filter((e) => /^(socketcall|ipc)$/.test(e.syscall) || e.nr[1] === 0xffffffff && e.a !== "ERRNO(38)")).toEqual([]);
       c.remove();
     });
   });
