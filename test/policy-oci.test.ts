@@ -86,7 +86,7 @@ describe("OCI: the moby default profile", () => {
     const r = load("x86_64");
     const w = r.warnings.find((x) => /socket has argument-restricted rules/.test(x.message))!;
     expect(w.message).toContain("x86's multiplexed socketcall(102)");
-    expect(w.message).toContain("socketcall itself gets ALLOW for any arguments");
+    expect(w.message).toContain("socketcall(1, …) gets ALLOW");
     expect(w.message).toContain("bypasses these checks");
     expect(w.message).toMatch(/\(on x86\)$/);
     expect(w.source).toMatchObject({ pointer: "/syscalls/2" });
@@ -457,12 +457,48 @@ describe("OCI: fields and semantics", () => {
     expect(msgs(r)[1]).toMatch(/listenerMetadata is set without listenerPath/);
   });
 
-  it("unconditional socket-family rules that libseccomp would mirror on socketcall are named", () => {
-    const r = compile(profile([{ names: ["socket", "connect"], action: "SCMP_ACT_ALLOW" }], { architectures: ["SCMP_ARCH_X86"] }));
-    const w = msgs(r).find((m) => /would also add "socketcall if a0 == N"/.test(m))!;
-    expect(w).toMatch(/mirroring the unconditional rules of socket \(1\), connect \(3\)/);
-    expect(w).toMatch(/socketcall gets the default action/);
-    expect(run(r.policy, A("x86"), "socketcall", [1n])).toBe("ERRNO(1)");
+  it("unconditional socket- and ipc-family rules are mirrored on socketcall/ipc, as libseccomp does", () => {
+    const r = compile(profile(
+      [{ names: ["socket", "connect", "send", "semop", "shmat"], action: "SCMP_ACT_ALLOW" }],
+      { architectures: ["SCMP_ARCH_X86"] },
+    ));
+    const x86 = A("x86");
+    // socketcall(a0 == call): socket 1, connect 3, send 9 (x86 has no direct send: mirrored only).
+    for (const [a0, want] of [[1n, "ALLOW"], [3n, "ALLOW"], [9n, "ALLOW"], [2n, "ERRNO(1)"], [18n, "ERRNO(1)"], [0x101n, "ERRNO(1)"]] as const) {
+      expect(run(r.policy, x86, "socketcall", [a0]), `socketcall(${a0})`).toBe(want);
+    }
+    // ipc(a0 == call): semop 1 (no direct semop on x86), shmat 21; the direct shmat too.
+    for (const [a0, want] of [[1n, "ALLOW"], [21n, "ALLOW"], [2n, "ERRNO(1)"]] as const) {
+      expect(run(r.policy, x86, "ipc", [a0]), `ipc(${a0})`).toBe(want);
+    }
+    expect(run(r.policy, x86, "shmat")).toBe("ALLOW");
+    expect(run(r.policy, x86, "socket")).toBe("ALLOW");
+    expect(r.meta.missing.x86 ?? []).not.toContain("send");
+    expect(msgs(r).filter((m) => /socketcall|ipc/.test(m))).toEqual([]);
+  });
+
+  it("the mirror compares a0 as 64 bits on s390x and ppc64le, and not on ABIs without socketcall", () => {
+    for (const arch of ["s390x", "ppc64le"]) {
+      const r = compile(profile([{ names: ["accept4"], action: "SCMP_ACT_ALLOW" }], { architectures: [`SCMP_ARCH_${arch.toUpperCase()}`] }), { arch: A(arch) });
+      const sc = r.policy.arches[0].syscalls.find((s) => s.name === "socketcall")!;
+      expect(sc.rules.map((x) => x.conditions.map((c) => [c.index, c.width, c.op, c.value]))).toEqual([[[0, 64, "eq", 18n]]]);
+      expect(run(r.policy, A(arch), "socketcall", [18n])).toBe("ALLOW");
+      expect(run(r.policy, A(arch), "socketcall", [0x1_00000012n])).toBe("ERRNO(1)");
+    }
+    const r = compile(profile([{ names: ["accept4"], action: "SCMP_ACT_ALLOW" }], { architectures: ["SCMP_ARCH_AARCH64"] }), { arch: A("aarch64") });
+    expect(r.policy.arches[0].syscalls.map((s) => s.name)).toEqual(["accept4"]);
+  });
+
+  it("a mirrored rule meets socketcall's own entry through libseccomp's merge", () => {
+    // An unconditional socketcall entry absorbs the mirrored "a0 == 18" rule (a warning when the
+    // actions differ), as libseccomp keeps the unconditional rule.
+    const r = compile(profile(
+      [{ names: ["socketcall"], action: "SCMP_ACT_KILL" }, { names: ["accept4"], action: "SCMP_ACT_ALLOW" }],
+      { architectures: ["SCMP_ARCH_X86"] },
+    ));
+    expect(run(r.policy, A("x86"), "socketcall", [18n])).toBe("KILL_THREAD");
+    expect(run(r.policy, A("x86"), "accept4")).toBe("ALLOW");
+    expect(msgs(r).some((m) => /ALLOW rule for socketcall .* is absorbed by the unconditional KILL_THREAD rule/.test(m))).toBe(true);
   });
 
   it("ipc-family argument checks on x86 are named too", () => {

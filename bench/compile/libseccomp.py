@@ -19,6 +19,8 @@ ARCHES = {
     "x86_64": seccomp.Arch.X86_64, "x86": seccomp.Arch.X86, "x32": seccomp.Arch.X32,
     "aarch64": seccomp.Arch.AARCH64, "arm": seccomp.Arch.ARM,
     "s390x": seccomp.Arch.S390X, "s390": seccomp.Arch.S390,
+    "ppc64le": seccomp.Arch.PPC64LE, "ppc64": seccomp.Arch.PPC64, "ppc": seccomp.Arch.PPC,
+    "mips": seccomp.Arch.MIPS, "mipsel": seccomp.Arch.MIPSEL,
 }
 OPS = {"EQ": seccomp.EQ, "NE": seccomp.NE, "LT": seccomp.LT, "LE": seccomp.LE,
        "GT": seccomp.GT, "GE": seccomp.GE, "MASKED_EQ": seccomp.MASKED_EQ}
@@ -35,11 +37,13 @@ def new_filter(f, arches):
     flt.set_attr(seccomp.Attr.CTL_OPTIMIZE, f["level"])
     native = seccomp.system_arch() & 0xFFFFFFFF  # unsigned here, signed in Arch
     tokens = [ARCHES[a] & 0xFFFFFFFF for a in arches]
+    # The native ABI goes first when unwanted: libseccomp refuses to add an ABI of the other
+    # byte order (s390x on an x86_64 host) while the native one is still in the filter.
+    if native not in tokens:
+        flt.remove_arch(seccomp.Arch.NATIVE)
     for a, t in zip(arches, tokens):
         if t != native:
             flt.add_arch(ARCHES[a])
-    if native not in tokens:
-        flt.remove_arch(seccomp.Arch.NATIVE)
     return flt
 
 

@@ -3,7 +3,7 @@
 // and lays out the code; the host never emits an instruction itself.
 import type { PolicyIR, ArchPolicy, CompareOp, SyscallPolicy } from "./ir.js";
 import { placeOfRef } from "./json.js";
-import { X32_BIT } from "./ir.js";
+import { X32_BIT, NR_SKIP } from "./ir.js";
 import * as C from "../engine/contract.generated.js";
 import { engine, Region } from "../engine/wasm.js";
 import { Program } from "../engine/program.js";
@@ -86,7 +86,13 @@ export function encodePolicy(ir: PolicyIR, opts: CompileOptions = {}): Uint32Arr
     if (g.token === C.AUDIT_ARCH_X86_64) {
       const below = main ? main.defaultAction : ir.mismatchAction;
       const above = x32 ? x32.defaultAction : ir.x32Action ?? ir.mismatchAction;
-      w.push(2, 0, X32_BIT - 1, below >>> 0, X32_BIT, 0xffffffff, above >>> 0);
+      if (main) {
+        // nr -1 (0xffffffff) is not an x32 call: a tracer sets it to skip a syscall, and
+        // libseccomp (what runtimes install) sends it to the policy's default, not the x32 check.
+        w.push(3, 0, X32_BIT - 1, below >>> 0, X32_BIT, NR_SKIP - 1, above >>> 0, NR_SKIP, NR_SKIP, below >>> 0);
+      } else {
+        w.push(2, 0, X32_BIT - 1, below >>> 0, X32_BIT, 0xffffffff, above >>> 0);
+      }
     } else {
       w.push(1, 0, 0xffffffff, main!.defaultAction >>> 0);
     }

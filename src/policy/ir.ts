@@ -6,9 +6,11 @@
 //   For an input (arch token, nr, args):
 //   1. Find the ArchPolicy sections whose arch token equals seccomp_data.arch. None: the
 //      policy's mismatchAction.
-//   2. Among them, the one whose ABI owns nr: on AUDIT_ARCH_X86_64, nr >= 0x40000000 (unsigned,
-//      so -1 too) belongs to x32 and the rest to x86_64. If that ABI has no section (x86_64 alone), the
-//      policy's x32Action (default: mismatchAction) applies.
+//   2. Among them, the one whose ABI owns nr: on AUDIT_ARCH_X86_64, nr >= 0x40000000 (unsigned)
+//      belongs to x32 and the rest to x86_64, except nr -1 (0xffffffff, what a tracer sets to skip
+//      a call), which belongs to x86_64 when the policy has an x86_64 section (as libseccomp, what
+//      runtimes install, does). If that ABI has no section (x86_64 alone), the policy's x32Action
+//      (default: mismatchAction) applies.
 //   3. In that section, the SyscallPolicy with this nr; none: the section's defaultAction.
 //   4. Its rules in order; the first whose conditions all hold gives its action. None holds: the
 //      section's defaultAction.
@@ -100,3 +102,6 @@ export interface CompiledInput {
 
 /** The x32 bit of nr on AUDIT_ARCH_X86_64 (the engine <-> host contract). */
 export const X32_BIT = X32_SYSCALL_BIT;
+
+/** nr -1 as seccomp sees it: a tracer's "skip this syscall"; never an x32 call (see above). */
+export const NR_SKIP = 0xffffffff;

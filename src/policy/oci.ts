@@ -54,13 +54,17 @@
 //    different actions that can match the same arguments (not provably disjoint) warn: for them
 //    libseccomp's answer depends on its tree layout, and sysfence's is this order.
 //
-// Multiplexed socketcall/ipc (docs/formats.md 4.6, docs/evidence.md 9 row 9): on ABIs that have
-// socketcall/ipc (x86, s390, s390x, ppc, mips o32, m68k, sh), socket(2) and friends can also be
-// called as socketcall(SYS_SOCKET, ptr) whose real arguments sit behind a pointer no filter can
-// read. libseccomp silently adds `socketcall if a0 == N` rules WITHOUT the user's argument checks.
-// sysfence never synthesises socketcall/ipc rules: socketcall/ipc get what the profile says for
-// them, and a warning names every argument-restricted socket/ipc-family rule on such an ABI (it
-// cannot be enforced there), and the unconditional ones libseccomp would have mirrored.
+// Multiplexed socketcall/ipc (docs/formats.md 4.6, docs/policies.md): on ABIs that have
+// socketcall/ipc (x86, s390, s390x, ppc, ppc64, ppc64le, mips, mipsel; m68k, sh, sheb with
+// libseccomp 2.6), socket(2) and friends can also be called as socketcall(SYS_SOCKET, ptr) whose
+// real arguments sit behind a pointer no filter can read. libseccomp (abi_rule_add) turns every
+// socket-family name into `socketcall if a0 == N` plus the direct call where the ABI has one, and
+// every ipc-family name into `ipc if a0 == N` likewise. sysfence does the same for entries
+// WITHOUT argument conditions (the mirror means exactly what the entry says: that call, any
+// arguments), so a name with no direct number there (x86 `send`) is mirrored, not skipped. For
+// entries WITH argument conditions libseccomp puts the conditions on socketcall's own arguments
+// (a0 becomes the call number; a1… test the pointer), which enforces nothing the entry says:
+// sysfence adds no multiplexer rule for them and warns (`multiplexWarnings`).
 import { release } from "node:os";
 import { basename } from "node:path";
 import { InputError } from "../errors.js";
@@ -206,6 +210,20 @@ function archFromDocker(name: string): ArchInfo | undefined {
 function archFromScmp(name: string): ArchInfo | undefined {
   const m = /^SCMP_ARCH_([A-Z0-9_]+)$/.exec(name);
   return m ? findArch(m[1].toLowerCase()) : undefined;
+}
+
+/**
+ * The multiplexer a socket- or ipc-family call also goes through on `sec`: socketcall or ipc,
+ * its number, and the call number a0 carries (libseccomp's __PNR_x % 100 / % 200). Undefined
+ * when the name is in neither family or the ABI has no such multiplexer.
+ */
+function multiplexerOf(sec: ArchInfo, name: string): { name: string; nr: number; call: number } | undefined {
+  const socket = SOCKET_FAMILY[name];
+  const ipc = IPC_FAMILY[name];
+  const mux = socket !== undefined ? "socketcall" : ipc !== undefined ? "ipc" : undefined;
+  if (!mux) return undefined;
+  const nr = syscallNumber(sec, mux);
+  return nr === undefined ? undefined : { name: mux, nr, call: (socket ?? ipc)! };
 }
 
 /** Socket and ipc family calls and their socketcall/ipc call numbers (docs/formats.md 4.6). */
@@ -394,12 +412,25 @@ export function ociFromObject(doc: JsonDocument, obj: JObject, opts: OciOptions)
     for (const sec of sections) {
       const width = abiArgWidth(sec);
       for (const n of names) {
+        const bySys = per.get(sec)!;
+        // libseccomp's mirror: an unconditional socket/ipc-family rule also becomes
+        // "socketcall/ipc if a0 == call" on ABIs with the multiplexer (see the header).
+        const mux = conds.length === 0 ? multiplexerOf(sec, n.name) : undefined;
+        if (mux) {
+          let m = bySys.get(mux.nr);
+          if (!m) bySys.set(mux.nr, (m = { name: mux.name, cands: [] }));
+          m.cands.push({
+            conditions: [{ index: 0, width, op: "eq", value: BigInt(mux.call), source: refOf(e) }],
+            action,
+            node: e,
+            seq: seq++,
+          });
+        }
         const nr = syscallNumber(sec, n.name);
         if (nr === undefined) {
-          missing.get(sec)!.add(n.name);
+          if (!mux) missing.get(sec)!.add(n.name);
           continue;
         }
-        const bySys = per.get(sec)!;
         let g = bySys.get(nr);
         if (!g) bySys.set(nr, (g = { name: n.name, cands: [] }));
         for (const set of sets) {
@@ -861,44 +892,41 @@ function condsDisjoint(x: ArgCondition, y: ArgCondition): boolean {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Warns for every argument-restricted socket/ipc-family rule on an ABI with the multiplexer: a
+ * call through socketcall/ipc carries its real arguments behind a pointer, so the checks cannot
+ * be enforced there, and sysfence adds no multiplexer rule for them (libseccomp adds one whose
+ * checks test the pointer instead). Unconditional family rules are mirrored, not warned about.
+ */
 function multiplexWarnings(sec: ArchInfo, syscalls: SyscallPolicy[], warn: Warnings): void {
   for (const [family, mux] of [[SOCKET_FAMILY, "socketcall"], [IPC_FAMILY, "ipc"]] as const) {
     const muxNr = syscallNumber(sec, mux);
     if (muxNr === undefined) continue;
     const muxSys = syscalls.find((s) => s.nr === muxNr);
     const muxUncond = muxSys?.rules.find((r) => r.conditions.length === 0);
-    const muxSays = muxUncond
-      ? `${mux} itself gets ${formatRet(muxUncond.action)} for any arguments` +
-        (muxUncond.source ? ` (${placeOfRef(muxUncond.source)})` : "")
-      : muxSys
-        ? `${mux} gets only its own rules`
-        : `${mux} gets the default action`;
-    const mirrored: string[] = [];
     for (const s of syscalls) {
       const call = family[s.name];
       if (call === undefined) continue;
       const restricted = s.rules.filter((r) => r.conditions.length > 0);
-      if (restricted.length > 0) {
-        const where = restricted.map((r) => (r.source ? placeOfRef(r.source) : "?")).join(", ");
-        const bypass = muxUncond !== undefined && restricted.some((r) => r.action === muxUncond.action);
-        warn.add(
-          `${s.name} has argument-restricted rules (${where}) that cannot be enforced on ${sec.name}'s multiplexed ` +
-            `${mux}(${muxNr}): a ${mux}(${call}, …) call passes its real arguments behind a pointer. sysfence adds no ` +
-            `${mux} rule for it; ${muxSays}` +
-            (bypass ? `, so ${s.name} through ${mux}(${call}, …) bypasses these checks` : "") +
-            `. (libseccomp would add "${mux} if a0 == ${call}" without the checks.)`,
-          restricted[0].source, sec.name,
-        );
-      } else if (!muxUncond || muxUncond.action !== s.rules[0].action) {
-        mirrored.push(`${s.name} (${call})`);
-      }
-    }
-    if (mirrored.length) {
+      if (restricted.length === 0) continue;
+      // What a call through the multiplexer gets: its unconditional rule, a mirrored
+      // "a0 == call" rule (an unconditional entry for the same call), or the default.
+      const mirrored = muxSys?.rules.find(
+        (r) => r.conditions.length === 1 && r.conditions[0].index === 0 && r.conditions[0].op === "eq" && r.conditions[0].value === BigInt(call),
+      );
+      const through = muxUncond ?? mirrored;
+      const muxSays = through
+        ? `${mux}(${call}, …) gets ${formatRet(through.action)}` + (through.source ? ` (${placeOfRef(through.source)})` : "")
+        : `${mux}(${call}, …) gets the default action`;
+      const where = restricted.map((r) => (r.source ? placeOfRef(r.source) : "?")).join(", ");
+      const bypass = through !== undefined && restricted.some((r) => r.action === through.action);
       warn.add(
-        `on ${sec.name}, libseccomp would also add "${mux} if a0 == N" rules mirroring the unconditional rules of ` +
-          `${mirrored.join(", ")}; sysfence adds none, so those calls made through ${mux} are not covered by them ` +
-          `(${muxSays})`,
-        undefined, sec.name,
+        `${s.name} has argument-restricted rules (${where}) that cannot be enforced on ${sec.name}'s multiplexed ` +
+          `${mux}(${muxNr}): a ${mux}(${call}, …) call passes its real arguments behind a pointer. sysfence adds no ` +
+          `${mux} rule for them; ${muxSays}` +
+          (bypass ? `, so ${s.name} through ${mux}(${call}, …) bypasses these checks` : "") +
+          `. (libseccomp adds "${mux} if a0 == ${call}" with the other checks applied to the pointer.)`,
+        restricted[0].source, sec.name,
       );
     }
   }
