@@ -2,7 +2,8 @@
 // s390x is explained and proven equal (explain recompiles its answer and runs `verify equal`),
 // including the ABIs a multi-ABI compile adds (arm with its private calls above the table, x86,
 // s390, x32); and filters with runc's ENOSYS stub in front (test/support/runc-stub.ts) read as
-// the policy plus one section for the numbers the stub answers.
+// the policy plus one section for the numbers the stub answers, and `verify diff` against
+// them names the stub as the cause.
 import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
 import { compilePolicyText, type CompiledPolicy } from "../src/policy/index.js";
@@ -18,6 +19,9 @@ import { Action } from "../src/engine/actions.js";
 import type { PolicyIR } from "../src/policy/ir.js";
 import { corpusPath } from "./support/corpus.js";
 import { withRuncStub, runcMaxima, RUNC_ENOSYS } from "./support/runc-stub.js";
+import { diff } from "../src/verify/diff.js";
+import { diffLines } from "../src/verify/report.js";
+import { policy, arg } from "../src/policy/builder.js";
 
 const ARCHES = ["x86_64", "aarch64", "s390x"] as const;
 
@@ -150,5 +154,54 @@ describe("runc's ENOSYS stub", () => {
     const stubbed = explained(withRuncStub(p.program, maxima), "docker x86_64 + runc stub");
     expect(stubbed.text).toMatch(/\nx86_64, ranges of numbers:\n {2}numbers 450\.\.1073741823: ERRNO\(38\) \(includes \d+ named calls: set_mempolicy_home_node … \w+\)\n/);
     expect(stubbed.text).toContain("\nx32, ranges of numbers:\n  numbers 1073742372..4294967295: ERRNO(38)\n");
+  });
+});
+
+describe("verify diff against a runtime's filter", () => {
+  const docker = "profiles/moby-profiles-seccomp-default.json";
+
+  it("numbers the other filter's ENOSYS stub answers are 'not known to the other compiler', ranges read 'always'", () => {
+    const [p] = compile(docker, "x86_64");
+    const maxima = runcMaxima(p.ir);
+    const r = diff(p.program, withRuncStub(p.program, maxima));
+    if (r instanceof Inconclusive) throw new Error(r.reason);
+    const x86_64 = r.entries.filter((e) => e.arch === "x86_64");
+    expect(x86_64.length).toBeGreaterThan(0);
+    for (const e of r.entries) {
+      const from = maxima.find((m) => m.arch.name === e.arch)!.max + 1;
+      expect(e.b, `${e.arch} ${e.syscall}`).toBe("ERRNO(38)");
+      expect(e.nr[0]).toBeGreaterThanOrEqual(from);
+      expect(e.note, `${e.arch} ${e.syscall}`).toBe(`not known to the other compiler: B answers ENOSYS from nr ${from} up`);
+      expect(e.when, `${e.arch} ${e.syscall}`).toBe("always"); // no argument is read there
+    }
+    expect(x86_64.find((e) => e.syscall === "mseal")).toMatchObject({ nr: [462, 462], a: "ALLOW" });
+    expect(x86_64[x86_64.length - 1]).toMatchObject({ nr: [x86_64[x86_64.length - 2].nr[1] + 1, 0x3fffffff], a: "ERRNO(1)" });
+    // The text says the cause once per ABI, with its entries under it.
+    const text = diffLines(r, ["sysfence", "runc"]).join("\n");
+    expect(text).toContain("x86_64:\n  not known to the other compiler: B answers ENOSYS from nr 450 up:\n    set_mempolicy_home_node (450): A ERRNO(1), B ERRNO(38)\n    cachestat (451): A ALLOW, B ERRNO(38)\n");
+    // The other way round, the stub is A's.
+    const back = diff(withRuncStub(p.program, maxima), p.program);
+    if (back instanceof Inconclusive) throw new Error(back.reason);
+    expect(back.entries.every((e) => e.note?.startsWith("not known to the other compiler: A answers ENOSYS"))).toBe(true);
+  });
+
+  it("a filter whose default is ENOSYS has no stub: containers-common against Docker carries no such note", () => {
+    const [a] = compile(docker, "x86_64");
+    const [b] = compile("profiles/containers-common-seccomp.json", "x86_64");
+    const r = diff(a.program, b.program);
+    if (r instanceof Inconclusive) throw new Error(r.reason);
+    expect(r.entries.some((e) => e.b === "ERRNO(38)")).toBe(true);
+    expect(r.entries.filter((e) => e.note)).toEqual([]);
+  });
+
+  it("a range of arch tokens reads 'always' when only a known arch's difference reads arguments", () => {
+    const a = policy({ arch: "x86_64", default: "errno(1)", mismatch: "kill_process" }).allow("read").build();
+    const b = policy({ arch: "x86_64", default: "errno(1)", mismatch: "kill_thread" }).rule("read", [arg(0).qword().ne(1n)], "allow").build();
+    const r = diff(compileIR(a), compileIR(b));
+    if (r instanceof Inconclusive) throw new Error(r.reason);
+    expect(r.entries.find((e) => e.arch === "x86_64" && e.syscall === "read")).toMatchObject({ when: "args[0] == 1" });
+    const foreign = r.entries.filter((e) => e.arch.includes(".."));
+    expect(foreign.length).toBeGreaterThan(0);
+    for (const e of foreign) expect(e).toMatchObject({ nr: [0, 0xffffffff], a: "KILL_PROCESS", b: "KILL_THREAD", when: "always" });
   });
 });

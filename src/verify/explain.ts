@@ -76,7 +76,7 @@ const RUN_CAP = 8192;
 const MIXED_CAP = 4096;
 
 /** The part of the nr space ABI `arch` owns under its token: x86_64 and x32 split it at the x32 bit. */
-function ownedNumbers(arch: ArchInfo, token: number): [number, number] {
+export function ownedNumbers(arch: ArchInfo, token: number): [number, number] {
   if (archesByToken(token).length < 2) return [0, 0xffffffff];
   return arch.nrBase === X32_BIT ? [X32_BIT, 0xffffffff] : [0, X32_BIT - 1];
 }
