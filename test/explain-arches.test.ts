@@ -22,6 +22,8 @@ import { withRuncStub, runcMaxima, RUNC_ENOSYS } from "./support/runc-stub.js";
 import { diff } from "../src/verify/diff.js";
 import { diffLines } from "../src/verify/report.js";
 import { policy, arg } from "../src/policy/builder.js";
+import { emitPolicy } from "../src/policy/emit/index.js";
+import { policyDot } from "../src/graph/policy.js";
 
 const ARCHES = ["x86_64", "aarch64", "s390x"] as const;
 
@@ -102,6 +104,21 @@ describe("explain proves equality on every corpus policy and ABI", () => {
     expect(sec.syscalls.map((s) => s.name)).toEqual(["read", "-1"]);
     expect(e.text).toContain("  -1 (4294967295): LOG");
     expect(e.text).toContain("aarch64, ranges of numbers:\n  numbers 1000..4294967294: ERRNO(38)");
+  });
+
+  it("policy dialects refuse ranges and unnamed numbers with a reason; a range across ABIs is refused", () => {
+    const [p] = compile("profiles/moby-profiles-seccomp-default.json", "x86_64");
+    const stubbed = explained(withRuncStub(p.program, runcMaxima(p.ir)), "docker x86_64 + runc stub");
+    expect(emitPolicy(stubbed.ir!, "oci").reason).toMatch(/^x86_64 numbers 450\.\.1073741823 get ERRNO\(38\), unlike the default ERRNO\(1\); an OCI profile names syscalls, not ranges of numbers$/);
+    expect(emitPolicy(stubbed.ir!, "minijail").reason).toMatch(/a minijail policy is for one ABI|not ranges of numbers/);
+    // The picture of the decompiled policy draws the range as a node of its ABI.
+    expect(policyDot(stubbed.ir!, "docker")).toMatch(/label="numbers 450\.\.1073741823: ERRNO\(38\)"/);
+    const aarch64 = findArch("aarch64")!;
+    const minus1: PolicyIR = { arches: [{ arch: aarch64, defaultAction: Action.KILL_PROCESS, syscalls: [{ nr: 0xffffffff, name: "-1", rules: [{ conditions: [], action: Action.ALLOW }] }] }], mismatchAction: Action.KILL_PROCESS };
+    expect(emitPolicy(minus1, "seccompiler").reason).toBe("aarch64 syscall 4294967295 has no name seccompiler JSON could use");
+    const x86_64 = findArch("x86_64")!;
+    const across: PolicyIR = { arches: [{ arch: x86_64, defaultAction: Action.ALLOW, syscalls: [], ranges: [{ lo: 500, hi: 0x40000010, action: RUNC_ENOSYS }] }], mismatchAction: Action.KILL_PROCESS };
+    expect(() => compileIR(across)).toThrow(/x86_64 range 500\.\.1073741840 crosses its ABI's part of the syscall numbers/);
   });
 
   it("the compiled ranges mean what the reference evaluator says (every run edge)", () => {
