@@ -1,6 +1,6 @@
 // Explanation size section: every corpus policy (Firecracker main and v1.10.1 for x86_64 and
-// aarch64, Docker's and containers-common's profiles for x86_64) compiled, explained and
-// measured against the targets:
+// aarch64, Docker's profile for x86_64, aarch64 (with arm) and s390x, containers-common's for
+// x86_64 and aarch64) compiled, explained and measured against the targets:
 //   - the explanation's argument comparisons per syscall <= 1.0x the source policy's;
 //   - the explanation compiled again <= 1.1x the original compile (instructions);
 //   - no line of the text over 300 characters.

@@ -33,7 +33,7 @@ export {
   type PolicyCompileOptions, type CompileOptions, type CompiledPolicy, type CompileResult,
 } from "./policy/index.js";
 export type {
-  PolicyIR, ArchPolicy, SyscallPolicy, Rule, ArgCondition, CompareOp, SourceRef, PolicyWarning, CompiledInput,
+  PolicyIR, ArchPolicy, SyscallPolicy, NrRange, Rule, ArgCondition, CompareOp, SourceRef, PolicyWarning, CompiledInput,
 } from "./policy/ir.js";
 export { policy, arg } from "./policy/builder.js";
 export { loadPolicy } from "./policy/frontend.js";

@@ -200,3 +200,43 @@ describe("the operator's example profiles (vendored)", () => {
     expect(actOf(hr, "openat")).toBe(LOG);
   });
 });
+
+describe("kubectl lists", () => {
+  // `kubectl get seccompprofiles -o yaml` wraps the objects in `kind: List` / `items:`.
+  const LIST = `apiVersion: v1
+kind: List
+items:
+- apiVersion: security-profiles-operator.x-k8s.io/v1beta1
+  kind: SeccompProfile
+  metadata:
+    name: web
+    namespace: prod
+  spec:
+    defaultAction: SCMP_ACT_ERRNO
+    syscalls:
+      - {action: SCMP_ACT_ALLOW, names: [read]}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: cm
+- apiVersion: security-profiles-operator.x-k8s.io/v1beta1
+  kind: SeccompProfile
+  metadata:
+    name: db
+  spec:
+    defaultAction: SCMP_ACT_ALLOW
+`;
+  it("a List's SeccompProfile items give one program each; other kinds are skipped with a warning", () => {
+    expect(sniffText(LIST)).toMatchObject({ kind: "policy", dialect: "kubernetes" });
+    const r = compile(LIST, "list.yaml");
+    expect(r.programs.map((p) => p.name)).toEqual(["web", "db"]);
+    expect(actOf(one(r, "web"), "read")).toBe(ALLOW);
+    expect(actOf(one(r, "web"), "openat")).toBe(errno(1));
+    expect(actOf(one(r, "db"), "openat")).toBe(ALLOW);
+    expect(r.warnings.some((w) => /ConfigMap is not a SeccompProfile; skipped/.test(w.message))).toBe(true);
+  });
+
+  it("a SeccompProfileList without items is a located error", () => {
+    expect(errorOf("apiVersion: security-profiles-operator.x-k8s.io/v1beta1\nkind: SeccompProfileList\nmetadata: {}\n# kind: SeccompProfile\n")).toMatch(/bad\.yaml.*items/);
+  });
+});

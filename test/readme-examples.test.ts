@@ -45,6 +45,8 @@ function lineMatches(got: string, want: string): boolean {
 const FILES: Record<string, string> = {
   "resources/seccomp/x86_64-unknown-linux-musl.json": corpusPath("filters", "firecracker", "x86_64-unknown-linux-musl.json"),
   "fc-x86_64.json": corpusPath("filters", "firecracker", "x86_64-unknown-linux-musl.json"),
+  "v1.10.1.json": corpusPath("filters", "firecracker", "v1.10.1", "x86_64-unknown-linux-musl.json"),
+  "default.json": corpusPath("profiles", "moby-profiles-seccomp-default.json"),
   "qemu-tcg-boot.strace.txt": corpusPath("traces", "qemu-tcg-boot.strace.txt"),
 };
 
@@ -71,6 +73,9 @@ describe("README console examples", () => {
     "sysfence check --cache fc.bin --thread vmm",
     "sysfence replay vmm@fc-x86_64.json qemu-tcg-boot.strace.txt --arch x86_64",
     "sysfence learn qemu-tcg-boot.strace.txt --arch x86_64 -o qemu.json",
+    "sysfence verify diff vmm@v1.10.1.json vmm@resources/seccomp/x86_64-unknown-linux-musl.json --arch x86_64",
+    "sysfence compile default.json --arch aarch64 -o default-aarch64.bpf",
+    "sysfence explain default-aarch64.bpf --arch aarch64",
   ];
   for (const cmd of chosen) {
     it(cmd, () => {

@@ -7,20 +7,12 @@
 #     busybox: busybox). The test builds its initramfs from them.
 # Never fails CI by itself: when something cannot be installed the test skips and says why.
 set -uo pipefail
+. "$(dirname "$0")/apt-tool.bash"
 cd "$(dirname "$0")/../.."
 cache=.cache/qemu
 mkdir -p "$cache"
 
-say() { echo "ci.d/20-qemu: $*"; }
-
-if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  say "not root or no apt-get: QEMU end-to-end test and bwrap bench will skip"
-  exit 0
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-updated=0
-update() { [ $updated = 1 ] || { apt-get update -qq && updated=1; }; }
+ci_script 20-qemu "QEMU end-to-end test and bwrap bench will skip" || exit 0
 
 need=()
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)

@@ -12,18 +12,12 @@
 # initramfs, without modules. Nothing fetched is committed.
 # Never fails CI by itself: when something cannot be had the tests skip and say why.
 set -uo pipefail
+. "$(dirname "$0")/apt-tool.bash"
 cd "$(dirname "$0")/../.."
 cache=.cache/qemu-cross
 mkdir -p "$cache"
 
-say() { echo "ci.d/30-qemu-cross: $*"; }
-
-if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  say "not root or no apt-get: the aarch64/s390x kernel tests will skip"
-  exit 0
-fi
-
-export DEBIAN_FRONTEND=noninteractive
+ci_script 30-qemu-cross "the aarch64/s390x kernel tests will skip" || exit 0
 t0=$(date +%s)
 
 # Multiarch, so that apt knows the arm64 and s390x kernel packages (only downloaded, never
@@ -32,8 +26,6 @@ added=0
 for a in arm64 s390x; do
   dpkg --print-foreign-architectures | grep -qx "$a" || { dpkg --add-architecture "$a" && added=1; }
 done
-updated=0
-update() { [ $updated = 1 ] || { apt-get update -qq && updated=1; }; }
 [ $added = 1 ] && update
 
 need=()

@@ -24,3 +24,21 @@ apt_tool() {
   fi
   return 0
 }
+
+# The preamble of the scripts that do more than install one command (downloads into .cache/):
+#   ci_script NAME "WHAT SKIPS"
+# defines say() prefixed with NAME and update() (apt-get update at most once), and answers
+# non-zero, after saying why, when it cannot install anything (not root or no apt-get): the
+# caller then exits 0 and its tests skip.
+ci_script() {
+  local name=$1 skips=$2
+  eval "say() { echo \"ci.d/$name: \$*\"; }"
+  updated=0
+  update() { [ "$updated" = 1 ] || { apt-get update -qq && updated=1; }; }
+  export DEBIAN_FRONTEND=noninteractive
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    say "not root or no apt-get: $skips"
+    return 1
+  fi
+  return 0
+}

@@ -331,7 +331,8 @@ export function sniffText(text: string): TextSniff {
   if (/^\d+$/.test(first) && LXC_MODE.test(lines[1] ?? "")) return { kind: "policy", dialect: "lxc", what: "LXC seccomp policy" };
   const yamlKind = /^kind:\s*["']?([\w.-]+)/m.exec(body);
   if (first === "---" || /^apiVersion:/m.test(body) || yamlKind) {
-    if (yamlKind?.[1] === "SeccompProfile") return { kind: "policy", dialect: "kubernetes", what: "Kubernetes SeccompProfile" };
+    // kubectl's `kind: List` (or SeccompProfileList) holds the profiles indented under `items:`.
+    if (yamlKind?.[1] === "SeccompProfile" || yamlKind?.[1] === "SeccompProfileList" || /^\s*(?:-\s+)?kind:\s*["']?SeccompProfile\b/m.test(body)) return { kind: "policy", dialect: "kubernetes", what: "Kubernetes SeccompProfile" };
     return { kind: "unsupported", what: `YAML that is not a Kubernetes SeccompProfile${yamlKind ? ` (kind: ${yamlKind[1]})` : ""}` };
   }
   if (MINIJAIL_STATEMENT.test(first)) return { kind: "policy", dialect: "minijail", what: "minijail policy" };

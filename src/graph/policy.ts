@@ -1,9 +1,11 @@
 // The picture of a policy (a decompiled filter or a policy file): arch → syscalls grouped by
 // action → argument conditions. Syscalls whose only rule is unconditional are listed together
 // under their action; syscalls with argument conditions get a node of their own that lists each
-// rule as the policy states it, then what happens otherwise.
+// rule as the policy states it, then what happens otherwise; ranges of numbers with an answer
+// of their own (a decompiled filter's numbers past the table) get a node each.
 import type { PolicyIR, ArgCondition, SyscallPolicy } from "../policy/ir.js";
 import { formatRet } from "../engine/actions.js";
+import { backgroundAction } from "../policy/reference.js";
 import { dotString, leftLines, wrapList, RET_COLOURS } from "./dot.js";
 import { retKindOf } from "./cfg.js";
 import type { Program } from "../engine/program.js";
@@ -68,10 +70,16 @@ export function policyDot(ir: PolicyIR, title: string): string {
       for (const r of s.rules) {
         lines.push(r.conditions.length ? `${formatRet(r.action)} when ${r.conditions.map(conditionText).join(" && ")}` : formatRet(r.action));
       }
-      if (s.rules.every((r) => r.conditions.length)) lines.push(`otherwise ${formatRet(sec.defaultAction)}`);
+      if (s.rules.every((r) => r.conditions.length)) lines.push(`otherwise ${formatRet(backgroundAction(sec, s.nr))}`);
       const acts = new Set(s.rules.map((r) => r.action));
       const fill = acts.size === 1 ? colour([...acts][0]) : "#ffffff";
       out.push(`  ${id} [fillcolor="${fill}", label=${leftLines(lines)}];`);
+      out.push(`  ${a} -> ${id};`);
+    });
+    // Ranges of numbers with their own answer (numbers past the table, a runtime's ENOSYS stub).
+    (sec.ranges ?? []).forEach((r, ri) => {
+      const id = `${a}r${ri}`;
+      out.push(`  ${id} [fillcolor="${colour(r.action)}", label=${dotString(`numbers ${r.lo >>> 0}..${r.hi >>> 0}: ${formatRet(r.action)}`)}];`);
       out.push(`  ${a} -> ${id};`);
     });
   });

@@ -57,6 +57,33 @@ function weightWords(weights: ReadonlyMap<number, bigint | number>): number[] {
   return out;
 }
 
+/** A background run of the engine's input: first and last nr, action. */
+type Run = [number, number, number];
+
+/** Most background runs one group has (the engine's table). */
+const MAX_RUNS = 64;
+
+/**
+ * `runs` with section `sec`'s number ranges (NrRange) laid over them: each range must lie in
+ * one run (its ABI's part of the nr space) and gets its own run.
+ */
+function withRanges(runs: Run[], sec: ArchPolicy, name = "policy"): Run[] {
+  let out = runs;
+  for (const r of sec.ranges ?? []) {
+    const lo = r.lo >>> 0, hi = r.hi >>> 0;
+    const i = out.findIndex(([a, b]) => a <= lo && hi <= b);
+    if (i < 0 || hi < lo) throw new InputError(`${name}: ${sec.arch.name} range ${lo}..${hi} crosses its ABI's part of the syscall numbers`);
+    const [a, b, act] = out[i];
+    const pieces: Run[] = [];
+    if (a < lo) pieces.push([a, lo - 1, act]);
+    pieces.push([lo, hi, r.action >>> 0]);
+    if (hi < b) pieces.push([hi + 1, b, act]);
+    out = [...out.slice(0, i), ...pieces, ...out.slice(i + 1)];
+  }
+  if (out.length > MAX_RUNS) throw new InputError(`${name}: more than ${MAX_RUNS} ranges of syscall numbers in one arch`);
+  return out;
+}
+
 /** Encodes the IR in the engine's input format (see the header of assembly/compile.ts). */
 export function encodePolicy(ir: PolicyIR, opts: CompileOptions = {}): Uint32Array {
   const w: number[] = [];
@@ -83,19 +110,20 @@ export function encodePolicy(ir: PolicyIR, opts: CompileOptions = {}): Uint32Arr
     if (plain.length > 1) throw new InputError(`${ir.name ?? "policy"}: arch ${plain[0].arch.name} appears twice`);
     const main = plain[0];
     // Background runs over the whole nr space.
+    let runs: Run[];
     if (g.token === C.AUDIT_ARCH_X86_64) {
       const below = main ? main.defaultAction : ir.mismatchAction;
       const above = x32 ? x32.defaultAction : ir.x32Action ?? ir.mismatchAction;
-      if (main) {
-        // nr -1 (0xffffffff) is not an x32 call: a tracer sets it to skip a syscall, and
-        // libseccomp (what runtimes install) sends it to the policy's default, not the x32 check.
-        w.push(3, 0, X32_BIT - 1, below >>> 0, X32_BIT, NR_SKIP - 1, above >>> 0, NR_SKIP, NR_SKIP, below >>> 0);
-      } else {
-        w.push(2, 0, X32_BIT - 1, below >>> 0, X32_BIT, 0xffffffff, above >>> 0);
-      }
+      // nr -1 (0xffffffff) is not an x32 call: a tracer sets it to skip a syscall, and
+      // libseccomp (what runtimes install) sends it to the policy's default, not the x32 check.
+      runs = main
+        ? [[0, X32_BIT - 1, below >>> 0], [X32_BIT, NR_SKIP - 1, above >>> 0], [NR_SKIP, NR_SKIP, below >>> 0]]
+        : [[0, X32_BIT - 1, below >>> 0], [X32_BIT, 0xffffffff, above >>> 0]];
     } else {
-      w.push(1, 0, 0xffffffff, main!.defaultAction >>> 0);
+      runs = [[0, 0xffffffff, main!.defaultAction >>> 0]];
     }
+    for (const s of g.sections) runs = withRanges(runs, s, ir.name);
+    w.push(runs.length, ...runs.flat());
     const syscalls = g.sections.flatMap((s) => s.syscalls).slice().sort((a, b) => (a.nr >>> 0) - (b.nr >>> 0));
     for (let i = 1; i < syscalls.length; i++) {
       if (syscalls[i].nr >>> 0 === syscalls[i - 1].nr >>> 0) {

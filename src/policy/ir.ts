@@ -11,9 +11,11 @@
 //      a call), which belongs to x86_64 when the policy has an x86_64 section (as libseccomp, what
 //      runtimes install, does). If that ABI has no section (x86_64 alone), the policy's x32Action
 //      (default: mismatchAction) applies.
-//   3. In that section, the SyscallPolicy with this nr; none: the section's defaultAction.
+//   3. In that section, the SyscallPolicy with this nr; none: the action of the section's range
+//      holding nr (NrRange: numbers past an ABI's table, a runtime's ENOSYS stub), else the
+//      section's defaultAction. That action is the number's *background*.
 //   4. Its rules in order; the first whose conditions all hold gives its action. None holds: the
-//      section's defaultAction.
+//      number's background (the section's defaultAction unless a range holds nr).
 //
 // Actions are 32-bit seccomp return values (src/engine/actions.ts). Syscall numbers are
 // seccomp_data.nr values (x32 bit and MIPS bases included).
@@ -67,11 +69,26 @@ export interface SyscallPolicy {
   rules: Rule[];
 }
 
+/**
+ * A run of syscall numbers treated alike, unlike the section's default: what a filter gives
+ * numbers past its ABI's table, or above the last number a runtime's libseccomp knows (runc's
+ * ENOSYS stub). Policies name syscalls, so only decompiled filters (explain) carry ranges; the
+ * policy dialects have no spelling for them.
+ */
+export interface NrRange {
+  /** First and last seccomp_data.nr (unsigned, base included), inside the section's ABI. */
+  lo: number;
+  hi: number;
+  action: number;
+}
+
 export interface ArchPolicy {
   arch: ArchInfo;
   defaultAction: number;
   /** Sorted by nr, one entry per nr. */
   syscalls: SyscallPolicy[];
+  /** Sorted, disjoint runs of numbers with their own background (see the header, step 3). */
+  ranges?: NrRange[];
 }
 
 export interface PolicyIR {

@@ -156,34 +156,55 @@ function apiVersionOk(v: string): boolean {
   return SPO_API_VERSIONS.includes(v);
 }
 
-/** The SeccompProfile documents of one file (other kinds are skipped with a warning). */
+/** Kinds that wrap objects in `items` (what `kubectl get seccompprofiles -o yaml` prints). */
+const LIST_KINDS = new Set(["List", "SeccompProfileList"]);
+
+/**
+ * The SeccompProfile documents of one file (other kinds are skipped with a warning). A `List` or
+ * `SeccompProfileList` document contributes each of its `items`, as kubectl writes them.
+ */
 function profilesOf(text: string, file: string, warnings: PolicyWarning[]): Profile[] {
   const out: Profile[] = [];
   for (const { root } of parseYamlDocuments(text, file)) {
     const obj = expectObject(root, "a Kubernetes object");
-    const kindNode = getOptional(obj, "kind");
-    const kind = kindNode ? expectString(kindNode, `"kind"`) : undefined;
-    if (kind !== "SeccompProfile") {
-      warnings.push({ message: `a ${kind ? `${kind}` : "document without kind"} is not a SeccompProfile; skipped`, source: refOf(obj) });
-      continue;
+    const kind = kindOf(obj);
+    if (kind !== undefined && LIST_KINDS.has(kind)) {
+      const items = expectArray(requireField(obj, "items", `the ${kind}`), `"items"`);
+      for (const item of items.items) addProfile(expectObject(item, "a list item"), file, out, warnings);
+    } else {
+      addProfile(obj, file, out, warnings);
     }
-    rejectUnknownFields(obj, TOP_FIELDS, "a SeccompProfile");
-    const api = expectString(requireField(obj, "apiVersion", "the SeccompProfile"), `"apiVersion"`);
-    if (!apiVersionOk(api)) {
-      throw jsonError(
-        getOptional(obj, "apiVersion")!,
-        `apiVersion ${JSON.stringify(api)} is not the security-profiles-operator's (expected one of ${SPO_API_VERSIONS.join(", ")})`,
-      );
-    }
-    const meta = expectObject(requireField(obj, "metadata", "the SeccompProfile"), `"metadata"`);
-    const name = expectString(requireField(meta, "name", "metadata"), `"metadata.name"`);
-    if (name === "") throw jsonError(getOptional(meta, "name")!, "metadata.name is empty");
-    const nsNode = getOptional(meta, "namespace");
-    const namespace = nsNode ? expectString(nsNode, `"metadata.namespace"`) : "";
-    const spec = expectObject(requireField(obj, "spec", "the SeccompProfile"), `"spec"`);
-    out.push({ name, namespace, root: obj, spec, file });
   }
   return out;
+}
+
+function kindOf(obj: JObject): string | undefined {
+  const kindNode = getOptional(obj, "kind");
+  return kindNode ? expectString(kindNode, `"kind"`) : undefined;
+}
+
+/** One object: a SeccompProfile is read and checked; any other kind is skipped with a warning. */
+function addProfile(obj: JObject, file: string, out: Profile[], warnings: PolicyWarning[]): void {
+  const kind = kindOf(obj);
+  if (kind !== "SeccompProfile") {
+    warnings.push({ message: `a ${kind ? `${kind}` : "document without kind"} is not a SeccompProfile; skipped`, source: refOf(obj) });
+    return;
+  }
+  rejectUnknownFields(obj, TOP_FIELDS, "a SeccompProfile");
+  const api = expectString(requireField(obj, "apiVersion", "the SeccompProfile"), `"apiVersion"`);
+  if (!apiVersionOk(api)) {
+    throw jsonError(
+      getOptional(obj, "apiVersion")!,
+      `apiVersion ${JSON.stringify(api)} is not the security-profiles-operator's (expected one of ${SPO_API_VERSIONS.join(", ")})`,
+    );
+  }
+  const meta = expectObject(requireField(obj, "metadata", "the SeccompProfile"), `"metadata"`);
+  const name = expectString(requireField(meta, "name", "metadata"), `"metadata.name"`);
+  if (name === "") throw jsonError(getOptional(meta, "name")!, "metadata.name is empty");
+  const nsNode = getOptional(meta, "namespace");
+  const namespace = nsNode ? expectString(nsNode, `"metadata.namespace"`) : "";
+  const spec = expectObject(requireField(obj, "spec", "the SeccompProfile"), `"spec"`);
+  out.push({ name, namespace, root: obj, spec, file });
 }
 
 function same(a: Profile, b: { name: string; namespace: string }): boolean {
@@ -228,7 +249,7 @@ class BaseFinder {
       } catch {
         continue; // unreadable neighbours are not this file's problem
       }
-      if (!/^kind:\s*["']?SeccompProfile\b/m.test(text)) continue;
+      if (!/^\s*(?:-\s+)?kind:\s*["']?SeccompProfile\b/m.test(text)) continue;
       this.looked.push(n);
       try {
         this.sibling.push(...profilesOf(text, path, []));

@@ -40,6 +40,13 @@ export function sectionFor(ir: PolicyIR, token: number, nr: number): ArchPolicy 
   return isX32 ? "x32" : "mismatch";
 }
 
+/** What number `nr` of section `sec` gets when no entry (or none of its rules) says otherwise. */
+export function backgroundAction(sec: ArchPolicy, nr: number): number {
+  const n = nr >>> 0;
+  const r = sec.ranges?.find((x) => x.lo >>> 0 <= n && n <= x.hi >>> 0);
+  return (r ? r.action : sec.defaultAction) >>> 0;
+}
+
 /** The policy's action for one input. */
 export function evaluatePolicy(ir: PolicyIR, d: SeccompData): number {
   const sec = sectionFor(ir, d.arch, d.nr);
@@ -47,10 +54,10 @@ export function evaluatePolicy(ir: PolicyIR, d: SeccompData): number {
   if (sec === "x32") return (ir.x32Action ?? ir.mismatchAction) >>> 0;
   const nr = d.nr >>> 0;
   const sys = sec.syscalls.find((s) => s.nr >>> 0 === nr);
-  if (!sys) return sec.defaultAction >>> 0;
+  if (!sys) return backgroundAction(sec, nr);
   const args = d.args ?? [];
   for (const r of sys.rules) {
     if (r.conditions.every((c) => conditionHolds(c, args[c.index] ?? 0n))) return r.action >>> 0;
   }
-  return sec.defaultAction >>> 0;
+  return backgroundAction(sec, nr);
 }

@@ -6,20 +6,23 @@
 // the path fixes and their values), and a cube is exactly a rule whose conditions are masked
 // equalities on argument words (plain `eq` when every bit is fixed). The result is an IR
 // (src/policy/ir.ts); it is compiled again and proven equal to the input before it is called
-// an explanation. Behaviour the IR cannot state (conditions on the instruction pointer,
-// syscall numbers outside an ABI's table behaving unlike its default, an unknown-arch answer
-// that depends on nr or arguments) is reported, never papered over. The IR is written in a
+// an explanation. Every number an ABI's filter mentions is stated: the table's calls, ARM's
+// private calls and -1 by name, and runs of numbers past the table (a runtime's ENOSYS stub)
+// as ranges of their own (NrRange); a section's default is what the filter does on the calls
+// of its table (sectionDefault). Behaviour the IR cannot state (conditions on the instruction
+// pointer, an unknown-arch answer that depends on nr or arguments, huge runs of numbers with
+// argument-dependent answers) is reported, never papered over. The IR is written in a
 // policy dialect by the emitter layer (src/policy/emit/).
 import type { Program } from "../engine/program.js";
 import { formatRet } from "../engine/actions.js";
 import { archTokens } from "../text/disasm.js";
 import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
-import { syscallCount, syscallName } from "../syscalls/index.js";
-import { X32_BIT, type PolicyIR, type ArchPolicy, type SyscallPolicy, type Rule, type ArgCondition } from "../policy/ir.js";
+import { syscallCount, syscallName, syscallNames, syscallNumber } from "../syscalls/index.js";
+import { X32_BIT, NR_SKIP, type PolicyIR, type ArchPolicy, type SyscallPolicy, type Rule, type ArgCondition, type NrRange } from "../policy/ir.js";
 import { compileIR } from "../policy/compile.js";
 import { SymbolicSpace, Inconclusive, FALSE, TRUE, type Outcome } from "./symbolic.js";
 import { equal } from "./relations.js";
-import { minimiseSet, conditionRules, conditionText, comparisonText, wrapLine } from "./minimise.js";
+import { minimiseSet, conditionRules, conditionText, comparisonText, wrapLine, wordRange } from "./minimise.js";
 
 export interface Explanation {
   /** The decompiled policy (present when every behaviour could be stated). */
@@ -67,6 +70,216 @@ function cubeConditions(mask: Uint32Array, value: Uint32Array, arch: ArchInfo): 
   return out;
 }
 
+/** Most runs of syscall numbers read off one outcome's set. */
+const RUN_CAP = 8192;
+/** Most numbers with argument-dependent answers stated one by one per ABI. */
+const MIXED_CAP = 4096;
+
+/**
+ * The parts of the nr space ABI `arch` owns under its token (src/policy/ir.ts, step 2): x86_64
+ * and x32 split it at the x32 bit, and -1 (a tracer's skip, 0xffffffff) belongs to x86_64.
+ */
+export function ownedNumbers(arch: ArchInfo, token: number): [number, number][] {
+  if (archesByToken(token).length < 2) return [[0, 0xffffffff]];
+  return arch.nrBase === X32_BIT ? [[X32_BIT, NR_SKIP - 1]] : [[0, X32_BIT - 1], [NR_SKIP, NR_SKIP]];
+}
+
+/** A maximal run of numbers with one answer (`value`), or with answers that depend on arguments. */
+interface NrRun {
+  lo: number;
+  hi: number;
+  /** The one outcome of every input with these numbers; undefined: several (argument-dependent). */
+  value?: number;
+}
+
+/**
+ * The runs of `arch`'s numbers: every outcome's set projected on word 0, cut at every edge of
+ * every projection (and at the table's edges), adjacent runs with one answer merged.
+ */
+function numberRuns(space: SymbolicSpace, outs: Outcome[], inArch: (s: number) => number, own: [number, number][]): NrRun[] | undefined {
+  const runs: NrRun[] = [];
+  for (const part of own) {
+    const here = partRuns(space, outs, inArch, part);
+    if (!here) return undefined;
+    runs.push(...here);
+  }
+  return runs.length > RUN_CAP ? undefined : runs;
+}
+
+/** numberRuns over one interval of owned numbers. */
+function partRuns(space: SymbolicSpace, outs: Outcome[], inArch: (s: number) => number, own: [number, number]): NrRun[] | undefined {
+  const mine = wordRange(space, 0, own[0], own[1]);
+  const proj: { value: number; ranges: [number, number][] }[] = [];
+  for (const o of outs) {
+    const r = space.wordRanges(space.existsAllBut(space.and(inArch(o.set), mine), 0), 0, RUN_CAP);
+    if (!r) return undefined;
+    if (r.length) proj.push({ value: o.value, ranges: r });
+  }
+  const cuts = new Set<number>([own[0]]);
+  for (const { ranges } of proj) {
+    for (const [lo, hi] of ranges) {
+      cuts.add(lo);
+      if (hi < own[1]) cuts.add(hi + 1);
+    }
+  }
+  const starts = [...cuts].sort((a, b) => a - b);
+  const runs: NrRun[] = [];
+  for (let i = 0; i < starts.length; i++) {
+    const lo = starts[i];
+    const hi = i + 1 < starts.length ? starts[i + 1] - 1 : own[1];
+    const here = proj.filter((x) => x.ranges.some(([a, b]) => a <= lo && lo <= b)).map((x) => x.value);
+    const value = here.length === 1 ? here[0] : undefined;
+    const last = runs[runs.length - 1];
+    if (last && value !== undefined && last.value === value) last.hi = hi;
+    else runs.push({ lo, hi, value });
+  }
+  return runs;
+}
+
+/**
+ * The section default: "what the filter does on the syscalls of that section", not on the
+ * numbers past its table (a runtime's ENOSYS stub answers those). The answer most of the
+ * table's unnamed numbers get (no policy can single them out); else the answer of the topmost
+ * run when numbers of the table below it also get it (a policy's default reaches past the
+ * table); else the most common answer in the table.
+ */
+function sectionDefault(runs: NrRun[], table: [number, number], named: (nr: number) => boolean): number | undefined {
+  const top = runs[runs.length - 1];
+  const inTable = runs.filter((r) => r.value !== undefined && r.lo <= table[1] && r.hi >= table[0]);
+  const tally = (unnamedOnly: boolean) => {
+    const count = new Map<number, number>();
+    for (const r of inTable) {
+      const lo = Math.max(r.lo, table[0]), hi = Math.min(r.hi, table[1]);
+      let n = 0;
+      for (let nr = lo; nr <= hi; nr++) if (!unnamedOnly || !named(nr)) n++;
+      if (n) count.set(r.value!, (count.get(r.value!) ?? 0) + n);
+    }
+    let best: number | undefined;
+    for (const [v, n] of count) if (best === undefined || n > count.get(best)!) best = v;
+    return best;
+  };
+  const unnamed = tally(true);
+  if (unnamed !== undefined) return unnamed;
+  if (top.value !== undefined && inTable.some((r) => r.value === top.value && r.lo < top.lo)) return top.value;
+  return tally(false) ?? top.value;
+}
+
+/** Does every number of run `r` have a syscall name (ARM's private calls, runs in the table)? */
+function allNamed(arch: ArchInfo, r: NrRun): boolean {
+  if (r.hi - r.lo >= 64) return false;
+  for (let nr = r.lo; nr <= r.hi; nr++) if (syscallName(arch, nr) === undefined && nr !== 0xffffffff) return false;
+  return true;
+}
+
+/** What a number is called in a section: its syscall name, `-1`, or `nr N`. */
+function numberName(arch: ArchInfo, nr: number): string {
+  return syscallName(arch, nr) ?? (nr >>> 0 === 0xffffffff ? "-1" : `nr ${nr >>> 0}`);
+}
+
+/** One ABI's section: its IR, its lines, or undefined with a problem recorded. */
+function explainSection(
+  space: SymbolicSpace, outs: Outcome[], inArch: (s: number) => number, arch: ArchInfo, token: number,
+  opts: ExplainOptions, problems: string[],
+): { policy: ArchPolicy; lines: string[] } | undefined {
+  const base = arch.nrBase >>> 0;
+  const table: [number, number] = [base, base + Math.max(1, syscallCount(arch)) - 1];
+  const own = ownedNumbers(arch, token);
+  const runs = numberRuns(space, outs, inArch, own);
+  if (!runs) {
+    problems.push(`${arch.name}: more than ${RUN_CAP} runs of syscall numbers`);
+    return undefined;
+  }
+  const named = (nr: number) => syscallName(arch, nr) !== undefined;
+  const dflt = sectionDefault(runs, table, named);
+  if (dflt === undefined) {
+    problems.push(`${arch.name}: every syscall number gets argument-dependent answers`);
+    return undefined;
+  }
+  // Runs unlike the default that reach past the table are ranges of their own; other numbers
+  // unlike the default are listed one by one (named numbers past the table too: ARM's private
+  // calls, and -1).
+  const ranges: NrRange[] = [];
+  const listed: number[] = [];
+  let mixed = 0;
+  for (const r of runs) {
+    if (r.value === dflt) continue;
+    const inTable = r.lo >= table[0] && r.hi <= table[1];
+    if (r.value !== undefined && !inTable && !allNamed(arch, r)) {
+      ranges.push({ lo: r.lo, hi: r.hi, action: r.value });
+      continue;
+    }
+    if (r.value === undefined) mixed += r.hi - r.lo + 1;
+    if (mixed > MIXED_CAP || (r.value !== undefined && r.hi - r.lo >= MIXED_CAP)) {
+      problems.push(`${arch.name}: numbers ${r.lo}..${r.hi} get argument-dependent answers`);
+      return undefined;
+    }
+    for (let nr = r.lo; nr <= r.hi; nr++) listed.push(nr);
+  }
+  const background = (nr: number) => ranges.find((x) => x.lo <= nr && nr <= x.hi)?.action ?? dflt;
+  const lines = [`${arch.name}: default ${formatRet(dflt)}`];
+  const syscalls: SyscallPolicy[] = [];
+  for (const nr of listed) {
+    const g = (s: number) => space.restrictWord(inArch(s), 0, nr);
+    const bg = background(nr);
+    const name = numberName(arch, nr);
+    const rules: Rule[] = [];
+    const descr: string[] = [];
+    for (const o of outs) {
+      if (o.value === bg) continue;
+      const set = g(o.set);
+      if (set === FALSE) continue;
+      if (set === TRUE) {
+        rules.push({ conditions: [], action: o.value });
+        descr.push(formatRet(o.value));
+        continue;
+      }
+      const min = minimiseSet(space, set, arch.endian, { oneCompPerArg: opts.oneCompPerArg });
+      if (min) {
+        for (const cs of conditionRules(min)) rules.push({ conditions: cs, action: o.value });
+        descr.push(`${formatRet(o.value)} when ${conditionText(min)}`);
+        continue;
+      }
+      const cubes = space.cubes(set, opts.maxRules ?? 256);
+      if (!cubes) {
+        problems.push(`${arch.name} ${name}: too many argument patterns for ${formatRet(o.value)}`);
+        continue;
+      }
+      const conds: string[] = [];
+      for (const c of cubes) {
+        const cs = cubeConditions(c.mask, c.value, arch);
+        if (!cs) {
+          problems.push(`${arch.name} ${name}: depends on the instruction pointer`);
+          continue;
+        }
+        rules.push({ conditions: cs, action: o.value });
+        conds.push(cs.map(comparisonText).join(" and "));
+      }
+      descr.push(`${formatRet(o.value)} when ${conds.join(" or ")}`);
+    }
+    syscalls.push({ nr, name, rules });
+    lines.push(wrapLine(`  ${name} (${nr}): ${descr.join("; ")}${rules.every((r) => r.conditions.length) ? `; otherwise ${formatRet(bg)}` : ""}`));
+  }
+  if (ranges.length) {
+    lines.push(`${arch.name}, ranges of numbers:`);
+    for (const r of ranges) lines.push(`  ${rangeText(arch, r, table)}`);
+  }
+  return { policy: { arch, defaultAction: dflt, syscalls, ...(ranges.length ? { ranges } : {}) }, lines };
+}
+
+/** "numbers 451..4294967295: ERRNO(38) (with the table's last 16 calls, cachestat..removexattrat)". */
+function rangeText(arch: ArchInfo, r: NrRange, table: [number, number]): string {
+  const head = `numbers ${r.lo}..${r.hi}: ${formatRet(r.action)}`;
+  const names: string[] = [];
+  // Names in the range: calls of the table, and calls past it (ARM's private calls).
+  for (const n of syscallNames(arch)) {
+    const nr = syscallNumber(arch, n)! >>> 0;
+    if (r.lo <= nr && nr <= r.hi && syscallName(arch, nr) === n) names.push(n);
+  }
+  if (names.length === 0) return head;
+  const list = names.length <= 3 ? names.join(", ") : `${names[0]} … ${names[names.length - 1]}`;
+  return `${head} (includes ${names.length} named call${names.length === 1 ? "" : "s"}: ${list})`;
+}
+
 export function explain(p: Program, opts: ExplainOptions = {}): Explanation | Inconclusive {
   try {
     return explainInner(p, opts);
@@ -90,71 +303,16 @@ function explainInner(p: Program, opts: ExplainOptions): Explanation | Inconclus
   for (const token of archTokens(p)) {
     const inArch = (s: number) => space.restrictWord(s, 1, token);
     for (const arch of archesByToken(token)) {
-      const base = arch.nrBase >>> 0;
-      const count = syscallCount(arch);
-      // The section's default: what a number beyond its table gets.
-      const probe = (base + count + 64) >>> 0;
-      const dflt = constantOutcome(outs, (s) => space.restrictWord(inArch(s), 0, probe));
-      if (dflt === undefined) {
-        problems.push(`${arch.name}: numbers beyond the syscall table get argument-dependent answers`);
+      const sec = explainSection(space, outs, inArch, arch, token, opts, problems);
+      if (!sec) continue;
+      if (arch.nrBase === X32_BIT && sec.policy.syscalls.length === 0 && !sec.policy.ranges) {
+        // x32 calls all treated alike: the x32 range at large, not a section.
+        x32Action = sec.policy.defaultAction;
+        lines.push(`x32 (nr >= 0x40000000): ${formatRet(sec.policy.defaultAction)}`);
         continue;
       }
-      if (arch.nrBase === X32_BIT) {
-        // x32: a section only if some x32 syscall is treated unlike the x32 range at large.
-        let special = false;
-        for (let nr = base; nr < base + count && !special; nr++) {
-          if (constantOutcome(outs, (s) => space.restrictWord(inArch(s), 0, nr)) !== dflt) special = true;
-        }
-        if (!special) {
-          x32Action = dflt;
-          lines.push(`x32 (nr >= 0x40000000): ${formatRet(dflt)}`);
-          continue;
-        }
-      }
-      const syscalls: SyscallPolicy[] = [];
-      lines.push(`${arch.name}: default ${formatRet(dflt)}`);
-      for (let nr = base; nr < base + count; nr++) {
-        const g = (s: number) => space.restrictWord(inArch(s), 0, nr);
-        if (constantOutcome(outs, g) === dflt) continue;
-        const name = syscallName(arch, nr) ?? `nr ${nr}`;
-        const rules: Rule[] = [];
-        const descr: string[] = [];
-        for (const o of outs) {
-          if (o.value === dflt) continue;
-          const set = g(o.set);
-          if (set === FALSE) continue;
-          if (set === TRUE) {
-            rules.push({ conditions: [], action: o.value });
-            descr.push(formatRet(o.value));
-            continue;
-          }
-          const min = minimiseSet(space, set, arch.endian, { oneCompPerArg: opts.oneCompPerArg });
-          if (min) {
-            for (const cs of conditionRules(min)) rules.push({ conditions: cs, action: o.value });
-            descr.push(`${formatRet(o.value)} when ${conditionText(min)}`);
-            continue;
-          }
-          const cubes = space.cubes(set, opts.maxRules ?? 256);
-          if (!cubes) {
-            problems.push(`${arch.name} ${name}: too many argument patterns for ${formatRet(o.value)}`);
-            continue;
-          }
-          const conds: string[] = [];
-          for (const c of cubes) {
-            const cs = cubeConditions(c.mask, c.value, arch);
-            if (!cs) {
-              problems.push(`${arch.name} ${name}: depends on the instruction pointer`);
-              continue;
-            }
-            rules.push({ conditions: cs, action: o.value });
-            conds.push(cs.map(comparisonText).join(" and "));
-          }
-          descr.push(`${formatRet(o.value)} when ${conds.join(" or ")}`);
-        }
-        syscalls.push({ nr, name, rules });
-        lines.push(wrapLine(`  ${name} (${nr}): ${descr.join("; ")}${rules.every((r) => r.conditions.length) ? `; otherwise ${formatRet(dflt)}` : ""}`));
-      }
-      sections.push({ arch, defaultAction: dflt, syscalls });
+      lines.push(...sec.lines);
+      sections.push(sec.policy);
     }
   }
   if (sections.length === 0) problems.push("no arch check: the program does not say which ABI its numbers belong to");

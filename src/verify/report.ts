@@ -39,13 +39,21 @@ export function diffLines(r: Exclude<DiffResult, Inconclusive>, labels: string[]
   if (r.entries.length === 0) return [`${labels[0]} and ${labels[1]}: no difference`];
   const out = [`A = ${labels[0]}`, `B = ${labels[1]}`];
   let arch = "";
+  let note: string | undefined;
   for (const e of r.entries) {
     if (e.arch !== arch) {
       arch = e.arch;
+      note = undefined;
       out.push(`${arch}:`);
     }
+    // Entries sharing a cause (a stub's ENOSYS numbers) are listed under it, said once.
+    if (e.note !== note) {
+      note = e.note;
+      if (note) out.push(`  ${note}:`);
+    }
     const nr = e.nr[0] === e.nr[1] ? ` (${e.nr[0]})` : "";
-    out.push(wrapLine(`  ${e.syscall}${nr}: A ${e.a}, B ${e.b}${e.when === "always" ? "" : ` when ${e.when}`}`));
+    const indent = note ? "    " : "  ";
+    out.push(wrapLine(`${indent}${e.syscall}${nr}: A ${e.a}, B ${e.b}${e.when === "always" ? "" : ` when ${e.when}`}`));
   }
   if (r.truncated) out.push("  … (more differences; use --json for the full list)");
   return out;

@@ -1,5 +1,6 @@
 // What every emitter shares: its result, the way it says "does not fit", and exact JSON text.
 import { decodeRet, formatRet, type ActionName } from "../../engine/actions.js";
+import type { ArchPolicy } from "../ir.js";
 
 export interface EmitResult {
   /** The policy text (absent when the IR does not fit the dialect). */
@@ -45,4 +46,15 @@ export function spellAction<T>(ret: number, dialect: string, spell: (action: Act
 export function stringifyBig(doc: unknown): string {
   const text = JSON.stringify(doc, (_k, v) => (typeof v === "bigint" ? `\u0000big:${v}` : v), 2);
   return text.replace(/"\\u0000big:(\d+)"/g, "$1");
+}
+
+/**
+ * Policies name syscalls: a section whose ranges of numbers (a runtime's ENOSYS stub, numbers
+ * past the table unlike the default) have their own answer does not fit any dialect.
+ */
+export function requireNoRanges(sec: ArchPolicy, dialect: string): void {
+  const r = sec.ranges?.[0];
+  if (r) {
+    throw new NoFit(`${sec.arch.name} numbers ${r.lo >>> 0}..${r.hi >>> 0} get ${formatRet(r.action)}, unlike the default ${formatRet(sec.defaultAction)}; ${dialect} names syscalls, not ranges of numbers`);
+  }
 }

@@ -15,7 +15,7 @@ import { abiArgWidth, hex } from "../builder.js";
 import type { ArgCondition, PolicyIR, Rule } from "../ir.js";
 import { X32_BIT } from "../ir.js";
 import type { MinijailSemantics } from "../minijail/index.js";
-import { fit, NoFit, type EmitResult } from "./fit.js";
+import { fit, NoFit, requireNoRanges, type EmitResult } from "./fit.js";
 
 /** The IR as a minijail policy in the given reading (default "c"), or the reason it does not fit. */
 export function toMinijail(ir: PolicyIR, opts: { semantics?: MinijailSemantics } = {}): EmitResult {
@@ -42,6 +42,7 @@ export function toMinijail(ir: PolicyIR, opts: { semantics?: MinijailSemantics }
     if (defaultWord) lines.push(`@default ${defaultWord}`);
     else flags.push(`--default-action "${actionText(dflt)}"`);
     if (flags.length) lines.push(`# read with: ${flags.join(" ")}`);
+    requireNoRanges(sec, "a minijail policy");
     for (const s of sec.syscalls) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(s.name)) throw new NoFit(`syscall ${s.nr} has no name minijail could use`);
       const rules = s.rules.slice(0, s.rules.findIndex((r) => r.conditions.length === 0) + 1 || s.rules.length);

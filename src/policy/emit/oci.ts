@@ -25,7 +25,7 @@ import { abiArgWidth } from "../builder.js";
 import type { ArchPolicy, ArgCondition, PolicyIR } from "../ir.js";
 import { dockerArchName, multiplexerOf, OCI_MISMATCH_ACTION } from "../oci.js";
 import { type ActionName, formatRet } from "../../engine/actions.js";
-import { fit, NoFit, spellAction, stringifyBig, type EmitResult } from "./fit.js";
+import { fit, NoFit, requireNoRanges, spellAction, stringifyBig, type EmitResult } from "./fit.js";
 
 const DIALECT = "an OCI profile";
 
@@ -98,6 +98,7 @@ type Entries = Record<string, unknown>[];
 function sectionEntries(sec: ArchPolicy): Map<string, Entries> {
   const width = abiArgWidth(sec.arch);
   const out = new Map<string, Entries>();
+  requireNoRanges(sec, DIALECT);
   for (const s of sec.syscalls) {
     if (syscallNumber(sec.arch, s.name) !== s.nr) throw new NoFit(`${sec.arch.name} syscall ${s.nr} has no name an OCI profile could use`);
     out.set(s.name, s.rules.map((r) => {

@@ -4,7 +4,8 @@
 import { Action, type ActionName } from "../../engine/actions.js";
 import type { PolicyIR } from "../ir.js";
 import { SECCOMPILER_MISMATCH_ACTION } from "../seccompiler.js";
-import { fit, NoFit, spellAction, stringifyBig, type EmitResult } from "./fit.js";
+import { fit, NoFit, requireNoRanges, spellAction, stringifyBig, type EmitResult } from "./fit.js";
+import { syscallNumber } from "../../syscalls/index.js";
 
 const DIALECT = "seccompiler JSON";
 
@@ -34,6 +35,9 @@ export function toSeccompiler(ir: PolicyIR, thread = "main"): EmitResult {
       throw new NoFit("seccompiler JSON kills the process on unknown arches and x32; this filter does something else");
     }
     const sec = ir.arches[0];
+    requireNoRanges(sec, DIALECT);
+    const unnamed = sec.syscalls.find((s) => syscallNumber(sec.arch, s.name) !== s.nr);
+    if (unnamed) throw new NoFit(`${sec.arch.name} syscall ${unnamed.nr >>> 0} has no name seccompiler JSON could use`);
     const actions = new Set(sec.syscalls.flatMap((s) => s.rules.map((r) => r.action >>> 0)));
     if (actions.size > 1) throw new NoFit(`the filter uses ${actions.size} actions besides the default; seccompiler JSON has one filter_action`);
     // No rules: any filter_action other than the default will do.
