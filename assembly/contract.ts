@@ -93,7 +93,7 @@ export const C_OP_GT: u32 = 4;
 export const C_OP_GE: u32 = 5;
 export const C_OP_MASKED_EQ: u32 = 6;
 
-// ---- symbolic engine (assembly/sym.ts, assembly/bdd.ts) -----------------------------------
+// ---- symbolic engine (assembly/sym*.ts, assembly/bdd.ts) ----------------------------------
 export const LIMIT_NONE: i32 = 0; // analysis complete
 export const LIMIT_NODES: i32 = 1; // BDD node budget
 export const LIMIT_STATES: i32 = 2; // distinct register states

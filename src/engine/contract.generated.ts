@@ -137,7 +137,7 @@ export const C_OP_GT = 4;
 export const C_OP_GE = 5;
 export const C_OP_MASKED_EQ = 6;
 
-// ---- symbolic engine (assembly/sym.ts, assembly/bdd.ts)
+// ---- symbolic engine (assembly/sym*.ts, assembly/bdd.ts)
 /** analysis complete */
 export const LIMIT_NONE = 0;
 /** BDD node budget */

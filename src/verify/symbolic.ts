@@ -1,4 +1,4 @@
-// The host side of the symbolic engine (assembly/bdd.ts, assembly/sym.ts): analyse programs into
+// The host side of the symbolic engine (assembly/bdd.ts, assembly/sym*.ts): analyse programs into
 // exact partitions of the input space by return value, combine them, and turn a non-empty set
 // into a concrete counterexample. BDD ids are only meaningful inside one SymbolicSpace.
 import { engine, engineGeneration, Region } from "../engine/wasm.js";
@@ -99,7 +99,7 @@ export class SymbolicSpace {
 
   /**
    * The exact outcome partition of `p`, or why it could not be computed. `method` picks the
-   * engine's analysis (see assembly/sym.ts); every method gives the same sets (the same BDD
+   * engine's analysis (see assembly/sympart.ts); every method gives the same sets (the same BDD
    * ids), only the cost differs.
    */
   analyze(p: Program, method: AnalysisMethod = "auto"): Outcome[] | Inconclusive {
@@ -126,7 +126,7 @@ export class SymbolicSpace {
    * Where `p` and `q` return different values: for each pair of values (P's, Q's), the inputs
    * on which they occur. On every other input the two programs return the same value. Shared
    * code (a filter and an edited copy) is compared structurally instead of being analysed; see
-   * the relational analysis in assembly/sym.ts. Uses no result slot.
+   * the relational analysis in assembly/symrel.ts. Uses no result slot.
    */
   relate(p: Program, q: Program): PairOutcome[] | Inconclusive {
     return this.relateRaw(p, q, false) as PairOutcome[] | Inconclusive;
