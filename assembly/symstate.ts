@@ -19,7 +19,7 @@ import {
   F_ALU_X, F_NEG, F_MISC, F_JA, F_JCOND_K, F_JCOND_X, F_RET_K, F_RET_A,
   LD_IMM, LD_MEM, ST, LD_W_LEN,
   ALU_ADD_K, ALU_SUB_K, ALU_MUL_K, ALU_DIV_K, ALU_OR_K, ALU_AND_K, ALU_LSH_K, ALU_XOR_K,
-  ALU_ADD_X, ALU_SUB_X, ALU_MUL_X, ALU_DIV_X, ALU_OR_X, ALU_AND_X, ALU_LSH_X, ALU_XOR_X,
+  ALU_ADD_X, ALU_DIV_X,
   MISC_TAX, JMP_JEQ_K, JMP_JGT_K, JMP_JGE_K, JMP_JEQ_X, JMP_JGT_X, JMP_JGE_X,
 } from "./opcodes";
 import { FALSE, TRUE, bddOr, bddIte, overflowed, mtLeaf } from "./bdd";
@@ -178,6 +178,22 @@ export let tM: i32 = 0;
 export let tC: u32 = 0;
 export let tK: u32 = 0;
 
+/**
+ * A op B for the ALU opcode `code` in its K form (the X form's code minus the BPF_X bit): B is
+ * the vector of k or X. Shifts by a constant k are rewirings; shifts by X a barrel shifter.
+ */
+function alu(code: u16, a: i32, b: i32, k: u32, byX: bool): i32 {
+  if (code == ALU_ADD_K) return vAdd(a, b, FALSE);
+  if (code == ALU_SUB_K) return vSub(a, b);
+  if (code == ALU_MUL_K) return vMul(a, b);
+  if (code == ALU_DIV_K) return vDiv(a, b);
+  if (code == ALU_OR_K) return vOr(a, b);
+  if (code == ALU_AND_K) return vAnd(a, b);
+  if (code == ALU_XOR_K) return vXor(a, b);
+  if (code == ALU_LSH_K) return byX ? vShiftX(a, b, true) : vShlConst(a, k);
+  return byX ? vShiftX(a, b, false) : vShrConst(a, k);
+}
+
 /** What instruction `pc` does to the state (a, x, m); false for an opcode the engine refuses. */
 export function transfer(prog: usize, pc: u32, a: i32, x: i32, m: i32): bool {
   const ins = prog + (<usize>pc << 3);
@@ -215,19 +231,7 @@ export function transfer(prog: usize, pc: u32, a: i32, x: i32, m: i32): bool {
       if (tM < 0) { limit = LIMIT_STATES; tM = 0; }
       break;
     }
-    case F_ALU_K: case F_ALU_DIV_K: case F_ALU_SHIFT_K: {
-      const kv = vConst(k);
-      if (code == ALU_ADD_K) tA = vAdd(a, kv, FALSE);
-      else if (code == ALU_SUB_K) tA = vSub(a, kv);
-      else if (code == ALU_MUL_K) tA = vMul(a, kv);
-      else if (code == ALU_DIV_K) tA = vDiv(a, kv);
-      else if (code == ALU_OR_K) tA = vOr(a, kv);
-      else if (code == ALU_AND_K) tA = vAnd(a, kv);
-      else if (code == ALU_XOR_K) tA = vXor(a, kv);
-      else if (code == ALU_LSH_K) tA = vShlConst(a, k);
-      else tA = vShrConst(a, k);
-      break;
-    }
+    case F_ALU_K: case F_ALU_DIV_K: case F_ALU_SHIFT_K: { tA = alu(code, a, vConst(k), k, false); break; }
     case F_ALU_X: {
       tA = a;
       if (code == ALU_DIV_X) {
@@ -236,14 +240,7 @@ export function transfer(prog: usize, pc: u32, a: i32, x: i32, m: i32): bool {
         if (tC == TRUE) { tKind = T_RET_K; tK = 0; } else { tKind = T_DIV_X; tA = vDiv(a, x); }
         break;
       }
-      if (code == ALU_ADD_X) tA = vAdd(a, x, FALSE);
-      else if (code == ALU_SUB_X) tA = vSub(a, x);
-      else if (code == ALU_MUL_X) tA = vMul(a, x);
-      else if (code == ALU_OR_X) tA = vOr(a, x);
-      else if (code == ALU_AND_X) tA = vAnd(a, x);
-      else if (code == ALU_XOR_X) tA = vXor(a, x);
-      else if (code == ALU_LSH_X) tA = vShiftX(a, x, true);
-      else tA = vShiftX(a, x, false);
+      tA = alu(code - (ALU_ADD_X - ALU_ADD_K), a, x, 0, true);
       break;
     }
     case F_NEG: { tA = vSub(vConst(0), a); break; }
