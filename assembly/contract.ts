@@ -10,7 +10,7 @@
 // one of u8 u16 u32 i32, VALUE an integer literal or `1 << n`; a trailing `//` comment becomes
 // the constant's doc comment on the host side. Nothing but constants lives here.
 
-// ---- seccomp return values (kernel-seccomp.md sections 3-4) -------------------------------
+// ---- seccomp return values (docs/kernel.md sections 3-4) ----------------------------------
 export const RET_ACTION_FULL: u32 = 0xffff0000; // the action bits of a return value
 export const RET_DATA: u32 = 0x0000ffff; // the data bits (errno, trap/trace data)
 export const ACT_KILL_PROCESS: u32 = 0x80000000;
