@@ -8,9 +8,11 @@
 // Every operation checks the node budget; when it is exceeded `overflowed` is set and the
 // caller must answer "inconclusive" instead of yes or no.
 
-export const FALSE: u32 = 0;
-export const TRUE: u32 = 1;
-import { BDD_NODE_CAP, BDD_VARS } from "./contract";
+import { BDD_NODE_CAP, BDD_VARS, BDD_FALSE, BDD_TRUE } from "./contract";
+
+/** The two terminal nodes: the empty set and the set of every input (the host's FALSE/TRUE). */
+export const FALSE: u32 = BDD_FALSE;
+export const TRUE: u32 = BDD_TRUE;
 
 export const VARS: u32 = BDD_VARS;
 const TERMINAL_VAR: u32 = 0xffff;

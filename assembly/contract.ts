@@ -108,3 +108,5 @@ export const SYM_SLOTS: i32 = 8; // analysed programs kept per BDD space
 export const MAX_OUTCOMES: i32 = 1024; // distinct return values per analysis
 export const BDD_NODE_CAP: u32 = 1 << 21; // largest node budget (and the default)
 export const BDD_VARS: u32 = 512; // input bits: 16 words of 32
+export const BDD_FALSE: u32 = 0; // the terminal node of the empty set (no input)
+export const BDD_TRUE: u32 = 1; // the terminal node of every input

@@ -166,3 +166,7 @@ export const MAX_OUTCOMES = 1024;
 export const BDD_NODE_CAP = 1 << 21;
 /** input bits: 16 words of 32 */
 export const BDD_VARS = 512;
+/** the terminal node of the empty set (no input) */
+export const BDD_FALSE = 0;
+/** the terminal node of every input */
+export const BDD_TRUE = 1;
