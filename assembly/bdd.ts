@@ -8,9 +8,11 @@
 // Every operation checks the node budget; when it is exceeded `overflowed` is set and the
 // caller must answer "inconclusive" instead of yes or no.
 
-export const FALSE: u32 = 0;
-export const TRUE: u32 = 1;
-import { BDD_NODE_CAP, BDD_VARS } from "./contract";
+import { BDD_NODE_CAP, BDD_VARS, BDD_FALSE, BDD_TRUE } from "./contract";
+
+/** The two terminal nodes: the empty set and the set of every input (the host's FALSE/TRUE). */
+export const FALSE: u32 = BDD_FALSE;
+export const TRUE: u32 = BDD_TRUE;
 
 export const VARS: u32 = BDD_VARS;
 const TERMINAL_VAR: u32 = 0xffff;
@@ -381,12 +383,12 @@ export function bddNodeLo(n: u32): u32 { return loOf(n); }
 export function bddNodeHi(n: u32): u32 { return hiOf(n); }
 
 // ---- multi-terminal diagrams ------------------------------------------------------------------
-// The backward and relational analyses (assembly/sym.ts) build decision diagrams whose
-// terminals carry a payload: a *leaf* is a node with the terminal variable and two payload
-// words (for example a return-value vector id), hash-consed like every other node. A diagram
-// over leaves says which payload applies to each input; FALSE may serve as one more leaf.
-// Leaves sort below every input variable, so bddIte with a boolean condition combines such
-// diagrams unchanged, and bddAnd(c, f) keeps f where c holds and is FALSE elsewhere.
+// The backward and relational analyses (assembly/sympart.ts, assembly/symrel.ts) build
+// decision diagrams whose terminals carry a payload: a *leaf* is a node with the terminal
+// variable and two payload words (for example a return-value vector id), hash-consed like every
+// other node. A diagram over leaves says which payload applies to each input; FALSE may serve
+// as one more leaf. Leaves sort below every input variable, so bddIte with a boolean condition
+// combines such diagrams unchanged, and bddAnd(c, f) keeps f where c holds and is FALSE elsewhere.
 
 /** The leaf carrying (a, b). */
 export function mtLeaf(a: u32, b: u32): u32 {
@@ -468,7 +470,7 @@ export function leafAt(i: i32): u32 {
 
 // ---- cubes ----------------------------------------------------------------------------------
 // A cube fixes some input bits and leaves the rest free: per word, a mask of fixed bits and
-// their values. The relational analysis re-analyses code under a cube (assembly/sym.ts).
+// their values. The relational analysis re-analyses code under a cube (assembly/symrel.ts).
 export const cubeMask = new StaticArray<u32>(16);
 export const cubeValue = new StaticArray<u32>(16);
 let cubeStamp: u32 = 0;

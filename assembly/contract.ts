@@ -10,7 +10,7 @@
 // one of u8 u16 u32 i32, VALUE an integer literal or `1 << n`; a trailing `//` comment becomes
 // the constant's doc comment on the host side. Nothing but constants lives here.
 
-// ---- seccomp return values (kernel-seccomp.md sections 3-4) -------------------------------
+// ---- seccomp return values (docs/kernel.md sections 3-4) ----------------------------------
 export const RET_ACTION_FULL: u32 = 0xffff0000; // the action bits of a return value
 export const RET_DATA: u32 = 0x0000ffff; // the data bits (errno, trap/trace data)
 export const ACT_KILL_PROCESS: u32 = 0x80000000;
@@ -93,7 +93,7 @@ export const C_OP_GT: u32 = 4;
 export const C_OP_GE: u32 = 5;
 export const C_OP_MASKED_EQ: u32 = 6;
 
-// ---- symbolic engine (assembly/sym.ts, assembly/bdd.ts) -----------------------------------
+// ---- symbolic engine (assembly/sym*.ts, assembly/bdd.ts) ----------------------------------
 export const LIMIT_NONE: i32 = 0; // analysis complete
 export const LIMIT_NODES: i32 = 1; // BDD node budget
 export const LIMIT_STATES: i32 = 2; // distinct register states
@@ -108,3 +108,5 @@ export const SYM_SLOTS: i32 = 8; // analysed programs kept per BDD space
 export const MAX_OUTCOMES: i32 = 1024; // distinct return values per analysis
 export const BDD_NODE_CAP: u32 = 1 << 21; // largest node budget (and the default)
 export const BDD_VARS: u32 = 512; // input bits: 16 words of 32
+export const BDD_FALSE: u32 = 0; // the terminal node of the empty set (no input)
+export const BDD_TRUE: u32 = 1; // the terminal node of every input

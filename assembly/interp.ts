@@ -3,8 +3,8 @@
 // uretprobe/uprobe exception (section 12) as an option.
 //
 // Programs must have passed checkProgram: the interpreter does no bounds checks of its own,
-// which is what keeps the loop tight. The host enforces this (src/engine/engine.ts refuses to
-// run an unchecked program).
+// which is what keeps the loop tight. The host enforces this (requireAccepted in
+// src/engine/run.ts refuses to run an unchecked program).
 import {
   D_LD_W_ABS, D_LD_W_LEN, D_LDX_W_LEN, D_LD_IMM, D_LDX_IMM, D_LD_MEM, D_LDX_MEM, D_ST, D_STX,
   D_ALU_ADD_K, D_ALU_SUB_K, D_ALU_MUL_K, D_ALU_DIV_K, D_ALU_OR_K, D_ALU_AND_K, D_ALU_LSH_K,

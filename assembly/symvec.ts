@@ -1,8 +1,12 @@
-// Bit vectors for the symbolic engine (assembly/sym.ts): a register's 32 bits as BDDs over the
-// input bits, hash-consed so equal contents are equal ids; the ALU as bit-level circuits
-// (ripple-carry add/sub, shift-and-add multiply, restoring division, barrel shifts by X mod 32);
-// and comparisons of two vectors as one BDD. This is the transfer function's arithmetic; the
-// analyses that use it live in sym.ts.
+// Bit vectors for the symbolic engine (assembly/sym.ts maps its rooms): a register's 32 bits as
+// BDDs over the input bits, hash-consed so equal contents are equal ids; the ALU as bit-level
+// circuits (ripple-carry add/sub, shift-and-add multiply, restoring division, barrel shifts by X
+// mod 32); and comparisons of two vectors as one BDD. This is the transfer function's
+// arithmetic; the transfer function is in symstate.ts, the analyses that use it in sympart.ts
+// and symrel.ts.
+//
+// Owns: the vector pool and its hash table (allocated on the first symReset, like the BDD
+// storage), the pool's overflow flag, and whether vWord fixes the current cube's bits (setCubeOn).
 import {
   FALSE, TRUE, bddVar, bddAnd, bddOr, bddXor, bddNot, bddIte, overflowed,
   cubeMask, cubeValue, bddRestrictCube,

@@ -14,7 +14,7 @@ import { pathToFileURL } from "node:url";
 import os from "node:os";
 import { repoRoot } from "./lib.mjs";
 
-/** Sections in report order. Later: compile, verify, replay, launch. */
+/** Sections in report order. */
 const SECTIONS = ["interp", "compile", "load", "verify", "explain", "replay", "launch", "live", "minijail"];
 
 const argv = process.argv.slice(2);

@@ -71,7 +71,7 @@ export {
 } from "./policy/emit/index.js";
 export { diff, type DiffEntry, type DiffResult } from "./verify/diff.js";
 export { runSpec, ciAnnotations, junitXml, type AssertionResult } from "./verify/spec.js";
-// Live filters (issue 13): read back the stacks of running processes; importing this also
+// Live filters: read back the stacks of running processes; importing this also
 // makes `pid:PID[/TID]` a FILTER everywhere (loadFilters, runSpec).
 export {
   readLiveFilters, listProcesses, parsePidSpec, stackHash, liveReadRefusal, attestStack, AttestMismatchError,

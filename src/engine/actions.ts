@@ -63,9 +63,19 @@ export function hex8(n: number): string {
   return (n >>> 0).toString(16).padStart(8, "0");
 }
 
+/** The kernel's rank of a return value's action: smaller is more restrictive (signed compare). */
+export function rank(ret: number): number {
+  return (ret & RET_ACTION_FULL) | 0;
+}
+
 /** The kernel's precedence: true when `a` beats `b` (strictly more restrictive). */
 export function stronger(a: number, b: number): boolean {
-  return ((a & RET_ACTION_FULL) | 0) < ((b & RET_ACTION_FULL) | 0);
+  return rank(a) < rank(b);
+}
+
+/** A sort order of return values: the most restrictive action first, then by data. */
+export function byPrecedence(a: number, b: number): number {
+  return rank(a) - rank(b) || (a & RET_DATA) - (b & RET_DATA);
 }
 
 /**
@@ -80,6 +90,6 @@ export function parseAction(text: string): number | undefined {
   const base = Action[name as ActionName];
   if (m[2] === undefined) return base >>> 0;
   const data = Number(m[2]);
-  if (!Number.isInteger(data) || data < 0 || data > 0xffff) return undefined;
+  if (!Number.isInteger(data) || data < 0 || data > RET_DATA) return undefined;
   return (base | data) >>> 0;
 }

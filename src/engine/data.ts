@@ -2,7 +2,8 @@
 // load. 64-bit fields (instruction_pointer, args) are BigInt end to end: they never pass
 // through a JS number. Where the two halves of a 64-bit field sit depends on the byte order of
 // the machine the filter runs on (docs/kernel.md section 2), not on the host's.
-import type { Endian } from "../syscalls/arches.js";
+import { AUDIT_ARCH_LE, type Endian } from "../syscalls/arches.js";
+import { DATA_SIZE } from "./contract.generated.js";
 
 export interface SeccompData {
   /** seccomp_data.nr: the low 32 bits of the syscall-number register (int). */
@@ -14,11 +15,12 @@ export interface SeccompData {
   args?: readonly bigint[];
 }
 
-export const DATA_WORDS = 16;
+/** The 32-bit words of one seccomp_data (16). */
+export const DATA_WORDS = DATA_SIZE / 4;
 
 /** The byte order implied by an AUDIT_ARCH token (its LE flag). */
 export function endianOfToken(token: number): Endian {
-  return (token & 0x40000000) !== 0 ? "le" : "be";
+  return (token & AUDIT_ARCH_LE) !== 0 ? "le" : "be";
 }
 
 /**

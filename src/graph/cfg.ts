@@ -188,7 +188,8 @@ function dispatchExits(insns: Insn[], st: (State | undefined)[], entry: number, 
       t = clip(set, k, U32 - 1);
       f = k === 0 ? [] : clip(set, 0, k - 1);
     }
-    for (const [to, part] of [[pc + 1 + ins.jt, t], [pc + 1 + ins.jf, f]] as [number, Interval[]][]) {
+    for (const { to, kind } of successors(ins, pc)) {
+      const part = kind === "true" ? t : f;
       if (!part.length) continue;
       at.set(to, union(at.get(to) ?? [], part));
       if (!seen.has(to)) {

@@ -6,6 +6,7 @@ import type { Program } from "../engine/program.js";
 import { requireAccepted } from "../engine/run.js";
 import { SysfenceError, ExitCode } from "../errors.js";
 import { loadLibc, ERRNO_NAMES } from "./libc.js";
+import { MAX_INSNS_PER_PATH } from "../engine/contract.generated.js";
 
 export const PR_SET_NO_NEW_PRIVS = 38;
 export const SECCOMP_SET_MODE_FILTER = 1;
@@ -48,7 +49,7 @@ export class KernelError extends SysfenceError {
 function hint(op: string, errno: number): string {
   if (op.startsWith("seccomp") && errno === 13) return " (needs no_new_privs or CAP_SYS_ADMIN)";
   if (op.startsWith("seccomp") && errno === 22) return " (program, flags or mode refused)";
-  if (op.startsWith("seccomp") && errno === 12) return " (over the 32768-instruction total of stacked filters, or out of memory)";
+  if (op.startsWith("seccomp") && errno === 12) return ` (over the ${MAX_INSNS_PER_PATH}-instruction total of stacked filters, or out of memory)`;
   return "";
 }
 

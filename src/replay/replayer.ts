@@ -27,7 +27,7 @@
 import type { Program } from "../engine/program.js";
 import { InputBatch } from "../engine/data.js";
 import { evaluateBatch, evaluateStack } from "../engine/run.js";
-import { formatRet } from "../engine/actions.js";
+import { formatRet, byPrecedence } from "../engine/actions.js";
 import { allows } from "../verify/relations.js";
 import type { ArchInfo } from "../syscalls/arches.js";
 import { syscallName } from "../syscalls/index.js";
@@ -558,7 +558,7 @@ export class Replayer implements TraceSink {
         const o = this.outcomes[g.outcome];
         r[o.kind] += g.count;
         // Most restrictive first, as the kernel ranks actions.
-        const rets = [...o.rets].sort((a, b) => ((a & 0xffff0000) | 0) - ((b & 0xffff0000) | 0) || (a & 0xffff) - (b & 0xffff));
+        const rets = [...o.rets].sort(byPrecedence);
         r.outcomes.push({
           kind: o.kind,
           actions: rets.map(formatRet),

@@ -5,9 +5,12 @@
 
 import { X32_SYSCALL_BIT } from "../engine/contract.generated.js";
 
-const AUDIT_ARCH_64BIT = 0x80000000;
-const AUDIT_ARCH_LE = 0x40000000;
-const AUDIT_ARCH_CONVENTION_MIPS64_N32 = 0x20000000;
+/** The flag bits of an AUDIT_ARCH token (uapi/linux/audit.h): 64-bit ABI. */
+export const AUDIT_ARCH_64BIT = 0x80000000;
+/** Little-endian ABI: the token says the byte order seccomp_data's 64-bit fields are stored in. */
+export const AUDIT_ARCH_LE = 0x40000000;
+/** MIPS n32 (a 64-bit machine with 32-bit pointers). */
+export const AUDIT_ARCH_CONVENTION_MIPS64_N32 = 0x20000000;
 
 export type Endian = "le" | "be";
 

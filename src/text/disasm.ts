@@ -130,9 +130,8 @@ function canonical(ins: Insn, info: OpcodeInfo | undefined, len: number, pc: num
     case Form.MEM_LOAD: case Form.MEM_STORE: return ins.k < 16;
     case Form.ALU_SHIFT_K: return ins.k < 32;
     case Form.ALU_DIV_K: return ins.k !== 0;
-    case Form.JA: return pc + 1 + ins.k < len;
-    case Form.JCOND_K: return pc + 1 + ins.jt < len && pc + 1 + ins.jf < len;
-    case Form.JCOND_X: return ins.k === 0 && pc + 1 + ins.jt < len && pc + 1 + ins.jf < len;
+    case Form.JA: case Form.JCOND_K: return successors(ins, pc).every((s) => s.to < len);
+    case Form.JCOND_X: return ins.k === 0 && successors(ins, pc).every((s) => s.to < len);
     case Form.LEN: case Form.NEG: case Form.MISC: case Form.ALU_X: case Form.RET_A:
       return ins.k === 0;
     default: return true;

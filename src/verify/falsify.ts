@@ -12,13 +12,15 @@ import { opcodeInfo, Form } from "../engine/opcodes.js";
 import { archTokens } from "../text/disasm.js";
 import { archesByToken } from "../syscalls/arches.js";
 import { syscallNames, syscallNumber } from "../syscalls/index.js";
+import { X32_SYSCALL_BIT } from "../engine/contract.generated.js";
 
 /** How many inputs the random phase tries. */
 const RANDOM_INPUTS = 1024;
 
 /** Comparison and immediate constants of the programs, each with its neighbours. */
 function constantPool(progs: readonly Program[]): number[] {
-  const pool = new Set<number>([0, 1, 0xffffffff, 0x40000000, 0x80000000]);
+  // Word boundaries, and the x32 bit that splits AUDIT_ARCH_X86_64's syscall numbers.
+  const pool = new Set<number>([0, 1, 0xffffffff, X32_SYSCALL_BIT, 0x80000000]);
   for (const p of progs) {
     for (const ins of p.insns()) {
       const form = opcodeInfo(ins.code)?.form;

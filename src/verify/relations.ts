@@ -6,7 +6,7 @@
 import type { Program } from "../engine/program.js";
 import { InputBatch, decodeData, endianOfToken, type SeccompData } from "../engine/data.js";
 import { evaluateSide } from "../engine/run.js";
-import { decodeRet, Action, RET_ACTION_FULL } from "../engine/actions.js";
+import { decodeRet, Action, rank } from "../engine/actions.js";
 import { archTokens } from "../text/disasm.js";
 import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
 import { syscallName, syscallNames, syscallNumber } from "../syscalls/index.js";
@@ -66,11 +66,6 @@ export function effective(ret: number): number {
     case "TRAP": case "TRACE": return ((Action[v.action] | v.data) >>> 0);
     default: return Action[v.action] >>> 0;
   }
-}
-
-/** Signed action compare: the kernel's precedence (smaller = more restrictive). */
-export function rank(ret: number): number {
-  return (ret & RET_ACTION_FULL) | 0;
 }
 
 function analyzeAll(space: SymbolicSpace, progs: readonly Program[]): Outcome[][] | Inconclusive {

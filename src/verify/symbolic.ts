@@ -1,10 +1,11 @@
-// The host side of the symbolic engine (assembly/bdd.ts, assembly/sym.ts): analyse programs into
+// The host side of the symbolic engine (assembly/bdd.ts, assembly/sym*.ts): analyse programs into
 // exact partitions of the input space by return value, combine them, and turn a non-empty set
 // into a concrete counterexample. BDD ids are only meaningful inside one SymbolicSpace.
 import { engine, engineGeneration, Region } from "../engine/wasm.js";
 import { InternalError, InputError, Inconclusive } from "../errors.js";
 import type { Program } from "../engine/program.js";
 import { requireAccepted } from "../engine/run.js";
+import { DATA_WORDS } from "../engine/data.js";
 import * as C from "../engine/contract.generated.js";
 
 /** Why an analysis could not decide: a typed error, exit 3 (src/errors.ts). */
@@ -45,8 +46,9 @@ export interface PairOutcome {
   set: number;
 }
 
-export const FALSE = 0;
-export const TRUE = 1;
+/** The BDD of no input and of every input (the engine's terminal nodes). */
+export const FALSE = C.BDD_FALSE;
+export const TRUE = C.BDD_TRUE;
 
 /** Default BDD node budget (2^21 nodes, 24 MiB): the engine's largest. */
 export const DEFAULT_BUDGET = C.BDD_NODE_CAP;
@@ -72,7 +74,7 @@ let current: SymbolicSpace | undefined;
  */
 export class SymbolicSpace {
   private slots = 0;
-  private words = new Region(64);
+  private words = new Region(C.DATA_SIZE);
   private readonly gen: number;
   constructor(budget = DEFAULT_BUDGET) {
     if (!Number.isInteger(budget) || budget < 1 || budget > C.BDD_NODE_CAP) {
@@ -99,7 +101,7 @@ export class SymbolicSpace {
 
   /**
    * The exact outcome partition of `p`, or why it could not be computed. `method` picks the
-   * engine's analysis (see assembly/sym.ts); every method gives the same sets (the same BDD
+   * engine's analysis (see assembly/sympart.ts); every method gives the same sets (the same BDD
    * ids), only the cost differs.
    */
   analyze(p: Program, method: AnalysisMethod = "auto"): Outcome[] | Inconclusive {
@@ -126,7 +128,7 @@ export class SymbolicSpace {
    * Where `p` and `q` return different values: for each pair of values (P's, Q's), the inputs
    * on which they occur. On every other input the two programs return the same value. Shared
    * code (a filter and an edited copy) is compared structurally instead of being analysed; see
-   * the relational analysis in assembly/sym.ts. Uses no result slot.
+   * the relational analysis in assembly/symrel.ts. Uses no result slot.
    */
   relate(p: Program, q: Program): PairOutcome[] | Inconclusive {
     return this.relateRaw(p, q, false) as PairOutcome[] | Inconclusive;
@@ -154,7 +156,7 @@ export class SymbolicSpace {
       if (rc === C.STOPPED_WITNESS) {
         const inputs: Uint32Array[] = [];
         for (let i = 0; i < e.symRelWitnessCount(); i++) {
-          inputs.push(Uint32Array.from({ length: 16 }, (_, w) => e.symRelWitness(i, w) >>> 0));
+          inputs.push(Uint32Array.from({ length: DATA_WORDS }, (_, w) => e.symRelWitness(i, w) >>> 0));
         }
         return new Witnesses(inputs);
       }
@@ -184,8 +186,8 @@ export class SymbolicSpace {
   cubes(f: number, cap = 256): { mask: Uint32Array; value: Uint32Array }[] | undefined {
     const e = this.e();
     const out: { mask: Uint32Array; value: Uint32Array }[] = [];
-    const mask = new Uint32Array(16);
-    const value = new Uint32Array(16);
+    const mask = new Uint32Array(DATA_WORDS);
+    const value = new Uint32Array(DATA_WORDS);
     let over = false;
     const walk = (n: number) => {
       if (over || n === FALSE) return;
@@ -218,7 +220,7 @@ export class SymbolicSpace {
   /** f with every word but `keep` quantified away: the values of `keep` f allows. */
   existsAllBut(f: number, keep: number): number {
     let r = f;
-    for (let w = 15; w >= 0; w--) if (w !== keep) r = this.existsWord(r, w);
+    for (let w = DATA_WORDS - 1; w >= 0; w--) if (w !== keep) r = this.existsWord(r, w);
     return r;
   }
 
@@ -243,7 +245,7 @@ export class SymbolicSpace {
   satOne(f: number): Uint32Array | undefined {
     if (f === FALSE) return undefined;
     this.e().bddSatOne(f, this.words.ptr);
-    return this.words.u32().slice(0, 16);
+    return this.words.u32().slice(0, DATA_WORDS);
   }
 
   /** The values of `word` for which f (over that word only) holds, as [lo, hi] ranges. */

@@ -22,6 +22,7 @@ import { Inconclusive } from "../../verify/symbolic.js";
 import { replayTraces } from "../../replay/index.js";
 import { refuseBeforeStart } from "../../launch/filters.js";
 import { out } from "../common.js";
+import { X32_SYSCALL_BIT } from "../../engine/contract.generated.js";
 
 function section(title: string): void {
   out(`\n== ${title}`);
@@ -63,7 +64,7 @@ export function demoCommand(program: Command): void {
         ["socket(0x1_00000001, …): int arg, garbage high word", { nr: nr("socket"), arch: x86_64.token, args: [0x100000001n, 1n, 0n] }],
         ["openat(AT_FDCWD, path, O_RDONLY)", { nr: nr("openat"), arch: x86_64.token, args: [0xffffff9cn, 0n, 0n] }],
         ["execve(path, argv, envp)", { nr: nr("execve"), arch: x86_64.token }],
-        ["x32 read (nr 0x40000000)", { nr: 0x40000000, arch: x86_64.token }],
+        ["x32 read (nr 0x40000000)", { nr: X32_SYSCALL_BIT, arch: x86_64.token }],
         ["i386 read via int 0x80", { nr: syscallNumber(x86, "read")!, arch: x86.token }],
         ["ptrace(PTRACE_ATTACH, …)", { nr: nr("ptrace"), arch: x86_64.token, args: [16n] }],
       ];

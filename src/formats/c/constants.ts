@@ -4,7 +4,7 @@
 // file such as `constructor` or `toString` is unknown, never a property of Object.prototype.
 import * as C from "../../engine/contract.generated.js";
 import { ownTable } from "../../tables.js";
-import { ARCHES } from "../../syscalls/arches.js";
+import { ARCHES, AUDIT_ARCH_64BIT, AUDIT_ARCH_LE, AUDIT_ARCH_CONVENTION_MIPS64_N32 } from "../../syscalls/arches.js";
 import { ERRNO_BASE } from "../../syscalls/errno.js";
 
 
@@ -30,8 +30,8 @@ const BPF_LITERALS: Record<string, number> = {
   SECCOMP_RET_ACTION: 0x7fff0000, // the pre-4.14 mask: no contract constant, the engine never uses it
   SECCOMP_RET_DATA: C.RET_DATA,
   // audit arch flag bits and the x32 bit
-  __AUDIT_ARCH_64BIT: 0x80000000, __AUDIT_ARCH_LE: 0x40000000,
-  __AUDIT_ARCH_CONVENTION_MIPS64_N32: 0x20000000, __X32_SYSCALL_BIT: C.X32_SYSCALL_BIT,
+  __AUDIT_ARCH_64BIT: AUDIT_ARCH_64BIT, __AUDIT_ARCH_LE: AUDIT_ARCH_LE,
+  __AUDIT_ARCH_CONVENTION_MIPS64_N32: AUDIT_ARCH_CONVENTION_MIPS64_N32, __X32_SYSCALL_BIT: C.X32_SYSCALL_BIT,
   // AUDIT_ARCH_* values docs/kernel.md section 13 lists beyond the ABIs of ARCHES.
   AUDIT_ARCH_ARMEB: 0x00000028, AUDIT_ARCH_RISCV32: 0x400000f3, AUDIT_ARCH_LOONGARCH32: 0x40000102,
   AUDIT_ARCH_SPARC: 0x00000002, AUDIT_ARCH_SPARC64: 0x8000002b, AUDIT_ARCH_CSKY: 0x400000fc,
@@ -47,7 +47,7 @@ export const BPF_CONSTANTS: Readonly<Record<string, number>> = ownTable({
 export { enosys } from "../../syscalls/errno.js";
 
 /** struct seccomp_data field offsets (docs/kernel.md section 2). */
-export const SECCOMP_DATA_FIELDS: Readonly<Record<string, number>> = ownTable({ nr: 0, arch: 4, instruction_pointer: 8 });
+export const SECCOMP_DATA_FIELDS: Readonly<Record<string, number>> = ownTable({ nr: C.OFF_NR, arch: C.OFF_ARCH, instruction_pointer: 8 });
 
 /** Compiler-predefined macros per ABI, so `#if defined(__x86_64__)` picks the right branch. */
 export const PREDEFINED: Readonly<Record<string, string[]>> = ownTable({

@@ -1,5 +1,5 @@
 // The minijail policy language (crosvm, ChromeOS, Android): text → statements with their place
-// in the file. Nothing here decides what a statement means; src/policy/minijail/semantics.ts
+// in the file. Nothing here decides what a statement means; src/policy/minijail/index.ts
 // does, for either of minijail's two implementations. docs/policies.md has the language.
 //
 //   # comment                           one statement per line, `\` at the end continues it
