@@ -29,7 +29,7 @@ export { probeKernel, processState, type KernelReport, type ProcessSeccompState 
 export * from "./formats/index.js";
 export { parseJsonl, parseRecord, type SyscallRecord } from "./traces/jsonl.js";
 export {
-  compilePolicyText, compileIR, compileWeighted, weightedMeanInstructions, encodePolicy, evaluatePolicy, conditionHolds,
+  compilePolicyText, compileIR, compileWeighted, weightedMeanInstructions, evaluatePolicy, conditionHolds,
   type PolicyCompileOptions, type CompileOptions, type CompiledPolicy, type CompileResult,
 } from "./policy/index.js";
 export type {
@@ -46,9 +46,9 @@ export {
   SymbolicSpace, StaleSpaceError, Witnesses, type Outcome, type PairOutcome, type AnalysisMethod,
 } from "./verify/symbolic.js";
 export {
-  launch, launchStack, LaunchError, refuseBeforeStart, rewriteKillsToNotify, validateJail, loadJailFile, jailFromEnv, mergeJail,
-  jailArgs, JAIL_ENV, createCgroups, removeCgroups, cgroupV2Mount, numaNodes, prepareJailRoot, removeJailRoot,
-  kmsgDiagnosis, formatCall, launcherPath, requireLauncher,
+  launch, launchStack, LaunchError, validateJail, loadJailFile, jailFromEnv, mergeJail,
+  JAIL_ENV, createCgroups, removeCgroups, cgroupV2Mount, numaNodes, prepareJailRoot, removeJailRoot,
+  launcherPath, requireLauncher,
   type LaunchOptions, type LaunchHandle, type LaunchResult, type FilterSource, type JailOptions, type BindSpec, type IdMapEntry,
   type LandlockOptions, type CgroupOptions, type JailRootOptions, type DiagnoseMode, type Diagnosis, type BlockedCall,
 } from "./launch/index.js";
@@ -57,7 +57,7 @@ export {
   type TraceFormat, type TraceFileSummary, type ReadTraceOptions,
 } from "./traces/reader.js";
 export { parseTraceRecord } from "./traces/jsonl.js";
-export { TraceEvent, KNOWN_IP, knownArgBit, type TraceSink, type ParseStats } from "./traces/event.js";
+export { TraceEvent, type TraceSink, type ParseStats } from "./traces/event.js";
 export {
   replayTraces, formatReplayText, replayJson,
   type ReplayResult, type ReplayTracesOptions, type SyscallReport, type SyscallOutcome,
