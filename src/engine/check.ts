@@ -30,14 +30,24 @@ const KINDS = new Map<number, CheckErrorKind>([
 ]);
 
 /**
- * Names of the codes classic BPF knows and seccomp refuses (the engine's CLASSIC_ONLY list,
- * assembly/opcodes.ts); test/contract.test.ts checks both name the same codes.
+ * The name of a code classic BPF knows and seccomp refuses, read off the code's fields (class,
+ * size, mode; ALU op and source): which codes those are is the engine's CLASSIC_ONLY list
+ * (assembly/opcodes.ts), the one place they are listed. Socket filters load packet bytes
+ * (`abs`, `ind`, `msh`) and may use MOD; seccomp_data is read in 32-bit words only.
  */
-export const CLASSIC_NAMES: Record<number, string> = {
-  0x28: "ld h abs (16-bit packet load)", 0x30: "ld b abs (8-bit packet load)",
-  0x40: "ld w ind (indexed load)", 0x48: "ld h ind (indexed load)", 0x50: "ld b ind (indexed load)",
-  0xb1: "ldx b msh (IP header length load)", 0x94: "mod k", 0x9c: "mod x",
-};
+export function classicName(code: number): string {
+  const cls = code & 0x07;
+  if (cls === 0x04) {
+    // ALU: op in the high nibble, source bit 0x08 (X) or K.
+    const op = code & 0xf0;
+    return `${op === 0x90 ? "mod" : `alu op ${hex(op)}`} ${code & 0x08 ? "x" : "k"}`;
+  }
+  const name = cls === 0x00 ? "ld" : cls === 0x01 ? "ldx" : `class ${cls}`;
+  const size = ({ 0x00: "w", 0x08: "h", 0x10: "b" } as Record<number, string>)[code & 0x18] ?? "dw";
+  const mode = code & 0xe0;
+  const how = mode === 0x20 ? "abs (packet load)" : mode === 0x40 ? "ind (indexed packet load)" : mode === 0xa0 ? "msh (IP header length load)" : `mode ${hex(mode)}`;
+  return `${name} ${size} ${how}`;
+}
 
 function hex(n: number, w = 2): string {
   return "0x" + (n >>> 0).toString(16).padStart(w, "0");
@@ -48,7 +58,7 @@ function reasonFor(kind: CheckErrorKind, detail: number, index: number, len: num
     case "empty": return "the program is empty (the kernel needs 1 to 4096 instructions)";
     case "too-long": return `the program has ${detail} instructions; the kernel accepts at most ${C.BPF_MAXINSNS}`;
     case "unknown-opcode": return `opcode ${hex(detail, 4)} is not a classic BPF instruction the kernel knows`;
-    case "not-seccomp-opcode": return `opcode ${hex(detail)} (${CLASSIC_NAMES[detail] ?? "classic BPF"}) is valid classic BPF but seccomp does not allow it`;
+    case "not-seccomp-opcode": return `opcode ${hex(detail)} (${classicName(detail)}) is valid classic BPF but seccomp does not allow it`;
     case "load-offset": return `load from offset ${detail} is outside seccomp_data (offsets 0..60)`;
     case "load-alignment": return `load from offset ${detail} is not 4-byte aligned (seccomp loads whole 32-bit words)`;
     case "div-by-zero": return "division by the constant 0";
