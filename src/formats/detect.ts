@@ -336,7 +336,7 @@ export function sniffText(text: string): TextSniff {
     return { kind: "unsupported", what: `YAML that is not a Kubernetes SeccompProfile${yamlKind ? ` (kind: ${yamlKind[1]})` : ""}` };
   }
   if (MINIJAIL_STATEMENT.test(first)) return { kind: "policy", dialect: "minijail", what: "minijail policy" };
-  // Files people pass by mistake (issue 12 §5): named, so the error says what they look like.
+  // Files people pass by mistake: named, so the error says what they look like.
   const magic = sniffMagic(body);
   if (magic) return { kind: "unsupported", what: magic };
   if (body.startsWith("#!")) return { kind: "unsupported", what: `a script (${scriptInterpreter(body)}), not a filter or a policy` };

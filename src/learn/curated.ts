@@ -1,6 +1,6 @@
 // What policy learning narrows, and what it always or optionally adds.
 //
-// Curated arguments (issue 5): for these syscalls the learned policy allows exactly the values
+// Curated arguments: for these syscalls the learned policy allows exactly the values
 // (or, for several arguments, the combinations of values) the traces showed, compared on the
 // low 32 bits (they are C ints or flag words: a 32-bit compare is what they mean, and musl
 // leaves garbage in the high half of ioctl's request; Firecracker's `dword`, firecracker#1206).
