@@ -228,11 +228,12 @@ class NodeBase {
     return this.doc.columnOf(this.offset);
   }
   get pointer(): string {
-    const tokens: string[] = [];
+    // Built from the leaf up by concatenation: no array per call (refOf asks it of every rule).
+    let out = "";
     for (let n: NodeBase | undefined = this; n?.parent; n = n.parent) {
-      tokens.push(typeof n.token === "number" ? String(n.token) : escapePointerToken(n.token));
+      out = "/" + (typeof n.token === "number" ? String(n.token) : escapePointerToken(n.token)) + out;
     }
-    return tokens.length === 0 ? "" : "/" + tokens.reverse().join("/");
+    return out;
   }
 }
 
@@ -665,41 +666,56 @@ export function expectBoolean(node: JNode, what = nameOf(node)): boolean {
  */
 export function expectUint(node: JNode, max: bigint, what = nameOf(node)): bigint {
   if (node.kind !== "number") throw jsonError(node, `${what} must be an integer, got ${describe(node)}`);
-  if (node.integer === undefined) {
+  const v = node.integer; // read from the text on each access: once here
+  if (v === undefined) {
     throw jsonError(node, `${what} must be an integer written without fraction or exponent, got ${node.text}`);
   }
-  if (node.integer < 0n) throw jsonError(node, `${what} must not be negative, got ${node.text}`);
-  if (node.integer > max) {
+  if (v < 0n) throw jsonError(node, `${what} must not be negative, got ${node.text}`);
+  if (v > max) {
     throw jsonError(node, `${what} is out of range: ${node.text} (allowed 0..${max}${max > 9999n ? ` = 0x${max.toString(16)}` : ""})`);
   }
-  return node.integer;
+  return v;
+}
+
+/**
+ * The value of the last member named `key`: straight from the parser's node when `obj` is one,
+ * without the member object `byKey.get` makes (every rule asks for several fields).
+ */
+function fieldValue(obj: JObject, key: string): JNode | undefined {
+  if (obj instanceof ObjectNode) return obj.memberValue(key) as unknown as JNode | undefined;
+  return obj.byKey.get(key)?.value;
 }
 
 /** The member's value (the last one for a repeated key), or undefined. */
 export function getField(obj: JObject, key: string): JNode | undefined {
-  return obj.byKey.get(key)?.value;
+  return fieldValue(obj, key);
 }
 
 /** Like getField, but a JSON null counts as absent (Go's and serde's Option reading). */
 export function getOptional(obj: JObject, key: string): JNode | undefined {
-  const v = obj.byKey.get(key)?.value;
+  const v = fieldValue(obj, key);
   return v === undefined || v.kind === "null" ? undefined : v;
 }
 
 /** The member's value, or an error at the object naming the missing field. */
 export function requireField(obj: JObject, key: string, what = "the object"): JNode {
-  const v = obj.byKey.get(key)?.value;
+  const v = fieldValue(obj, key);
   if (v === undefined) throw jsonError(obj, `${what} is missing the required field "${key}"`);
   return v;
 }
 
 /** Refuses any member not in `allowed`, naming it and the accepted ones. */
 export function rejectUnknownFields(obj: JObject, allowed: readonly string[], what = "the object"): void {
-  for (const m of obj.members) {
-    if (!allowed.includes(m.key)) {
-      throw jsonError(m, `unknown field "${m.key}" in ${what} (accepted: ${allowed.join(", ")})`);
-    }
+  if (obj instanceof ObjectNode) {
+    // The keys straight from the nodes; a member object only for the one refused.
+    for (const v of obj.values) if (!allowed.includes(v.token as string)) throw unknownField(new MemberNode(v), allowed, what);
+    return;
   }
+  for (const m of obj.members) if (!allowed.includes(m.key)) throw unknownField(m, allowed, what);
+}
+
+function unknownField(m: JMember, allowed: readonly string[], what: string): InputError {
+  return jsonError(m, `unknown field "${m.key}" in ${what} (accepted: ${allowed.join(", ")})`);
 }
 
 /** Throws for the first duplicate key (the strict dialects' rule). */
