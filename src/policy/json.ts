@@ -121,6 +121,7 @@ export function placeOfRef(ref: SourceRef): string {
 
 /** The IR's SourceRef for a place. */
 export function refOf(at: Located): SourceRef {
+  if (at instanceof NodeBase) return at.ref();
   return { file: at.file, pointer: at.pointer, line: at.line };
 }
 
@@ -227,20 +228,33 @@ class NodeBase {
   get column(): number {
     return this.doc.columnOf(this.offset);
   }
+  /** refOf for a node: the document found once (every rule and condition has one). */
+  ref(): SourceRef {
+    const doc = this.doc;
+    return { file: doc.file, pointer: this.pointer, line: doc.lineOf(this.offset) };
+  }
   get pointer(): string {
-    // Built from the leaf up by concatenation: no array per call (refOf asks it of every rule).
-    let out = "";
-    for (let n: NodeBase | undefined = this; n?.parent; n = n.parent) {
-      out = "/" + (typeof n.token === "number" ? String(n.token) : escapePointerToken(n.token)) + out;
-    }
-    return out;
+    const p = this.parent;
+    if (!p) return "";
+    return p.pointer + "/" + (typeof this.token === "number" ? String(this.token) : escapePointerToken(this.token));
   }
 }
 
 /** Objects up to this many members are searched linearly; bigger ones get a Map once. */
 const SMALL_OBJECT = 12;
 
-class ObjectNode extends NodeBase implements JObject {
+/**
+ * A container's pointer, kept once asked: refOf asks the pointer of every rule and condition,
+ * and their parents' pointers are the same string each time.
+ */
+abstract class ContainerBase extends NodeBase {
+  private ptr?: string;
+  override get pointer(): string {
+    return (this.ptr ??= super.pointer);
+  }
+}
+
+class ObjectNode extends ContainerBase implements JObject {
   // On the prototype: one field less per node.
   get kind(): "object" {
     return "object";
@@ -250,7 +264,8 @@ class ObjectNode extends NodeBase implements JObject {
    * member (48 bytes each, the largest single cost of a policy's tree, issue 19 section 9):
    * `members` and `get` make them when asked, and the key's place is found again from the value.
    */
-  readonly values: NodeBase[] = [];
+  /** Set when the object closes, at its exact length (see Parser.open). */
+  values!: NodeBase[];
   private index?: Map<string, NodeBase>;
   get members(): MemberNode[] {
     return this.values.map((v) => new MemberNode(v));
@@ -315,12 +330,13 @@ class MemberNode implements JMember {
   }
 }
 
-class ArrayNode extends NodeBase implements JArray {
+class ArrayNode extends ContainerBase implements JArray {
   // On the prototype: one field less per node.
   get kind(): "array" {
     return "array";
   }
-  readonly items: JNode[] = [];
+  /** Set when the array closes, at its exact length (see Parser.open). */
+  items!: JNode[];
 }
 
 class StringNode extends NodeBase implements JString {
@@ -356,7 +372,8 @@ class NumberNode extends NodeBase implements JNumber {
   }
   /** Read exactly from the text each time (a BigInt per number would double a policy's memory). */
   get integer(): bigint | undefined {
-    return INTEGER_TEXT.test(this.text) ? BigInt(this.text) : undefined;
+    const t = this.text;
+    return INTEGER_TEXT.test(t) ? BigInt(t) : undefined;
   }
 }
 
@@ -380,6 +397,8 @@ class NullNode extends NodeBase implements JNull {
 /** An open object or array while parsing: the explicit stack that replaces recursion. */
 interface Frame {
   node: ObjectNode | ArrayNode;
+  /** Where its members start in Parser.open. */
+  base: number;
   /** Objects: first member's value per key, built once the object outgrows a linear scan. */
   seen?: Map<string, NodeBase>;
 }
@@ -388,14 +407,33 @@ const ESCAPES: Record<number, string> = Object.assign(Object.create(null) as Rec
   0x22: '"', 0x5c: "\\", 0x2f: "/", 0x62: "\b", 0x66: "\f", 0x6e: "\n", 0x72: "\r", 0x74: "\t",
 });
 
+/** The field names of the policy dialects (seccompiler, OCI), for Parser.keys. */
+const KNOWN_KEYS = [
+  "default_action", "mismatch_action", "filter_action", "match_action", "filter", "syscall", "args", "comment",
+  "index", "type", "op", "val", "masked_eq", "errno", "trace",
+  "defaultAction", "defaultErrnoRet", "architectures", "archMap", "architecture", "subArchitectures", "syscalls",
+  "names", "name", "action", "errnoRet", "value", "valueTwo", "includes", "excludes", "caps", "arches",
+  "minKernel", "flags", "listenerPath", "listenerMetadata", "linux", "seccomp",
+];
+
 class Parser {
   private pos = 0;
   private readonly doc: Doc;
   private readonly duplicates: DuplicateKey[] = [];
-  /** Member names repeat thousands of times in a policy: keep one copy of each. */
-  private readonly keys = new Map<string, string>();
+  /**
+   * Member names repeat thousands of times in a policy: keep one copy of each. Seeded with the
+   * policy dialects' field names as written in the code, so that a key read from the file is
+   * the very string the readers compare it with (equal at the first test, no character loop).
+   */
+  private readonly keys = new Map<string, string>(KNOWN_KEYS.map((k) => [k, k]));
   /** Short string values, likewise (see stringValue). */
   private readonly values = new Map<string, string>();
+  /**
+   * The members of every open container, innermost last. A container gets its array when it
+   * closes, cut to its exact length: arrays grown by push keep room for 17 elements or more,
+   * which made the arrays of a policy's small objects cost more than the objects.
+   */
+  private readonly open: NodeBase[] = [];
 
   constructor(private readonly src: string, private readonly file: string) {
     this.doc = new Doc(file, src);
@@ -426,6 +464,7 @@ class Parser {
 
   document(): JsonDocument {
     const stack: Frame[] = [];
+    const open = this.open;
     this.skipWs();
     const root = this.value(undefined, "", stack);
     ROOT_DOCS.set(root as unknown as NodeBase, this.doc);
@@ -434,28 +473,33 @@ class Parser {
       const top = stack[stack.length - 1];
       this.skipWs();
       const c = this.src.charCodeAt(this.pos);
+      const count = open.length - top.base;
       if (top.node.kind === "array") {
         const arr = top.node;
         if (c === 0x5d /* ] */) {
           this.pos++;
+          arr.items = open.slice(top.base) as unknown as JNode[];
+          open.length = top.base;
           stack.pop();
           continue;
         }
-        if (arr.items.length > 0) {
+        if (count > 0) {
           if (c !== 0x2c /* , */) this.unexpected(`"," or "]"`);
           this.pos++;
           this.skipWs();
         }
-        arr.items.push(this.value(arr, arr.items.length, stack));
+        open.push(this.value(arr, count, stack) as unknown as NodeBase);
         continue;
       }
       const obj = top.node;
       if (c === 0x7d /* } */) {
         this.pos++;
+        obj.values = open.slice(top.base);
+        open.length = top.base;
         stack.pop();
         continue;
       }
-      if (obj.values.length > 0) {
+      if (count > 0) {
         if (c !== 0x2c) this.unexpected(`"," or "}"`);
         this.pos++;
         this.skipWs();
@@ -468,7 +512,7 @@ class Parser {
       this.skipWs();
       const value = this.value(obj, key, stack) as unknown as NodeBase;
       this.noteKey(top, key, value);
-      obj.values.push(value);
+      open.push(value);
     }
     this.skipWs();
     if (this.pos < this.src.length) this.unexpected("the end of the document");
@@ -478,19 +522,19 @@ class Parser {
   /** Records a member's key; a repeat becomes a DuplicateKey (first and later member). */
   private noteKey(frame: Frame, key: string, value: NodeBase): void {
     const obj = frame.node as ObjectNode;
-    const vs = obj.values;
+    const open = this.open;
     let first: NodeBase | undefined;
-    if (!frame.seen && vs.length < SMALL_OBJECT) {
-      for (const v of vs) {
-        if (v.token === key) {
-          first = v;
+    if (!frame.seen && open.length - frame.base < SMALL_OBJECT) {
+      for (let i = frame.base; i < open.length; i++) {
+        if (open[i].token === key) {
+          first = open[i];
           break;
         }
       }
     } else {
       if (!frame.seen) {
         frame.seen = new Map();
-        for (const v of vs) if (!frame.seen.has(v.token as string)) frame.seen.set(v.token as string, v);
+        for (let i = frame.base; i < open.length; i++) if (!frame.seen.has(open[i].token as string)) frame.seen.set(open[i].token as string, open[i]);
       }
       first = frame.seen.get(key);
       if (!first) frame.seen.set(key, value);
@@ -512,7 +556,8 @@ class Parser {
         if (stack.length >= MAX_JSON_DEPTH) this.fail(`nesting deeper than ${MAX_JSON_DEPTH} levels`);
         this.pos++;
         const node = c === 0x7b ? new ObjectNode(parent, token, at) : new ArrayNode(parent, token, at);
-        stack.push({ node });
+        // Its members follow its own entry in `open` (the root has none).
+        stack.push({ node, base: this.open.length + (parent ? 1 : 0) });
         return node;
       }
       case 0x22 /* " */:
