@@ -10,12 +10,13 @@
 //              reference evaluator, a disasm/asm round trip that breaks, a CLI run that prints
 //              "internal error", more than one line, or exits outside 0-4.
 //
-// Usage: npm run fuzz -- [--seconds N] [--seed S] [--format F[,F…]] [--index I] [--max N] [--out DIR]
+// Usage: npm run fuzz -- [--seconds N] [--seed S] [--formats F[,F…]] [--index I] [--count N] [--out DIR]
 //   --seconds N   time box for the whole run (default 60), split evenly over the formats
 //   --seed S      campaign seed (default 1); input I of format F is the same for the same S
-//   --format      only these formats (default: all; see FORMATS below)
+//   --formats     only these formats (default: all; see FORMATS below; --format is the same)
 //   --index I     run only input I of the (single) format: reproduces one finding
-//   --max N       stop each format after N inputs
+//   --count N     stop each format after N inputs (--max is the same); with --count, --seconds
+//                 is the time box of each format rather than of the whole run
 //   --out DIR     where BAD inputs are written (default fuzz-findings/, git-ignored)
 //   --dump FILE   write input --index of the (single) --format to FILE without running it
 //
@@ -51,6 +52,8 @@ const SLOW_MS = 5_000;
 const CLI_HANG_MS = 45_000;
 /** Heap growth past this during one input is BAD (over memory). */
 const MEM_BYTES = 1536 * 2 ** 20;
+/** One input in this many also goes through the CLI (a quarter as many: a special file). */
+const CLI_EVERY = 1000;
 /** Largest input made (above every reader's limit, so the limits are exercised too). */
 const MAX_INPUT = 24 * 2 ** 20;
 
@@ -65,9 +68,9 @@ function parseArgs(argv) {
     };
     if (a === "--seconds") o.seconds = Number(v());
     else if (a === "--seed") o.seed = Number(v());
-    else if (a === "--format") o.format = v().split(",");
+    else if (a === "--format" || a === "--formats") o.format = v().split(",");
     else if (a === "--index") o.index = Number(v());
-    else if (a === "--max") o.max = Number(v());
+    else if (a === "--max" || a === "--count") o.max = Number(v());
     else if (a === "--out") o.out = v();
     else if (a === "--child") o.child = true;
     else if (a === "--dump") o.dump = v();
@@ -149,7 +152,7 @@ const BYTE_MUTATIONS = {
     const a = r.int(b.length);
     const len = 1 + r.int(Math.min(4096, b.length - a));
     const at = r.int(b.length + 1);
-    const copies = r.chance(0.1) ? 200 : 1 + r.int(3);
+    const copies = r.chance(BIG_CHANCE) ? 200 : 1 + r.int(3);
     return Buffer.concat([b.subarray(0, at), ...Array(copies).fill(b.subarray(a, a + len)), b.subarray(at)]);
   },
   deleteChunk(r, b) {
@@ -172,8 +175,9 @@ const BYTE_MUTATIONS = {
     const s = b.toString("latin1");
     const lines = s.split("\n");
     const i = r.int(lines.length);
-    const times = Math.min(1 + r.int(2000), Math.floor(MAX_INPUT / (lines[i].length + 1)));
-    lines[i] = lines[i].repeat(times) + "x".repeat(r.chance(0.2) ? 1 << 20 : 10);
+    const big = r.chance(BIG_CHANCE);
+    const times = Math.min(1 + r.int(big ? 2000 : 20), Math.floor(MAX_INPUT / (lines[i].length + 1)));
+    lines[i] = lines[i].repeat(times) + "x".repeat(big && r.chance(0.5) ? 1 << 20 : 10);
     return Buffer.from(lines.join("\n"), "latin1");
   },
   protoName(r, b) {
@@ -193,7 +197,7 @@ const FORMAT_MUTATIONS = {
       const line = r.pick([
         "@include ./device.policy", "@include /usr/share/policy/crosvm/common_device.policy", "@include /dev/zero",
         "@include /usr/share/policy/crosvm/../../../../../etc/passwd", "@include", "@frequency ./device.policy",
-        `ioctl: ${Array.from({ length: r.pick([10, 1000, 20_000]) }, (_, i) => `arg1 == ${i}`).join(" || ")}`,
+        `ioctl: ${Array.from({ length: r.chance(BIG_CHANCE) ? 20_000 : r.pick([10, 100, 1000]) }, (_, i) => `arg1 == ${i}`).join(" || ")}`,
         `read: ${Array.from({ length: r.pick([10, 1000]) }, () => "arg0 & O_RDONLY").join(" && ")}`,
         `write: arg${r.pick(["0", "5", "6", "-1", "4294967296"])} ${r.pick(["==", "!=", "<", "<=", ">", ">=", "&", "in", "=~"])} ${r.pick(NUMBERS)}`,
         `${r.pick(PROTO_NAMES)}: 1`, `open: return ${r.pick(["1", "4096", "4095", "65536", "-1", "toString", "EPERM"])}`,
@@ -205,17 +209,22 @@ const FORMAT_MUTATIONS = {
   },
 };
 
-/** The paths of every value of a JSON document ([] is the root). */
+/**
+ * The paths of the values of a JSON document ([] is the root), at most `limit`, and none deeper
+ * than MAX_PATH_DEPTH: a document already nested 300,000 deep (an earlier deepNesting) gave
+ * 5,000 paths of up to 5,000 steps each, and seconds of copying to make one input.
+ */
 function jsonPaths(doc, limit = 5000) {
   const out = [];
   const stack = [[doc, []]];
   while (stack.length && out.length < limit) {
     const [v, p] = stack.pop();
     out.push(p);
-    if (v && typeof v === "object") for (const k of Object.keys(v)) stack.push([v[k], [...p, Array.isArray(v) ? Number(k) : k]]);
+    if (v && typeof v === "object" && p.length < MAX_PATH_DEPTH) for (const k of Object.keys(v)) stack.push([v[k], [...p, Array.isArray(v) ? Number(k) : k]]);
   }
   return out;
 }
+const MAX_PATH_DEPTH = 32;
 function getAt(doc, p) {
   let v = doc;
   for (const k of p) v = v?.[k];
@@ -297,11 +306,17 @@ const JSON_MUTATIONS = {
 
 /**
  * Mutations that make inputs of megabytes (nesting 300,000 deep, 120,000 keys, 20,000 copies):
- * each finds its class on its first few tries, and they cost 100 times a small one to make and
- * read, so they are drawn with this probability in all instead of one in three (docs/fuzzing.md).
+ * each finds its class on its first few tries, and one costs 100 to 1,000 times a small input to
+ * make and read, so they are drawn with this probability in all (about one input in 150)
+ * instead of one in three (docs/fuzzing.md): at 10^5 inputs a format still gets hundreds.
  */
 const HEAVY_JSON = ["deepNesting", "manyKeys", "duplicateEntries"];
-const HEAVY_CHANCE = 0.08;
+const HEAVY_CHANCE = 0.004;
+/**
+ * The same for the byte mutations' large sizes (a chunk copied 200 times, a line repeated up to
+ * 2,000 times or a 1 MiB line): drawn with this probability, the small sizes otherwise.
+ */
+const BIG_CHANCE = 0.01;
 function pickJsonMutation(r) {
   if (r.chance(HEAVY_CHANCE)) return r.pick(HEAVY_JSON);
   return r.pick(Object.keys(JSON_MUTATIONS).filter((k) => !HEAVY_JSON.includes(k)));
@@ -461,16 +476,24 @@ function targets(api, seeds, work) {
     },
     spec: {
       json: true,
-      seeds: () => [Buffer.from(JSON.stringify({
-        arch: "x86_64",
-        assertions: [
-          { deny: "f.json", syscall: "ptrace" },
-          { allow: "f.json", syscall: "read", args: [0, "0x10"] },
-          { subset: ["f.json", "f.json"] },
-        ],
-      }))],
-      run: (b) => {
+      // The filters the assertions name are written once (a spec cannot change them). Two seeds:
+      // the bundled QEMU filter, and a three-rule policy named by thread (T@FILE) whose
+      // verification costs a tenth as much, with a lint assertion.
+      seeds: () => {
         tmp("f.json", readFileSync(join(root, "filters/qemu-microvm.seccompiler.json")));
+        tmp("s.json", readFileSync(join(root, "test/fixtures/policies/seccompiler-example.json")));
+        return [
+          { arch: "x86_64", assertions: [{ deny: "f.json", syscall: "ptrace" }, { allow: "f.json", syscall: "read", args: [0, "0x10"] }, { subset: ["f.json", "f.json"] }] },
+          {
+            arch: "x86_64",
+            assertions: [
+              { deny: "vmm@s.json", syscall: "ptrace" }, { allow: "vmm@s.json", syscall: "ioctl", args: [0, 21505] },
+              { subset: ["api@s.json", "vmm@s.json"] }, { lint: "vmm@s.json", fail: "error" },
+            ],
+          },
+        ].map((d) => Buffer.from(JSON.stringify(d)));
+      },
+      run: (b) => {
         api.runSpec(tmp("spec.json", b), { arch: x86_64 });
       },
       cli: (p) => ["verify", "--spec", p],
@@ -548,7 +571,8 @@ function makeInput(seed, format, index, seedList, isJson) {
       label.push(name);
     }
   }
-  return { bytes, label: label.join("+"), cli: r.chance(1 / 150), special: r.chance(1 / 300) ? r.pick(["/dev/zero", "/dev/null", "/dev/urandom", "/"]) : undefined };
+  // A CLI run is a fresh node (300 ms to 1 s on a loaded machine): one input in CLI_EVERY.
+  return { bytes, label: label.join("+"), cli: r.chance(1 / CLI_EVERY), special: r.chance(1 / (4 * CLI_EVERY)) ? r.pick(["/dev/zero", "/dev/null", "/dev/urandom", "/"]) : undefined };
 }
 
 // ---- the child: one format -------------------------------------------------------------------
@@ -711,14 +735,18 @@ async function main() {
   const formats = o.format ?? FORMATS;
   for (const f of formats) if (!FORMATS.includes(f)) throw new Error(`unknown format ${f} (known: ${FORMATS.join(", ")})`);
   if (o.index !== undefined && formats.length !== 1) throw new Error("--index needs one --format");
-  const per = o.seconds / formats.length;
+  // With --count each format has the whole --seconds; without, they share it.
+  const per = Number.isFinite(o.max) ? o.seconds : o.seconds / formats.length;
   const t0 = Date.now();
   let bad = 0;
   console.log(`fuzz: seed ${o.seed}, ${formats.length} formats, ${per.toFixed(1)} s each`);
   for (const f of formats) {
+    const t1 = Date.now();
     const s = await runFormat(o, f, per);
     bad += s.BAD;
+    const secs = (Date.now() - t1) / 1000;
     console.log(`fuzz: ${f.padEnd(12)} ${String(s.inputs).padStart(8)} inputs: ${s.accepted} accepted, ${s.refused} refused with a place, ${s.BAD} BAD`);
+    console.log(`fuzz: ${f.padEnd(12)} ${secs.toFixed(0)} s elapsed, ${(s.inputs / secs).toFixed(0)} inputs/s (child start included)`);
   }
   console.log(`fuzz: ${((Date.now() - t0) / 1000).toFixed(0)} s, ${bad} BAD`);
   process.exitCode = bad ? 1 : 0;
