@@ -101,6 +101,24 @@ describe("bounded reads", () => {
     }
   });
 
+  it("minijail's constants.json: /dev/zero is refused in one line; a changed file is read again", () => {
+    const policy = join(tmp, "c.policy");
+    writeFileSync(policy, "read: arg0 == MY_CONST\n");
+    const compile = (constants: string) => compilePolicyText("read: arg0 == MY_CONST\n", policy, { arch: x86_64, minijail: { constants } });
+    const e = errorOf(() => compile("/dev/zero"));
+    expect(e.message).toBe("is a character device, not a constants file");
+    expect(e.where).toBe("/dev/zero");
+    // The parsed file is kept by (inode, size, mtime): a rewritten file must not give the old values.
+    const c = join(tmp, "constants.json");
+    const write = (v: number) => writeFileSync(c, JSON.stringify({ arch_nr: 0xc000003e, arch_name: "x86_64", bits: 64, syscalls: { read: 0 }, constants: { MY_CONST: v } }));
+    const valueOf = () => compile(c).programs[0].ir.arches[0].syscalls[0].rules[0].conditions[0].value;
+    write(7);
+    expect(valueOf()).toBe(7n);
+    expect(valueOf()).toBe(7n);
+    write(123456);
+    expect(valueOf()).toBe(123456n);
+  });
+
   it("a trace without line ends (/dev/zero) ends with a located error, in constant memory", async () => {
     const err = await readTrace("/dev/zero", { fileIndex: 0, arch: x86_64, format: "strace", sink: { event() {} } }).then(
       () => undefined,
