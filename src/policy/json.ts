@@ -166,6 +166,8 @@ export function parseJson(text: string, file: string): JsonDocument {
 /** What every node of one document shares: the file, and the line starts for line/column. */
 class Doc {
   private lineStarts?: Int32Array;
+  /** The line of the last lineIndex answer. */
+  private lastLine = 0;
   constructor(readonly file: string, readonly src: string) {}
   /** 0-based line index of `offset` (binary search over the line starts, built once). */
   lineIndex(offset: number): number {
@@ -181,6 +183,14 @@ class Doc {
       for (let i = src.indexOf("\n"); i >= 0; i = src.indexOf("\n", i + 1)) ls[k++] = i + 1;
       this.lineStarts = ls;
     }
+    // The places asked for mostly go forward through the file (every rule and condition of a
+    // policy, in order, a few lines apart): a short walk on from the previous answer first.
+    const last = this.lastLine;
+    if (ls[last] <= offset) {
+      for (let i = last; i < last + 16; i++) {
+        if (i + 1 >= ls.length || offset < ls[i + 1]) return (this.lastLine = i);
+      }
+    }
     let lo = 0;
     let hi = ls.length - 1;
     while (lo < hi) {
@@ -188,7 +198,7 @@ class Doc {
       if (ls[mid] <= offset) lo = mid;
       else hi = mid - 1;
     }
-    return lo;
+    return (this.lastLine = lo);
   }
   lineOf(offset: number): number {
     return this.lineIndex(offset) + 1;
