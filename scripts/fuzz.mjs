@@ -20,9 +20,10 @@
 //   --out DIR     where BAD inputs are written (default fuzz-findings/, git-ignored)
 //   --dump FILE   write input --index of the (single) --format to FILE without running it
 //
-// Each format runs in a child process (2 GiB heap) watched by this one: a child that stops
-// reporting for HANG_MS is killed and its current input recorded as BAD (over time), one that
-// dies (out of memory) likewise; the run then resumes at the next input. Exit status: 0 when
+// Each format runs in a child process (2 GiB heap) watched by this one: a child that spends
+// HANG_CPU_MS of CPU (or, blocked, HANG_MS of elapsed time) without reporting is killed and its
+// current input recorded as BAD (over time), one that dies (out of memory) likewise; the run then
+// resumes at the next input. Exit status: 0 when
 // there was no BAD, 1 otherwise.
 //
 // An in-house mutator rather than fast-check: the inputs are files, not values, and what finds
@@ -39,17 +40,25 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 /**
- * Elapsed time without an answer after which a child is killed and its input is BAD (a hang).
- * Generous: on a shared 2-core machine at load 8 a 5 ms input has been seen to take 6.7 s elapsed.
+ * CPU time a child may spend without an answer before it is killed and its input is BAD (a
+ * hang), read from /proc/PID/stat every WATCH_MS. CPU and not elapsed time: a `nice -n 19`
+ * campaign child on a machine busy with other work got no CPU for 60 s (raw, seed 20261207
+ * #3542: 0.5 ms when rerun), which an elapsed-time watchdog took for a hang.
  */
-const HANG_MS = 60_000;
+const HANG_CPU_MS = 30_000;
+/** Elapsed time without an answer after which a child is killed anyway (a child blocked, not spinning; or no /proc). */
+const HANG_MS = 600_000;
+const WATCH_MS = 2_000;
 /**
  * CPU time (user + system, this process: includes the GC, excludes other processes) past which
  * one input is BAD (over time). CPU, not elapsed time: elapsed time measures the machine's load.
  */
 const SLOW_MS = 5_000;
-/** A CLI run (fresh node, engine load, the input) answering after this long is BAD (a hang). */
-const CLI_HANG_MS = 45_000;
+/**
+ * A CLI run (fresh node, engine load, the input) answering after this long is BAD (a hang).
+ * Elapsed time (a child process's CPU time is not at hand): long, for a starved nice-19 run.
+ */
+const CLI_HANG_MS = 300_000;
 /** Heap growth past this during one input is BAD (over memory). */
 const MEM_BYTES = 1536 * 2 ** 20;
 /** One input in this many also goes through the CLI (a quarter as many: a special file). */
@@ -669,6 +678,7 @@ const FORMATS = ["seccompiler", "oci", "minijail", "raw", "bincode", "c", "jsona
 function runFormat(o, fmt, seconds) {
   return new Promise((resolve) => {
     const stats = { accepted: 0, refused: 0, BAD: 0, bad: [], inputs: 0 };
+    const stopsAt = new Map();
     const end = Date.now() + seconds * 1000;
     const startChild = (start) => {
       const left = Math.max(1, (end - Date.now()) / 1000);
@@ -679,12 +689,16 @@ function runFormat(o, fmt, seconds) {
       let current = start;
       let last = start - 1;
       let buf = "";
-      let timer;
-      const arm = () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => cp.kill("SIGKILL"), HANG_MS);
-      };
-      arm();
+      // The watchdog: CPU time (and elapsed time) since the child's last line.
+      let since = { cpu: childCpuMs(cp.pid), at: Date.now() };
+      let killedFor;
+      const arm = () => (since = { cpu: childCpuMs(cp.pid), at: Date.now() });
+      const timer = setInterval(() => {
+        const cpu = childCpuMs(cp.pid);
+        if (cpu !== undefined && since.cpu !== undefined && cpu - since.cpu > HANG_CPU_MS) killedFor = `over time (${((cpu - since.cpu) / 1000).toFixed(0)} s of CPU without an answer)`;
+        else if (Date.now() - since.at > HANG_MS) killedFor = `over time (no answer in ${HANG_MS / 1000} s)`;
+        if (killedFor) cp.kill("SIGKILL");
+      }, WATCH_MS);
       cp.stdout.on("data", (d) => {
         arm();
         buf += d;
@@ -708,13 +722,28 @@ function runFormat(o, fmt, seconds) {
       let err = "";
       cp.stderr.on("data", (d) => (err += d).slice(-2000));
       cp.on("close", (code, signal) => {
-        clearTimeout(timer);
+        clearInterval(timer);
         const finished = o.index !== undefined ? last >= o.index : last >= (Number.isFinite(o.max) ? o.max - 1 : Infinity);
+        const early = !finished && Date.now() < end - 1000 && o.index === undefined;
+        if (current === last && early && (code !== 0 || signal)) {
+          // Stopped between inputs, while making input last + 1 (nothing was announced): said,
+          // and resumed there; a second stop on the same input is BAD (making it hangs).
+          console.log(`fuzz: ${fmt}: child stopped (${killedFor ?? signal ?? `exit ${code}`}) while making input ${last + 1}; resuming there`);
+          if (stopsAt.get(last + 1)) {
+            stats.inputs++;
+            stats.BAD++;
+            stats.bad.push(`${fmt} #${last + 1}: making the input: ${killedFor ?? signal ?? code}`);
+            console.log(`BAD ${fmt} #${last + 1} (reproduce: npm run fuzz -- --format ${fmt} --seed ${o.seed} --dump FILE --index ${last + 1}): making the input stopped twice`);
+            return startChild(last + 2);
+          }
+          stopsAt.set(last + 1, true);
+          return startChild(last + 1);
+        }
         if (current > last && !finished) {
           // The child died or hung on input `current`.
           stats.inputs++;
           stats.BAD++;
-          const why = signal === "SIGKILL" ? `over time (no answer in ${HANG_MS / 1000} s)` : `child died (${signal ?? code}): ${err.trim().split("\n").slice(-1)[0] ?? ""}`;
+          const why = killedFor ?? `child died (${signal ?? code}): ${err.trim().split("\n").slice(-1)[0] ?? ""}`;
           stats.bad.push(`${fmt} #${current}: ${why}`);
           console.log(`BAD ${fmt} #${current} (reproduce: npm run fuzz -- --format ${fmt} --seed ${o.seed} --index ${current}): ${why}`);
           if (Date.now() < end - 1000 && o.index === undefined) return startChild(current + 1);
@@ -727,6 +756,20 @@ function runFormat(o, fmt, seconds) {
     startChild(o.index ?? 0);
   });
 }
+
+/** A child's CPU time (user + system) in ms from /proc/PID/stat; undefined where there is none. */
+function childCpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    // Fields after the command name (which may hold spaces) in parentheses; utime, stime are 14, 15.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+/** USER_HZ: 100 on every Linux arch sysfence supports. */
+const CLOCK_TICKS = 100;
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
