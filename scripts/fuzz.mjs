@@ -10,18 +10,20 @@
 //              reference evaluator, a disasm/asm round trip that breaks, a CLI run that prints
 //              "internal error", more than one line, or exits outside 0-4.
 //
-// Usage: npm run fuzz -- [--seconds N] [--seed S] [--format F[,F…]] [--index I] [--max N] [--out DIR]
+// Usage: npm run fuzz -- [--seconds N] [--seed S] [--formats F[,F…]] [--index I] [--count N] [--out DIR]
 //   --seconds N   time box for the whole run (default 60), split evenly over the formats
 //   --seed S      campaign seed (default 1); input I of format F is the same for the same S
-//   --format      only these formats (default: all; see FORMATS below)
+//   --formats     only these formats (default: all; see FORMATS below; --format is the same)
 //   --index I     run only input I of the (single) format: reproduces one finding
-//   --max N       stop each format after N inputs
+//   --count N     stop each format after N inputs (--max is the same); with --count, --seconds
+//                 is the time box of each format rather than of the whole run
 //   --out DIR     where BAD inputs are written (default fuzz-findings/, git-ignored)
 //   --dump FILE   write input --index of the (single) --format to FILE without running it
 //
-// Each format runs in a child process (2 GiB heap) watched by this one: a child that stops
-// reporting for HANG_MS is killed and its current input recorded as BAD (over time), one that
-// dies (out of memory) likewise; the run then resumes at the next input. Exit status: 0 when
+// Each format runs in a child process (2 GiB heap) watched by this one: a child that spends
+// HANG_CPU_MS of CPU (or, blocked, HANG_MS of elapsed time) without reporting is killed and its
+// current input recorded as BAD (over time), one that dies (out of memory) likewise; the run then
+// resumes at the next input. Exit status: 0 when
 // there was no BAD, 1 otherwise.
 //
 // An in-house mutator rather than fast-check: the inputs are files, not values, and what finds
@@ -38,19 +40,29 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 /**
- * Elapsed time without an answer after which a child is killed and its input is BAD (a hang).
- * Generous: on a shared 2-core machine at load 8 a 5 ms input has been seen to take 6.7 s elapsed.
+ * CPU time a child may spend without an answer before it is killed and its input is BAD (a
+ * hang), read from /proc/PID/stat every WATCH_MS. CPU and not elapsed time: a `nice -n 19`
+ * campaign child on a machine busy with other work got no CPU for 60 s (raw, seed 20261207
+ * #3542: 0.5 ms when rerun), which an elapsed-time watchdog took for a hang.
  */
-const HANG_MS = 60_000;
+const HANG_CPU_MS = 30_000;
+/** Elapsed time without an answer after which a child is killed anyway (a child blocked, not spinning; or no /proc). */
+const HANG_MS = 600_000;
+const WATCH_MS = 2_000;
 /**
  * CPU time (user + system, this process: includes the GC, excludes other processes) past which
  * one input is BAD (over time). CPU, not elapsed time: elapsed time measures the machine's load.
  */
 const SLOW_MS = 5_000;
-/** A CLI run (fresh node, engine load, the input) answering after this long is BAD (a hang). */
-const CLI_HANG_MS = 45_000;
+/**
+ * A CLI run (fresh node, engine load, the input) answering after this long is BAD (a hang).
+ * Elapsed time (a child process's CPU time is not at hand): long, for a starved nice-19 run.
+ */
+const CLI_HANG_MS = 300_000;
 /** Heap growth past this during one input is BAD (over memory). */
 const MEM_BYTES = 1536 * 2 ** 20;
+/** One input in this many also goes through the CLI (a quarter as many: a special file). */
+const CLI_EVERY = 1000;
 /** Largest input made (above every reader's limit, so the limits are exercised too). */
 const MAX_INPUT = 24 * 2 ** 20;
 
@@ -65,9 +77,9 @@ function parseArgs(argv) {
     };
     if (a === "--seconds") o.seconds = Number(v());
     else if (a === "--seed") o.seed = Number(v());
-    else if (a === "--format") o.format = v().split(",");
+    else if (a === "--format" || a === "--formats") o.format = v().split(",");
     else if (a === "--index") o.index = Number(v());
-    else if (a === "--max") o.max = Number(v());
+    else if (a === "--max" || a === "--count") o.max = Number(v());
     else if (a === "--out") o.out = v();
     else if (a === "--child") o.child = true;
     else if (a === "--dump") o.dump = v();
@@ -149,7 +161,7 @@ const BYTE_MUTATIONS = {
     const a = r.int(b.length);
     const len = 1 + r.int(Math.min(4096, b.length - a));
     const at = r.int(b.length + 1);
-    const copies = r.chance(0.1) ? 200 : 1 + r.int(3);
+    const copies = r.chance(BIG_CHANCE) ? 200 : 1 + r.int(3);
     return Buffer.concat([b.subarray(0, at), ...Array(copies).fill(b.subarray(a, a + len)), b.subarray(at)]);
   },
   deleteChunk(r, b) {
@@ -172,8 +184,9 @@ const BYTE_MUTATIONS = {
     const s = b.toString("latin1");
     const lines = s.split("\n");
     const i = r.int(lines.length);
-    const times = Math.min(1 + r.int(2000), Math.floor(MAX_INPUT / (lines[i].length + 1)));
-    lines[i] = lines[i].repeat(times) + "x".repeat(r.chance(0.2) ? 1 << 20 : 10);
+    const big = r.chance(BIG_CHANCE);
+    const times = Math.min(1 + r.int(big ? 2000 : 20), Math.floor(MAX_INPUT / (lines[i].length + 1)));
+    lines[i] = lines[i].repeat(times) + "x".repeat(big && r.chance(0.5) ? 1 << 20 : 10);
     return Buffer.from(lines.join("\n"), "latin1");
   },
   protoName(r, b) {
@@ -193,7 +206,7 @@ const FORMAT_MUTATIONS = {
       const line = r.pick([
         "@include ./device.policy", "@include /usr/share/policy/crosvm/common_device.policy", "@include /dev/zero",
         "@include /usr/share/policy/crosvm/../../../../../etc/passwd", "@include", "@frequency ./device.policy",
-        `ioctl: ${Array.from({ length: r.pick([10, 1000, 20_000]) }, (_, i) => `arg1 == ${i}`).join(" || ")}`,
+        `ioctl: ${Array.from({ length: r.chance(BIG_CHANCE) ? 20_000 : r.pick([10, 100, 1000]) }, (_, i) => `arg1 == ${i}`).join(" || ")}`,
         `read: ${Array.from({ length: r.pick([10, 1000]) }, () => "arg0 & O_RDONLY").join(" && ")}`,
         `write: arg${r.pick(["0", "5", "6", "-1", "4294967296"])} ${r.pick(["==", "!=", "<", "<=", ">", ">=", "&", "in", "=~"])} ${r.pick(NUMBERS)}`,
         `${r.pick(PROTO_NAMES)}: 1`, `open: return ${r.pick(["1", "4096", "4095", "65536", "-1", "toString", "EPERM"])}`,
@@ -205,17 +218,22 @@ const FORMAT_MUTATIONS = {
   },
 };
 
-/** The paths of every value of a JSON document ([] is the root). */
+/**
+ * The paths of the values of a JSON document ([] is the root), at most `limit`, and none deeper
+ * than MAX_PATH_DEPTH: a document already nested 300,000 deep (an earlier deepNesting) gave
+ * 5,000 paths of up to 5,000 steps each, and seconds of copying to make one input.
+ */
 function jsonPaths(doc, limit = 5000) {
   const out = [];
   const stack = [[doc, []]];
   while (stack.length && out.length < limit) {
     const [v, p] = stack.pop();
     out.push(p);
-    if (v && typeof v === "object") for (const k of Object.keys(v)) stack.push([v[k], [...p, Array.isArray(v) ? Number(k) : k]]);
+    if (v && typeof v === "object" && p.length < MAX_PATH_DEPTH) for (const k of Object.keys(v)) stack.push([v[k], [...p, Array.isArray(v) ? Number(k) : k]]);
   }
   return out;
 }
+const MAX_PATH_DEPTH = 32;
 function getAt(doc, p) {
   let v = doc;
   for (const k of p) v = v?.[k];
@@ -297,11 +315,17 @@ const JSON_MUTATIONS = {
 
 /**
  * Mutations that make inputs of megabytes (nesting 300,000 deep, 120,000 keys, 20,000 copies):
- * each finds its class on its first few tries, and they cost 100 times a small one to make and
- * read, so they are drawn with this probability in all instead of one in three (docs/fuzzing.md).
+ * each finds its class on its first few tries, and one costs 100 to 1,000 times a small input to
+ * make and read, so they are drawn with this probability in all (about one input in 150)
+ * instead of one in three (docs/fuzzing.md): at 10^5 inputs a format still gets hundreds.
  */
 const HEAVY_JSON = ["deepNesting", "manyKeys", "duplicateEntries"];
-const HEAVY_CHANCE = 0.08;
+const HEAVY_CHANCE = 0.004;
+/**
+ * The same for the byte mutations' large sizes (a chunk copied 200 times, a line repeated up to
+ * 2,000 times or a 1 MiB line): drawn with this probability, the small sizes otherwise.
+ */
+const BIG_CHANCE = 0.01;
 function pickJsonMutation(r) {
   if (r.chance(HEAVY_CHANCE)) return r.pick(HEAVY_JSON);
   return r.pick(Object.keys(JSON_MUTATIONS).filter((k) => !HEAVY_JSON.includes(k)));
@@ -461,16 +485,24 @@ function targets(api, seeds, work) {
     },
     spec: {
       json: true,
-      seeds: () => [Buffer.from(JSON.stringify({
-        arch: "x86_64",
-        assertions: [
-          { deny: "f.json", syscall: "ptrace" },
-          { allow: "f.json", syscall: "read", args: [0, "0x10"] },
-          { subset: ["f.json", "f.json"] },
-        ],
-      }))],
-      run: (b) => {
+      // The filters the assertions name are written once (a spec cannot change them). Two seeds:
+      // the bundled QEMU filter, and a three-rule policy named by thread (T@FILE) whose
+      // verification costs a tenth as much, with a lint assertion.
+      seeds: () => {
         tmp("f.json", readFileSync(join(root, "filters/qemu-microvm.seccompiler.json")));
+        tmp("s.json", readFileSync(join(root, "test/fixtures/policies/seccompiler-example.json")));
+        return [
+          { arch: "x86_64", assertions: [{ deny: "f.json", syscall: "ptrace" }, { allow: "f.json", syscall: "read", args: [0, "0x10"] }, { subset: ["f.json", "f.json"] }] },
+          {
+            arch: "x86_64",
+            assertions: [
+              { deny: "vmm@s.json", syscall: "ptrace" }, { allow: "vmm@s.json", syscall: "ioctl", args: [0, 21505] },
+              { subset: ["api@s.json", "vmm@s.json"] }, { lint: "vmm@s.json", fail: "error" },
+            ],
+          },
+        ].map((d) => Buffer.from(JSON.stringify(d)));
+      },
+      run: (b) => {
         api.runSpec(tmp("spec.json", b), { arch: x86_64 });
       },
       cli: (p) => ["verify", "--spec", p],
@@ -548,7 +580,8 @@ function makeInput(seed, format, index, seedList, isJson) {
       label.push(name);
     }
   }
-  return { bytes, label: label.join("+"), cli: r.chance(1 / 150), special: r.chance(1 / 300) ? r.pick(["/dev/zero", "/dev/null", "/dev/urandom", "/"]) : undefined };
+  // A CLI run is a fresh node (300 ms to 1 s on a loaded machine): one input in CLI_EVERY.
+  return { bytes, label: label.join("+"), cli: r.chance(1 / CLI_EVERY), special: r.chance(1 / (4 * CLI_EVERY)) ? r.pick(["/dev/zero", "/dev/null", "/dev/urandom", "/"]) : undefined };
 }
 
 // ---- the child: one format -------------------------------------------------------------------
@@ -645,6 +678,7 @@ const FORMATS = ["seccompiler", "oci", "minijail", "raw", "bincode", "c", "jsona
 function runFormat(o, fmt, seconds) {
   return new Promise((resolve) => {
     const stats = { accepted: 0, refused: 0, BAD: 0, bad: [], inputs: 0 };
+    const stopsAt = new Map();
     const end = Date.now() + seconds * 1000;
     const startChild = (start) => {
       const left = Math.max(1, (end - Date.now()) / 1000);
@@ -655,12 +689,16 @@ function runFormat(o, fmt, seconds) {
       let current = start;
       let last = start - 1;
       let buf = "";
-      let timer;
-      const arm = () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => cp.kill("SIGKILL"), HANG_MS);
-      };
-      arm();
+      // The watchdog: CPU time (and elapsed time) since the child's last line.
+      let since = { cpu: childCpuMs(cp.pid), at: Date.now() };
+      let killedFor;
+      const arm = () => (since = { cpu: childCpuMs(cp.pid), at: Date.now() });
+      const timer = setInterval(() => {
+        const cpu = childCpuMs(cp.pid);
+        if (cpu !== undefined && since.cpu !== undefined && cpu - since.cpu > HANG_CPU_MS) killedFor = `over time (${((cpu - since.cpu) / 1000).toFixed(0)} s of CPU without an answer)`;
+        else if (Date.now() - since.at > HANG_MS) killedFor = `over time (no answer in ${HANG_MS / 1000} s)`;
+        if (killedFor) cp.kill("SIGKILL");
+      }, WATCH_MS);
       cp.stdout.on("data", (d) => {
         arm();
         buf += d;
@@ -684,13 +722,28 @@ function runFormat(o, fmt, seconds) {
       let err = "";
       cp.stderr.on("data", (d) => (err += d).slice(-2000));
       cp.on("close", (code, signal) => {
-        clearTimeout(timer);
+        clearInterval(timer);
         const finished = o.index !== undefined ? last >= o.index : last >= (Number.isFinite(o.max) ? o.max - 1 : Infinity);
+        const early = !finished && Date.now() < end - 1000 && o.index === undefined;
+        if (current === last && early && (code !== 0 || signal)) {
+          // Stopped between inputs, while making input last + 1 (nothing was announced): said,
+          // and resumed there; a second stop on the same input is BAD (making it hangs).
+          console.log(`fuzz: ${fmt}: child stopped (${killedFor ?? signal ?? `exit ${code}`}) while making input ${last + 1}; resuming there`);
+          if (stopsAt.get(last + 1)) {
+            stats.inputs++;
+            stats.BAD++;
+            stats.bad.push(`${fmt} #${last + 1}: making the input: ${killedFor ?? signal ?? code}`);
+            console.log(`BAD ${fmt} #${last + 1} (reproduce: npm run fuzz -- --format ${fmt} --seed ${o.seed} --dump FILE --index ${last + 1}): making the input stopped twice`);
+            return startChild(last + 2);
+          }
+          stopsAt.set(last + 1, true);
+          return startChild(last + 1);
+        }
         if (current > last && !finished) {
           // The child died or hung on input `current`.
           stats.inputs++;
           stats.BAD++;
-          const why = signal === "SIGKILL" ? `over time (no answer in ${HANG_MS / 1000} s)` : `child died (${signal ?? code}): ${err.trim().split("\n").slice(-1)[0] ?? ""}`;
+          const why = killedFor ?? `child died (${signal ?? code}): ${err.trim().split("\n").slice(-1)[0] ?? ""}`;
           stats.bad.push(`${fmt} #${current}: ${why}`);
           console.log(`BAD ${fmt} #${current} (reproduce: npm run fuzz -- --format ${fmt} --seed ${o.seed} --index ${current}): ${why}`);
           if (Date.now() < end - 1000 && o.index === undefined) return startChild(current + 1);
@@ -704,6 +757,20 @@ function runFormat(o, fmt, seconds) {
   });
 }
 
+/** A child's CPU time (user + system) in ms from /proc/PID/stat; undefined where there is none. */
+function childCpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    // Fields after the command name (which may hold spaces) in parentheses; utime, stime are 14, 15.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+/** USER_HZ: 100 on every Linux arch sysfence supports. */
+const CLOCK_TICKS = 100;
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   if (o.child || o.dump) return child({ ...o, format: o.format ?? [] });
@@ -711,14 +778,18 @@ async function main() {
   const formats = o.format ?? FORMATS;
   for (const f of formats) if (!FORMATS.includes(f)) throw new Error(`unknown format ${f} (known: ${FORMATS.join(", ")})`);
   if (o.index !== undefined && formats.length !== 1) throw new Error("--index needs one --format");
-  const per = o.seconds / formats.length;
+  // With --count each format has the whole --seconds; without, they share it.
+  const per = Number.isFinite(o.max) ? o.seconds : o.seconds / formats.length;
   const t0 = Date.now();
   let bad = 0;
   console.log(`fuzz: seed ${o.seed}, ${formats.length} formats, ${per.toFixed(1)} s each`);
   for (const f of formats) {
+    const t1 = Date.now();
     const s = await runFormat(o, f, per);
     bad += s.BAD;
+    const secs = (Date.now() - t1) / 1000;
     console.log(`fuzz: ${f.padEnd(12)} ${String(s.inputs).padStart(8)} inputs: ${s.accepted} accepted, ${s.refused} refused with a place, ${s.BAD} BAD`);
+    console.log(`fuzz: ${f.padEnd(12)} ${secs.toFixed(0)} s elapsed, ${(s.inputs / secs).toFixed(0)} inputs/s (child start included)`);
   }
   console.log(`fuzz: ${((Date.now() - t0) / 1000).toFixed(0)} s, ${bad} BAD`);
   process.exitCode = bad ? 1 : 0;

@@ -28,10 +28,19 @@ export class SysfenceError extends Error {
     this.where = opts.where;
     this.exitCode = opts.exitCode ?? ExitCode.BAD_INPUT;
   }
-  /** The one-line form the CLI prints. */
+  /**
+   * The one-line form the CLI prints. One line whatever the text holds: a line break or other
+   * control character in the message (a parser quoting the character it stopped at, a file
+   * name) is shown as U+XXXX (fuzz finding jsonarray seed 20261207 #55408).
+   */
   oneLine(): string {
-    return this.where ? `${this.where}: ${this.message}` : this.message;
+    return escapeControls(this.where ? `${this.where}: ${this.message}` : this.message);
   }
+}
+
+/** Control characters and line separators as U+XXXX: text that stays on one line. */
+export function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, (c) => `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`);
 }
 
 /** Malformed or unreadable input: a file, a field, a line. Exit 2. */

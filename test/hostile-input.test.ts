@@ -16,6 +16,8 @@ import { findArch } from "../src/syscalls/arches.js";
 import { syscallNumber } from "../src/syscalls/index.js";
 import { Action } from "../src/engine/actions.js";
 import { errorOf } from "./support/errors.js";
+import { readJsonArray } from "../src/formats/jsonarray.js";
+import { InputError } from "../src/errors.js";
 import { runCli } from "./support/cli.js";
 import { repoRoot } from "./support/corpus.js";
 
@@ -99,6 +101,24 @@ describe("bounded reads", () => {
       expect(r.code).toBe(2);
       expect(r.err.trim()).toMatch(want);
     }
+  });
+
+  it("minijail's constants.json: /dev/zero is refused in one line; a changed file is read again", () => {
+    const policy = join(tmp, "c.policy");
+    writeFileSync(policy, "read: arg0 == MY_CONST\n");
+    const compile = (constants: string) => compilePolicyText("read: arg0 == MY_CONST\n", policy, { arch: x86_64, minijail: { constants } });
+    const e = errorOf(() => compile("/dev/zero"));
+    expect(e.message).toBe("is a character device, not a constants file");
+    expect(e.where).toBe("/dev/zero");
+    // The parsed file is kept by (inode, size, mtime): a rewritten file must not give the old values.
+    const c = join(tmp, "constants.json");
+    const write = (v: number) => writeFileSync(c, JSON.stringify({ arch_nr: 0xc000003e, arch_name: "x86_64", bits: 64, syscalls: { read: 0 }, constants: { MY_CONST: v } }));
+    const valueOf = () => compile(c).programs[0].ir.arches[0].syscalls[0].rules[0].conditions[0].value;
+    write(7);
+    expect(valueOf()).toBe(7n);
+    expect(valueOf()).toBe(7n);
+    write(123456);
+    expect(valueOf()).toBe(123456n);
   });
 
   it("a trace without line ends (/dev/zero) ends with a located error, in constant memory", async () => {
@@ -236,6 +256,23 @@ describe("verify spec files (fuzz finding spec seed 1 #46)", () => {
     expect(r[1].name).toBe("allow read by vmm@f.json");
     expect(r.slice(0, 20_002).every((x) => x.status === "pass")).toBe(true);
     expect(r[20_002].status).toBe("pass");
+  });
+});
+
+describe("one line whatever the input holds (fuzz finding jsonarray seed 20261207 #55408, #71579, #72298)", () => {
+  it("a JSON array with a line break inside a string: the parser's quoted character is U+000A, on one line", () => {
+    const f = join(tmp, "nl.json");
+    writeFileSync(f, '[{"code": 6, "jt": 0, "jf": 0, "k\n": 0}]');
+    const e = errorOf(() => readJsonArray('[{"code": 6, "jt": 0, "jf": 0, "k\n": 0}]', "nl.json"));
+    expect(e.message).toBe("invalid JSON: Invalid character 'U+000A' (line 1, column 34)");
+    const r = runCli(repoRoot, ["disasm", f]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`sysfence: ${f}: invalid JSON: Invalid character 'U+000A' (line 1, column 34)\n`);
+  });
+
+  it("oneLine() shows every control character of a message or place as U+XXXX", () => {
+    const e = new InputError("a\r\nb\u2028c\u0000", "dir/x\ny.json");
+    expect(e.oneLine()).toBe("dir/xU+000Ay.json: aU+000DU+000AbU+2028cU+0000");
   });
 });
 

@@ -6,7 +6,7 @@
 // and a range check on that could pass or fail for the wrong reason. Here every number is seen
 // as written, and only plain integers in range are accepted.
 import { parse, isLosslessNumber, type LosslessNumber } from "lossless-json";
-import { InputError } from "../errors.js";
+import { escapeControls, InputError } from "../errors.js";
 import { Program, type Insn } from "../engine/program.js";
 
 const FIELDS = ["code", "jt", "jf", "k"] as const;
@@ -39,7 +39,8 @@ export function parseLosslessJson(text: string, where?: string): unknown {
     const msg = (e as Error).message;
     const m = / at position (\d+)$/.exec(msg);
     const at = m ? ` (${lineCol(src, Number(m[1]))})` : "";
-    throw new InputError(`invalid JSON: ${m ? msg.slice(0, m.index) : msg}${at}`, where);
+    // The parser quotes the character it stopped at as it is: a line break would split the message.
+    throw new InputError(`invalid JSON: ${escapeControls(m ? msg.slice(0, m.index) : msg)}${at}`, where);
   }
 }
 

@@ -137,14 +137,31 @@ export function encodePolicy(ir: PolicyIR, opts: CompileOptions = {}): Uint32Arr
         w.push(r.action >>> 0, r.conditions.length);
         for (const c of r.conditions) {
           if (c.index < 0 || c.index > 5) throw new InputError(`argument index ${c.index} out of range 0..5`, c.source?.file);
-          const v = BigInt.asUintN(64, c.value);
-          const m = BigInt.asUintN(64, c.mask ?? 0n);
-          w.push(c.index, c.width, OP_CODES[c.op], Number(v & M32), Number(v >> 32n), Number(m & M32), Number(m >> 32n));
+          w.push(c.index, c.width, OP_CODES[c.op]);
+          pushU64(w, c.value);
+          pushU64(w, c.mask ?? 0n);
         }
       }
     }
   }
-  return Uint32Array.from(w, (x) => x >>> 0);
+  // A plain loop: Uint32Array.from with a map function took 200-350 ms on the 900,000 words of a
+  // 10 MB policy (a call per element), the loop a few.
+  const out = new Uint32Array(w.length);
+  for (let i = 0; i < w.length; i++) out[i] = w[i] >>> 0;
+  return out;
+}
+
+/**
+ * A 64-bit value as two words, low first. Most values fit 32 bits: those go without the four
+ * BigInt operations (and allocations) of the split, which were most of encoding a large policy.
+ */
+function pushU64(w: number[], value: bigint): void {
+  if (value >= 0n && value <= M32) {
+    w.push(Number(value), 0);
+    return;
+  }
+  const v = BigInt.asUintN(64, value);
+  w.push(Number(v & M32), Number(v >> 32n));
 }
 
 /**

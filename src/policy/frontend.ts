@@ -103,7 +103,7 @@ export function detectDialect(doc: JsonDocument): { dialect: Dialect; object: JO
 export function loadPolicy(text: string, file: string, opts: LoadPolicyOptions): LoadedPolicy {
   refuseOversizedText(text, SIZE_LIMITS.policy, "a policy", file);
   // `{read, write}: 1` starts with a brace too: a minijail statement is not JSON.
-  if (!/^\uFEFF?\s*[{[]/.test(text) || sniffText(text).kind !== "other") return loadTextPolicy(text, file, opts);
+  if (!/^\uFEFF?\s*[{[]/.test(text) || sniffText(sniffHead(text)).kind !== "other") return loadTextPolicy(text, file, opts);
   const arch = opts.arch === undefined ? hostArch() : resolveArch(opts.arch);
   const doc = parseJson(text, file);
   const { dialect, object } = detectDialect(doc);
@@ -118,6 +118,18 @@ export function loadPolicy(text: string, file: string, opts: LoadPolicyOptions):
   if (opts.thread !== undefined) out.policies = pickThread(out.policies, opts.thread, dialect, placeOf(doc.root));
   return out;
 }
+
+/**
+ * The start of a text that begins like JSON, for sniffText: what tells a minijail `{a, b}: 1`,
+ * an INI `[section]` or a systemd `[Unit]` from JSON is in its first lines, and sniffing the
+ * whole of a 10 MB policy (it splits the text into lines) cost as much as reading it.
+ */
+function sniffHead(text: string): string {
+  if (text.length <= SNIFF_HEAD) return text;
+  const cut = text.lastIndexOf("\n", SNIFF_HEAD);
+  return text.slice(0, cut > 0 ? cut : SNIFF_HEAD);
+}
+const SNIFF_HEAD = 64 * 1024;
 
 export function pickThread<T>(map: Map<string, T>, thread: string, dialect: Dialect, where: string): Map<string, T> {
   const exact = map.get(thread);

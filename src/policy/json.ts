@@ -121,6 +121,7 @@ export function placeOfRef(ref: SourceRef): string {
 
 /** The IR's SourceRef for a place. */
 export function refOf(at: Located): SourceRef {
+  if (at instanceof NodeBase) return at.ref();
   return { file: at.file, pointer: at.pointer, line: at.line };
 }
 
@@ -165,6 +166,8 @@ export function parseJson(text: string, file: string): JsonDocument {
 /** What every node of one document shares: the file, and the line starts for line/column. */
 class Doc {
   private lineStarts?: Int32Array;
+  /** The line of the last lineIndex answer. */
+  private lastLine = 0;
   constructor(readonly file: string, readonly src: string) {}
   /** 0-based line index of `offset` (binary search over the line starts, built once). */
   lineIndex(offset: number): number {
@@ -180,6 +183,14 @@ class Doc {
       for (let i = src.indexOf("\n"); i >= 0; i = src.indexOf("\n", i + 1)) ls[k++] = i + 1;
       this.lineStarts = ls;
     }
+    // The places asked for mostly go forward through the file (every rule and condition of a
+    // policy, in order, a few lines apart): a short walk on from the previous answer first.
+    const last = this.lastLine;
+    if (ls[last] <= offset) {
+      for (let i = last; i < last + 16; i++) {
+        if (i + 1 >= ls.length || offset < ls[i + 1]) return (this.lastLine = i);
+      }
+    }
     let lo = 0;
     let hi = ls.length - 1;
     while (lo < hi) {
@@ -187,7 +198,7 @@ class Doc {
       if (ls[mid] <= offset) lo = mid;
       else hi = mid - 1;
     }
-    return lo;
+    return (this.lastLine = lo);
   }
   lineOf(offset: number): number {
     return this.lineIndex(offset) + 1;
@@ -227,19 +238,33 @@ class NodeBase {
   get column(): number {
     return this.doc.columnOf(this.offset);
   }
+  /** refOf for a node: the document found once (every rule and condition has one). */
+  ref(): SourceRef {
+    const doc = this.doc;
+    return { file: doc.file, pointer: this.pointer, line: doc.lineOf(this.offset) };
+  }
   get pointer(): string {
-    const tokens: string[] = [];
-    for (let n: NodeBase | undefined = this; n?.parent; n = n.parent) {
-      tokens.push(typeof n.token === "number" ? String(n.token) : escapePointerToken(n.token));
-    }
-    return tokens.length === 0 ? "" : "/" + tokens.reverse().join("/");
+    const p = this.parent;
+    if (!p) return "";
+    return p.pointer + "/" + (typeof this.token === "number" ? String(this.token) : escapePointerToken(this.token));
   }
 }
 
 /** Objects up to this many members are searched linearly; bigger ones get a Map once. */
 const SMALL_OBJECT = 12;
 
-class ObjectNode extends NodeBase implements JObject {
+/**
+ * A container's pointer, kept once asked: refOf asks the pointer of every rule and condition,
+ * and their parents' pointers are the same string each time.
+ */
+abstract class ContainerBase extends NodeBase {
+  private ptr?: string;
+  override get pointer(): string {
+    return (this.ptr ??= super.pointer);
+  }
+}
+
+class ObjectNode extends ContainerBase implements JObject {
   // On the prototype: one field less per node.
   get kind(): "object" {
     return "object";
@@ -249,7 +274,8 @@ class ObjectNode extends NodeBase implements JObject {
    * member (48 bytes each, the largest single cost of a policy's tree, issue 19 section 9):
    * `members` and `get` make them when asked, and the key's place is found again from the value.
    */
-  readonly values: NodeBase[] = [];
+  /** Set when the object closes, at its exact length (see Parser.open). */
+  values!: NodeBase[];
   private index?: Map<string, NodeBase>;
   get members(): MemberNode[] {
     return this.values.map((v) => new MemberNode(v));
@@ -314,12 +340,13 @@ class MemberNode implements JMember {
   }
 }
 
-class ArrayNode extends NodeBase implements JArray {
+class ArrayNode extends ContainerBase implements JArray {
   // On the prototype: one field less per node.
   get kind(): "array" {
     return "array";
   }
-  readonly items: JNode[] = [];
+  /** Set when the array closes, at its exact length (see Parser.open). */
+  items!: JNode[];
 }
 
 class StringNode extends NodeBase implements JString {
@@ -355,7 +382,8 @@ class NumberNode extends NodeBase implements JNumber {
   }
   /** Read exactly from the text each time (a BigInt per number would double a policy's memory). */
   get integer(): bigint | undefined {
-    return INTEGER_TEXT.test(this.text) ? BigInt(this.text) : undefined;
+    const t = this.text;
+    return INTEGER_TEXT.test(t) ? BigInt(t) : undefined;
   }
 }
 
@@ -379,6 +407,8 @@ class NullNode extends NodeBase implements JNull {
 /** An open object or array while parsing: the explicit stack that replaces recursion. */
 interface Frame {
   node: ObjectNode | ArrayNode;
+  /** Where its members start in Parser.open. */
+  base: number;
   /** Objects: first member's value per key, built once the object outgrows a linear scan. */
   seen?: Map<string, NodeBase>;
 }
@@ -387,14 +417,33 @@ const ESCAPES: Record<number, string> = Object.assign(Object.create(null) as Rec
   0x22: '"', 0x5c: "\\", 0x2f: "/", 0x62: "\b", 0x66: "\f", 0x6e: "\n", 0x72: "\r", 0x74: "\t",
 });
 
+/** The field names of the policy dialects (seccompiler, OCI), for Parser.keys. */
+const KNOWN_KEYS = [
+  "default_action", "mismatch_action", "filter_action", "match_action", "filter", "syscall", "args", "comment",
+  "index", "type", "op", "val", "masked_eq", "errno", "trace",
+  "defaultAction", "defaultErrnoRet", "architectures", "archMap", "architecture", "subArchitectures", "syscalls",
+  "names", "name", "action", "errnoRet", "value", "valueTwo", "includes", "excludes", "caps", "arches",
+  "minKernel", "flags", "listenerPath", "listenerMetadata", "linux", "seccomp",
+];
+
 class Parser {
   private pos = 0;
   private readonly doc: Doc;
   private readonly duplicates: DuplicateKey[] = [];
-  /** Member names repeat thousands of times in a policy: keep one copy of each. */
-  private readonly keys = new Map<string, string>();
+  /**
+   * Member names repeat thousands of times in a policy: keep one copy of each. Seeded with the
+   * policy dialects' field names as written in the code, so that a key read from the file is
+   * the very string the readers compare it with (equal at the first test, no character loop).
+   */
+  private readonly keys = new Map<string, string>(KNOWN_KEYS.map((k) => [k, k]));
   /** Short string values, likewise (see stringValue). */
   private readonly values = new Map<string, string>();
+  /**
+   * The members of every open container, innermost last. A container gets its array when it
+   * closes, cut to its exact length: arrays grown by push keep room for 17 elements or more,
+   * which made the arrays of a policy's small objects cost more than the objects.
+   */
+  private readonly open: NodeBase[] = [];
 
   constructor(private readonly src: string, private readonly file: string) {
     this.doc = new Doc(file, src);
@@ -425,6 +474,7 @@ class Parser {
 
   document(): JsonDocument {
     const stack: Frame[] = [];
+    const open = this.open;
     this.skipWs();
     const root = this.value(undefined, "", stack);
     ROOT_DOCS.set(root as unknown as NodeBase, this.doc);
@@ -433,28 +483,33 @@ class Parser {
       const top = stack[stack.length - 1];
       this.skipWs();
       const c = this.src.charCodeAt(this.pos);
+      const count = open.length - top.base;
       if (top.node.kind === "array") {
         const arr = top.node;
         if (c === 0x5d /* ] */) {
           this.pos++;
+          arr.items = open.slice(top.base) as unknown as JNode[];
+          open.length = top.base;
           stack.pop();
           continue;
         }
-        if (arr.items.length > 0) {
+        if (count > 0) {
           if (c !== 0x2c /* , */) this.unexpected(`"," or "]"`);
           this.pos++;
           this.skipWs();
         }
-        arr.items.push(this.value(arr, arr.items.length, stack));
+        open.push(this.value(arr, count, stack) as unknown as NodeBase);
         continue;
       }
       const obj = top.node;
       if (c === 0x7d /* } */) {
         this.pos++;
+        obj.values = open.slice(top.base);
+        open.length = top.base;
         stack.pop();
         continue;
       }
-      if (obj.values.length > 0) {
+      if (count > 0) {
         if (c !== 0x2c) this.unexpected(`"," or "}"`);
         this.pos++;
         this.skipWs();
@@ -467,7 +522,7 @@ class Parser {
       this.skipWs();
       const value = this.value(obj, key, stack) as unknown as NodeBase;
       this.noteKey(top, key, value);
-      obj.values.push(value);
+      open.push(value);
     }
     this.skipWs();
     if (this.pos < this.src.length) this.unexpected("the end of the document");
@@ -477,19 +532,19 @@ class Parser {
   /** Records a member's key; a repeat becomes a DuplicateKey (first and later member). */
   private noteKey(frame: Frame, key: string, value: NodeBase): void {
     const obj = frame.node as ObjectNode;
-    const vs = obj.values;
+    const open = this.open;
     let first: NodeBase | undefined;
-    if (!frame.seen && vs.length < SMALL_OBJECT) {
-      for (const v of vs) {
-        if (v.token === key) {
-          first = v;
+    if (!frame.seen && open.length - frame.base < SMALL_OBJECT) {
+      for (let i = frame.base; i < open.length; i++) {
+        if (open[i].token === key) {
+          first = open[i];
           break;
         }
       }
     } else {
       if (!frame.seen) {
         frame.seen = new Map();
-        for (const v of vs) if (!frame.seen.has(v.token as string)) frame.seen.set(v.token as string, v);
+        for (let i = frame.base; i < open.length; i++) if (!frame.seen.has(open[i].token as string)) frame.seen.set(open[i].token as string, open[i]);
       }
       first = frame.seen.get(key);
       if (!first) frame.seen.set(key, value);
@@ -511,7 +566,8 @@ class Parser {
         if (stack.length >= MAX_JSON_DEPTH) this.fail(`nesting deeper than ${MAX_JSON_DEPTH} levels`);
         this.pos++;
         const node = c === 0x7b ? new ObjectNode(parent, token, at) : new ArrayNode(parent, token, at);
-        stack.push({ node });
+        // Its members follow its own entry in `open` (the root has none).
+        stack.push({ node, base: this.open.length + (parent ? 1 : 0) });
         return node;
       }
       case 0x22 /* " */:
@@ -665,41 +721,56 @@ export function expectBoolean(node: JNode, what = nameOf(node)): boolean {
  */
 export function expectUint(node: JNode, max: bigint, what = nameOf(node)): bigint {
   if (node.kind !== "number") throw jsonError(node, `${what} must be an integer, got ${describe(node)}`);
-  if (node.integer === undefined) {
+  const v = node.integer; // read from the text on each access: once here
+  if (v === undefined) {
     throw jsonError(node, `${what} must be an integer written without fraction or exponent, got ${node.text}`);
   }
-  if (node.integer < 0n) throw jsonError(node, `${what} must not be negative, got ${node.text}`);
-  if (node.integer > max) {
+  if (v < 0n) throw jsonError(node, `${what} must not be negative, got ${node.text}`);
+  if (v > max) {
     throw jsonError(node, `${what} is out of range: ${node.text} (allowed 0..${max}${max > 9999n ? ` = 0x${max.toString(16)}` : ""})`);
   }
-  return node.integer;
+  return v;
+}
+
+/**
+ * The value of the last member named `key`: straight from the parser's node when `obj` is one,
+ * without the member object `byKey.get` makes (every rule asks for several fields).
+ */
+function fieldValue(obj: JObject, key: string): JNode | undefined {
+  if (obj instanceof ObjectNode) return obj.memberValue(key) as unknown as JNode | undefined;
+  return obj.byKey.get(key)?.value;
 }
 
 /** The member's value (the last one for a repeated key), or undefined. */
 export function getField(obj: JObject, key: string): JNode | undefined {
-  return obj.byKey.get(key)?.value;
+  return fieldValue(obj, key);
 }
 
 /** Like getField, but a JSON null counts as absent (Go's and serde's Option reading). */
 export function getOptional(obj: JObject, key: string): JNode | undefined {
-  const v = obj.byKey.get(key)?.value;
+  const v = fieldValue(obj, key);
   return v === undefined || v.kind === "null" ? undefined : v;
 }
 
 /** The member's value, or an error at the object naming the missing field. */
 export function requireField(obj: JObject, key: string, what = "the object"): JNode {
-  const v = obj.byKey.get(key)?.value;
+  const v = fieldValue(obj, key);
   if (v === undefined) throw jsonError(obj, `${what} is missing the required field "${key}"`);
   return v;
 }
 
 /** Refuses any member not in `allowed`, naming it and the accepted ones. */
 export function rejectUnknownFields(obj: JObject, allowed: readonly string[], what = "the object"): void {
-  for (const m of obj.members) {
-    if (!allowed.includes(m.key)) {
-      throw jsonError(m, `unknown field "${m.key}" in ${what} (accepted: ${allowed.join(", ")})`);
-    }
+  if (obj instanceof ObjectNode) {
+    // The keys straight from the nodes; a member object only for the one refused.
+    for (const v of obj.values) if (!allowed.includes(v.token as string)) throw unknownField(new MemberNode(v), allowed, what);
+    return;
   }
+  for (const m of obj.members) if (!allowed.includes(m.key)) throw unknownField(m, allowed, what);
+}
+
+function unknownField(m: JMember, allowed: readonly string[], what: string): InputError {
+  return jsonError(m, `unknown field "${m.key}" in ${what} (accepted: ${allowed.join(", ")})`);
 }
 
 /** Throws for the first duplicate key (the strict dialects' rule). */

@@ -52,6 +52,7 @@
 import { Action, formatRet } from "../engine/actions.js";
 import { ownTable } from "../tables.js";
 import type { ArchInfo } from "../syscalls/arches.js";
+import { syscallNumber } from "../syscalls/index.js";
 import { abiArgWidth, hex, lookupSyscall, U32_MAX, U64_MAX } from "./builder.js";
 import type { ArgCondition, CompareOp, CompiledInput, PolicyIR, PolicyWarning, Rule, SyscallPolicy } from "./ir.js";
 import {
@@ -122,7 +123,8 @@ function parseThread(member: JMember, arch: ArchInfo, warnings: PolicyWarning[])
     const name = expectString(requireField(r, "syscall", "the rule"), `"syscall"`);
     const comment = getOptional(r, "comment");
     if (comment) expectString(comment, `"comment"`);
-    const nr = lookupSyscall(arch, name, placeOf(r.byKey.get("syscall")!.value));
+    // The place is spelled out only for the error (it costs more than the lookup).
+    const nr = syscallNumber(arch, name) ?? lookupSyscall(arch, name, placeOf(requireField(r, "syscall")));
     const argsNode = getOptional(r, "args");
     const conditions = argsNode ? expectArray(argsNode, `"args"`).items.map((c) => parseCondition(c, arch, warnings)) : [];
     let group = bySyscall.get(nr);

@@ -4,7 +4,8 @@
 // read exactly (a 64-bit constant never passes through a JS number).
 import { isLosslessNumber, parse } from "lossless-json";
 import { InputError } from "../../errors.js";
-import { readFileSync } from "node:fs";
+import { statSync } from "node:fs";
+import { readBoundedText, SIZE_LIMITS } from "../../read.js";
 
 export interface MinijailConstants {
   file: string;
@@ -16,13 +17,28 @@ export interface MinijailConstants {
   groups?: Map<string, Map<string, string[]>>;
 }
 
+/**
+ * The last constants file read, by path and (inode, size, mtime): every policy of a folder names
+ * the same 60 KB file, whose exact (lossless) parse cost more than reading the policy itself.
+ * The tables are never changed once read, so one copy serves every caller.
+ */
+let lastRead: { file: string; stamp: string; constants: MinijailConstants } | undefined;
+
 export function readConstants(file: string): MinijailConstants {
-  let text: string;
+  let stamp: string | undefined;
   try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new InputError(`cannot read the constants file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
+    const st = statSync(file);
+    if (st.isFile()) stamp = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    // readBoundedText below names the problem
   }
+  if (stamp !== undefined && lastRead?.file === file && lastRead.stamp === stamp) return lastRead.constants;
+  const constants = readConstantsText(readBoundedText(file, SIZE_LIMITS.policy, "a constants file"), file);
+  if (stamp !== undefined) lastRead = { file, stamp, constants };
+  return constants;
+}
+
+function readConstantsText(text: string, file: string): MinijailConstants {
   let doc: unknown;
   try {
     doc = parse(text);
