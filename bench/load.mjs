@@ -1,5 +1,5 @@
-// Bench section "load": reading and compiling large policies (issue 17: policy load at JSON-
-// parsing speed; issue 19 section 9: at most ~10x the policy's size in memory).
+// Bench section "load": reading and compiling large policies (targets: policy load at JSON-
+// parsing speed, tens of MB/s; at most ~10x the policy's size in memory).
 //
 // Methodology. A seccompiler policy of about 10 MB is generated (threads of 2,000 rules over
 // 14 common syscalls, one dword condition each, pretty-printed with two-space indentation, like

@@ -120,7 +120,7 @@ function rng(seed) {
 
 // ---- mutations ---------------------------------------------------------------------------------
 const PROTO_NAMES = ["toString", "constructor", "valueOf", "__proto__", "hasOwnProperty", "isPrototypeOf", "__defineGetter__", "toLocaleString", "propertyIsEnumerable"];
-/** Issue 19's numbers: every boundary a 32- or 64-bit field can be wrong at. */
+/** Exact-value boundaries: every boundary a 32- or 64-bit field can be wrong at. */
 const NUMBERS = [
   "2147483648", "4294967295", "4294967296", "9007199254740992", "9223372036854775808", "18446744073709551615",
   "18446744073709551616", "18446744073709551617", "-1", "-2147483649", "-9223372036854775809", "0", "1e3", "1.5", "-0",

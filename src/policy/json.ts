@@ -174,7 +174,7 @@ class Doc {
     let ls = this.lineStarts;
     if (!ls) {
       // Counted first, then filled: 4 bytes a line, without a JS array of every line start
-      // (8 bytes each, and copies while it grows) on the way (issue 19 section 9).
+      // (8 bytes each, and copies while it grows) on the way (a policy costs at most ~10 times its size to read).
       const src = this.src;
       let n = 1;
       for (let i = src.indexOf("\n"); i >= 0; i = src.indexOf("\n", i + 1)) n++;
@@ -215,7 +215,7 @@ const ROOT_DOCS = new WeakMap<NodeBase, Doc>();
 /**
  * The shared part of every node: place computed on demand from (parent, token, offset). The
  * document is found at the root (nesting is at most MAX_JSON_DEPTH): one field less per node
- * than keeping it in each (issue 19 section 9). Number nodes keep theirs, their text needs it.
+ * than keeping it in each (memory: at most ~10 times the policy's size). Number nodes keep theirs, their text needs it.
  */
 class NodeBase {
   constructor(
@@ -271,7 +271,7 @@ class ObjectNode extends ContainerBase implements JObject {
   }
   /**
    * The members' values in order; each value's token is its key. No member object is kept per
-   * member (48 bytes each, the largest single cost of a policy's tree, issue 19 section 9):
+   * member (48 bytes each, the largest single cost of a policy's tree):
    * `members` and `get` make them when asked, and the key's place is found again from the value.
    */
   /** Set when the object closes, at its exact length (see Parser.open). */
@@ -374,8 +374,8 @@ class NumberNode extends NodeBase implements JNumber {
   }
   /**
    * The number as written, cut from the source when asked: an end offset is a small integer in
-   * the node, where a string per number cost about 30 bytes more (issue 19 section 9: a policy
-   * costs at most ~10 times its size to read).
+   * the node, where a string per number cost about 30 bytes more (a policy costs at most ~10
+   * times its size to read).
    */
   get text(): string {
     return this.doc.src.slice(this.offset, this.end);
