@@ -138,3 +138,35 @@ describe("not a trace", () => {
     expect(await oneLine(read(dir))).toBe(`${dir}: is a directory, not a trace`);
   });
 });
+
+describe("JSON lines: exact values; fractions, exponents and duplicate keys refused", () => {
+  const x86_64 = findArch("x86_64")!;
+  const rec = (line: string) => parseRecord(line, 1, "r.jsonl", x86_64);
+  const err = (line: string) => {
+    try {
+      rec(line);
+    } catch (e) {
+      return (e as InputError).oneLine();
+    }
+    return "accepted";
+  };
+
+  it("small integers (fast) and 64-bit values (exact) both arrive as exact BigInts", () => {
+    expect(rec('{"nr":83,"args":[1,-1,"0x10",9007199254740991]}').data.args).toEqual([1n, (1n << 64n) - 1n, 16n, 9007199254740991n, 0n, 0n]);
+    // Past 2^53 a double would round: read exactly all the same.
+    expect(rec('{"nr":83,"args":[18446744073709551615,9007199254740993]}').data.args.slice(0, 2)).toEqual([(1n << 64n) - 1n, 9007199254740993n]);
+    expect(rec('{"nr":-0}').data.nr).toBe(0);
+  });
+
+  it("what JSON.parse would accept and the exact reader refuses is still refused", () => {
+    expect(err('{"nr":1.0}')).toMatch(/r\.jsonl:1.*numbers must be integers/);
+    expect(err('{"nr":1e2}')).toMatch(/numbers must be integers/);
+    expect(err('{"nr":83,"nr":84}')).toMatch(/r\.jsonl:1.*Duplicate key/);
+    expect(err('{"nr":83,"n\\u0072":84}')).toMatch(/Duplicate key/); // an escaped key, the same name
+  });
+
+  it("a record whose strings look like fractions or keys is read exactly all the same", () => {
+    expect(rec('{"syscall":"execve","comment":"1.5e3 \\"nr\\": 2"}').data.nr).toBe(59);
+    expect(rec('{"nr":59,"comment":{"nr":1,"deep":[[[[[[1]]]]]]}}').data.nr).toBe(59);
+  });
+});

@@ -30,9 +30,9 @@ const U64_MAX = (1n << 64n) - 1n;
 
 /** Parses one value into a BigInt: a JSON integer, or a string "123", "-1", "0x1f". */
 export function toBigInt(v: unknown, what: string, where: string): bigint {
+  if (typeof v === "bigint") return v;
   let s: string;
-  if (typeof v === "bigint") s = v.toString();
-  else if (typeof v === "string") s = v.trim();
+  if (typeof v === "string") s = v.trim();
   else if (typeof v === "number") s = String(v);
   else throw new InputError(`${what} must be a number or a numeric string`, where);
   let n: bigint;
