@@ -7,7 +7,9 @@ import { tmpdir } from "node:os";
 import { gzipSync } from "node:zlib";
 import { repoRoot } from "./support/corpus.js";
 import { readTrace, detectTraceFormat, sniffTraceFile } from "../src/traces/reader.js";
-import { parseRecord, parseTraceRecord } from "../src/traces/jsonl.js";
+import { parseRecord, parseTraceRecord, scanRecordLine } from "../src/traces/jsonl.js";
+import { parse as losslessParse } from "lossless-json";
+import fc from "fast-check";
 import { CHUNK_BYTES } from "../src/traces/source.js";
 import { findArch } from "../src/syscalls/index.js";
 import type { TraceEvent } from "../src/traces/event.js";
@@ -151,10 +153,10 @@ describe("JSON lines: exact values; fractions, exponents and duplicate keys refu
     return "accepted";
   };
 
-  it("small integers (fast) and 64-bit values (exact) both arrive as exact BigInts", () => {
+  it("small and 64-bit integers, as numbers or strings, arrive as exact BigInts", () => {
     expect(rec('{"nr":83,"args":[1,-1,"0x10",9007199254740991]}').data.args).toEqual([1n, (1n << 64n) - 1n, 16n, 9007199254740991n, 0n, 0n]);
     // Past 2^53 a double would round: read exactly all the same.
-    expect(rec('{"nr":83,"args":[18446744073709551615,9007199254740993]}').data.args.slice(0, 2)).toEqual([(1n << 64n) - 1n, 9007199254740993n]);
+    expect(rec('{"nr":83,"args":[18446744073709551615,9007199254740993]}').data.args!.slice(0, 2)).toEqual([(1n << 64n) - 1n, 9007199254740993n]);
     expect(rec('{"nr":-0}').data.nr).toBe(0);
   });
 
@@ -168,5 +170,46 @@ describe("JSON lines: exact values; fractions, exponents and duplicate keys refu
   it("a record whose strings look like fractions or keys is read exactly all the same", () => {
     expect(rec('{"syscall":"execve","comment":"1.5e3 \\"nr\\": 2"}').data.nr).toBe(59);
     expect(rec('{"nr":59,"comment":{"nr":1,"deep":[[[[[[1]]]]]]}}').data.nr).toBe(59);
+  });
+});
+
+describe("JSON lines: the record scanner gives what lossless-json gives, or leaves the line to it", () => {
+  const exact = (line: string): unknown => {
+    try {
+      return losslessParse(line, null, (s: string) => BigInt(/[.eE]/.test(s) ? NaN : s));
+    } catch {
+      return "error";
+    }
+  };
+  const TOKENS = [
+    "{", "}", "[", "]", ",", ":", " ", "\t", '"nr"', '"args"', '"arch"', '"syscall"', '"comment"', '"pid"', '"ret"',
+    '"ip"', '"x"', '"__proto__"', '"n\\u0072"', '"a\\"b"', '"tab\there"', "0", "1", "-0", "01", "-", "1.5", "1e3", "2E1",
+    "18446744073709551616", "-9223372036854775808", "null", "nul", "true", '"s"', '"x86_64"', '"0x10"', '""',
+  ];
+  const soup = fc.array(fc.constantFrom(...TOKENS), { maxLength: 24 }).map((t) => t.join(""));
+  const num = fc.oneof(fc.bigInt({ min: -(1n << 64n), max: 1n << 65n }).map(String), fc.constantFrom("0", "-0", "01", "1.0", "1e2"));
+  const val = fc.oneof(num, fc.constantFrom("null", '"x86_64"', '"0x1f"', '"read"', '"a b"', "true"), fc.array(num, { maxLength: 7 }).map((a) => `[${a.join(",")}]`));
+  const key = fc.constantFrom("nr", "args", "arch", "syscall", "ip", "pid", "ret", "comment", "bogus", "__proto__");
+  const record = fc.array(fc.tuple(key, val, fc.constantFrom("", " ", "\t")), { maxLength: 6 })
+    .map((kv) => `{${kv.map(([k, v, w]) => `${w}"${k}"${w}:${w}${v}`).join(",")}}`);
+
+  it("on random lines: every line it reads equals lossless-json's reading; every line lossless-json refuses, it leaves", () => {
+    let scanned = 0;
+    fc.assert(fc.property(fc.oneof(soup, record), (line) => {
+      const mine = scanRecordLine(line);
+      const theirs = exact(line);
+      if (mine === undefined) return;
+      scanned++;
+      expect(theirs).not.toBe("error");
+      expect(mine).toEqual(theirs);
+    }), { numRuns: 20_000, seed: 20261205 });
+    expect(scanned).toBeGreaterThan(2_000); // the property says something: many lines were scanned
+  });
+
+  it("reads the common line itself; escapes, fractions, nesting and unknown keys go to the general parser", () => {
+    expect(scanRecordLine('{"arch":"x86_64","nr":83,"args":["0x1",2,null],"ip":"0x0"}')).toEqual({ arch: "x86_64", nr: 83n, args: ["0x1", 2n, null], ip: "0x0" });
+    for (const l of ['{"nr":1.5}', '{"nr":1,"nr":1}', '{"n\\u0072":1}', '{"comment":{"a":1}}', '{"bogus":1}', '{"nr":01}', '{"nr":1,}', '{"args":[[1]]}']) {
+      expect(scanRecordLine(l), l).toBeUndefined();
+    }
   });
 });

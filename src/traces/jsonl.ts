@@ -64,7 +64,108 @@ export function traceRet(n: bigint, what: string, where: string): number {
   return Number(v);
 }
 
+const NOT_SCANNED = Symbol("not scanned");
+
+/**
+ * The common record line, read without a general JSON parser: a flat object of the record's own
+ * fields, each once, whose values are strings without escapes or control characters, integers
+ * (read exactly, as BigInt), null, or an array of those. Lines like that are nearly all lines of
+ * a real trace, and lossless-json costs several times as much per line. Anything else (unknown
+ * or repeated keys, escapes, fractions, exponents, nesting, true/false, invalid JSON) answers
+ * undefined and is read by lossless-json, which words its errors; so what is accepted here is
+ * exactly what lossless-json would give (test/traces-reader.test.ts checks both on random lines).
+ */
+export function scanRecordLine(text: string): Record<string, unknown> | undefined {
+  const n = text.length;
+  let i = 0;
+  const ws = () => {
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c !== 32 && c !== 9 && c !== 10 && c !== 13) break;
+    }
+  };
+  const str = (): string | typeof NOT_SCANNED => {
+    if (text.charCodeAt(i) !== 34) return NOT_SCANNED;
+    const start = ++i;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 34) return text.slice(start, i++);
+      if (c === 92 || c < 0x20) return NOT_SCANNED;
+    }
+    return NOT_SCANNED;
+  };
+  const int = (): bigint | typeof NOT_SCANNED => {
+    const start = i;
+    if (text.charCodeAt(i) === 45) i++;
+    const first = text.charCodeAt(i);
+    if (first === 48) i++;
+    else if (first >= 49 && first <= 57) while (i < n && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+    else return NOT_SCANNED;
+    const next = text.charCodeAt(i);
+    if (next === 46 || next === 101 || next === 69 || (next >= 48 && next <= 57)) return NOT_SCANNED;
+    return BigInt(text.slice(start, i));
+  };
+  const scalar = (): unknown => {
+    const c = text.charCodeAt(i);
+    if (c === 34) return str();
+    if (c === 110 && text.startsWith("null", i)) {
+      i += 4;
+      return null;
+    }
+    return int();
+  };
+  const value = (): unknown => {
+    if (text.charCodeAt(i) !== 91) return scalar();
+    i++;
+    ws();
+    const items: unknown[] = [];
+    if (text.charCodeAt(i) === 93) {
+      i++;
+      return items;
+    }
+    for (;;) {
+      const v = scalar();
+      if (v === NOT_SCANNED) return NOT_SCANNED;
+      items.push(v);
+      ws();
+      const c = text.charCodeAt(i++);
+      if (c === 93) return items;
+      if (c !== 44) return NOT_SCANNED;
+      ws();
+    }
+  };
+  ws();
+  if (text.charCodeAt(i++) !== 123) return undefined;
+  ws();
+  const out: Record<string, unknown> = {};
+  if (text.charCodeAt(i) === 125) {
+    i++;
+    ws();
+    return i === n ? out : undefined;
+  }
+  for (;;) {
+    const key = str();
+    if (key === NOT_SCANNED || !RECORD_KEYS.has(key) || Object.hasOwn(out, key)) return undefined;
+    ws();
+    if (text.charCodeAt(i++) !== 58) return undefined;
+    ws();
+    const v = value();
+    if (v === NOT_SCANNED) return undefined;
+    out[key] = v;
+    ws();
+    const c = text.charCodeAt(i++);
+    if (c === 125) {
+      ws();
+      return i === n ? out : undefined;
+    }
+    if (c !== 44) return undefined;
+    ws();
+  }
+}
+
 function parseLine(text: string, where: string): Record<string, unknown> {
+  const scanned = scanRecordLine(text);
+  if (scanned) return scanned;
   let obj: unknown;
   try {
     obj = losslessParse(text, null, (s: string) => BigInt(/[.eE]/.test(s) ? NaN : s));
@@ -98,6 +199,8 @@ export function parseTraceRecord(text: string, lineNo: number, file: string, def
 
 const FIELDS = ["arch", "nr", "syscall", "args", "ip", "instruction_pointer", "comment"];
 const TRACE_FIELDS = [...FIELDS, "pid", "ret"];
+/** The keys scanRecordLine reads itself (any other key goes to the general parser). */
+const RECORD_KEYS: ReadonlySet<string> = new Set(TRACE_FIELDS);
 
 function parseWith(text: string, lineNo: number, file: string, defaultArch: ArchInfo | undefined, trace: boolean): SyscallRecord {
   const where = `${file}:${lineNo}`;
