@@ -22,34 +22,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null || say "apt-get install ${need[*]} failed"
 fi
 
-# The guest kernel: the newest 6.1 cloud flavour the mirror has (apt-cache knows its name).
-if [ ! -s "$cache/vmlinuz" ]; then
-  update
-  pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-cloud-amd64$' | awk '{print $1}' | sort -V | tail -1)
-  if [ -z "$pkg" ]; then
-    say "no linux-image-6.1.0-*-cloud-amd64 package on this mirror"
-  else
-    tmp=$(mktemp -d); chmod 755 "$tmp"
-    if (cd "$tmp" && apt-get download -qq "$pkg" >/dev/null) && dpkg-deb -x "$tmp"/*.deb "$tmp/x"; then
-      cp "$tmp"/x/boot/vmlinuz-* "$cache/vmlinuz.tmp" && mv "$cache/vmlinuz.tmp" "$cache/vmlinuz"
-      echo "$pkg" > "$cache/vmlinuz.package"
-      say "kernel from $pkg"
-    else
-      say "could not download or extract $pkg"
-    fi
-    rm -rf "$tmp"
-  fi
-fi
-
-if [ ! -s "$cache/busybox" ]; then
-  update
-  tmp=$(mktemp -d); chmod 755 "$tmp"
-  if (cd "$tmp" && apt-get download -qq busybox-static >/dev/null) && dpkg-deb -x "$tmp"/*.deb "$tmp/x"; then
-    cp "$tmp/x/bin/busybox" "$cache/busybox.tmp" && mv "$cache/busybox.tmp" "$cache/busybox"
-    say "busybox from busybox-static"
-  else
-    say "could not download or extract busybox-static"
-  fi
-  rm -rf "$tmp"
-fi
+# The guest kernel (the newest 6.1 cloud flavour) and busybox for the initramfs.
+ci_kernel "$cache" vmlinuz amd64 cloud-amd64
+ci_deb_file "$cache" busybox busybox-static "bin/busybox"
 exit 0

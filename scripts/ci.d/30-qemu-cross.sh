@@ -40,28 +40,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null || say "apt-get install ${need[*]} failed"
 fi
 
-# fetch_kernel DEBARCH FLAVOUR OUT: the newest linux-image-6.1.0-N-FLAVOUR:DEBARCH, its
-# /boot/vmlinuz-* copied to $cache/OUT.
-fetch_kernel() {
-  local arch=$1 flavour=$2 out=$3 pkg tmp
-  [ -s "$cache/$out" ] && return 0
-  update
-  pkg=$(apt-cache search --names-only "^linux-image-6\\.1\\.0-[0-9]+-$flavour\$" | awk '{print $1}' | sort -V | tail -1)
-  if [ -z "$pkg" ]; then
-    say "no linux-image-6.1.0-*-$flavour package for $arch on this mirror"
-    return 0
-  fi
-  tmp=$(mktemp -d); chmod 755 "$tmp"
-  if (cd "$tmp" && apt-get download -qq "$pkg:$arch" >/dev/null) && dpkg-deb -x "$tmp"/*.deb "$tmp/x"; then
-    cp "$tmp"/x/boot/vmlinuz-* "$cache/$out.tmp" && mv "$cache/$out.tmp" "$cache/$out"
-    echo "$pkg:$arch" > "$cache/$out.package"
-    say "$out from $pkg:$arch"
-  else
-    say "could not download or extract $pkg:$arch"
-  fi
-  rm -rf "$tmp"
-}
-fetch_kernel arm64 cloud-arm64 vmlinuz-aarch64
-fetch_kernel s390x s390x vmlinuz-s390x
+ci_kernel "$cache" vmlinuz-aarch64 arm64 cloud-arm64
+ci_kernel "$cache" vmlinuz-s390x s390x s390x
 say "done in $(( $(date +%s) - t0 )) s"
 exit 0

@@ -42,3 +42,36 @@ ci_script() {
   fi
   return 0
 }
+
+# ci_deb_file DIR OUT PKG PATH: extracts PATH (a glob inside the package, e.g. boot/vmlinuz-*)
+# of Debian package PKG (name or name:arch; downloaded, never installed) to DIR/OUT, and records
+# PKG in DIR/OUT.package. Needs ci_script's say/update. Does nothing when DIR/OUT is there.
+ci_deb_file() {
+  local dir=$1 out=$2 pkg=$3 path=$4 tmp
+  [ -s "$dir/$out" ] && return 0
+  update
+  tmp=$(mktemp -d); chmod 755 "$tmp"
+  # shellcheck disable=SC2086 # $path is a glob inside the extracted package
+  if (cd "$tmp" && apt-get download -qq "$pkg" >/dev/null) && dpkg-deb -x "$tmp"/*.deb "$tmp/x" &&
+    cp $tmp/x/$path "$dir/$out.tmp" && mv "$dir/$out.tmp" "$dir/$out"; then
+    echo "$pkg" > "$dir/$out.package"
+    say "$out from $pkg"
+  else
+    say "could not download or extract $pkg"
+  fi
+  rm -rf "$tmp"
+}
+
+# ci_kernel DIR OUT DEBARCH FLAVOUR: the newest linux-image-6.1.0-N-FLAVOUR:DEBARCH the mirror
+# has (apt-cache knows its name), its /boot/vmlinuz-* as DIR/OUT (a guest kernel for QEMU).
+ci_kernel() {
+  local dir=$1 out=$2 arch=$3 flavour=$4 pkg
+  [ -s "$dir/$out" ] && return 0
+  update
+  pkg=$(apt-cache search --names-only "^linux-image-6\\.1\\.0-[0-9]+-$flavour\$" | awk '{print $1}' | sort -V | tail -1)
+  if [ -z "$pkg" ]; then
+    say "no linux-image-6.1.0-*-$flavour package for $arch on this mirror"
+    return 0
+  fi
+  ci_deb_file "$dir" "$out" "$pkg:$arch" "boot/vmlinuz-*"
+}
