@@ -119,6 +119,21 @@ describe("explain proves equality on every corpus policy and ABI", () => {
     const x86_64 = findArch("x86_64")!;
     const across: PolicyIR = { arches: [{ arch: x86_64, defaultAction: Action.ALLOW, syscalls: [], ranges: [{ lo: 500, hi: 0x40000010, action: RUNC_ENOSYS }] }], mismatchAction: Action.KILL_PROCESS };
     expect(() => compileIR(across)).toThrow(/x86_64 range 500\.\.1073741840 crosses its ABI's part of the syscall numbers/);
+    // -1 is x86_64's when the policy has an x86_64 section (the reference evaluator reads it so):
+    // an x32 range over it would compile to something else than the IR means.
+    const x32 = findArch("x32")!;
+    const x32Over = (withMain: boolean): PolicyIR => ({
+      arches: [
+        ...(withMain ? [{ arch: x86_64, defaultAction: Action.ALLOW, syscalls: [] }] : []),
+        { arch: x32, defaultAction: Action.ALLOW, syscalls: [], ranges: [{ lo: 0xffffffff, hi: 0xffffffff, action: RUNC_ENOSYS }] },
+      ],
+      mismatchAction: Action.KILL_PROCESS,
+    });
+    expect(() => compileIR(x32Over(true))).toThrow(/x32 range 4294967295\.\.4294967295 crosses its ABI's part/);
+    // Without an x86_64 section -1 is x32's, and the range applies: compiled = reference = ENOSYS.
+    const minusOne = { arch: x86_64.token, nr: 0xffffffff | 0 };
+    const [ret] = evaluateBatch(compileIR(x32Over(false)), InputBatch.of([minusOne], "le"), { engine: "interpreter" }).rets;
+    expect([ret >>> 0, evaluatePolicy(x32Over(false), minusOne) >>> 0]).toEqual([RUNC_ENOSYS >>> 0, RUNC_ENOSYS >>> 0]);
   });
 
   it("the compiled ranges mean what the reference evaluator says (every run edge)", () => {

@@ -3,7 +3,7 @@
 // and lays out the code; the host never emits an instruction itself.
 import type { PolicyIR, ArchPolicy, CompareOp, SyscallPolicy } from "./ir.js";
 import { placeOfRef } from "./json.js";
-import { X32_BIT, NR_SKIP } from "./ir.js";
+import { X32_BIT, NR_SKIP, ownedNumbers } from "./ir.js";
 import * as C from "../engine/contract.generated.js";
 import { engine, Region } from "../engine/wasm.js";
 import { Program } from "../engine/program.js";
@@ -65,14 +65,16 @@ const MAX_RUNS = 64;
 
 /**
  * `runs` with section `sec`'s number ranges (NrRange) laid over them: each range must lie in
- * one run (its ABI's part of the nr space) and gets its own run.
+ * its ABI's part of the nr space (ownedNumbers, as the reference evaluator reads the IR) and
+ * gets its own run. `withMain`: the policy has an x86_64 section beside x32 (who owns -1).
  */
-function withRanges(runs: Run[], sec: ArchPolicy, name = "policy"): Run[] {
+function withRanges(runs: Run[], sec: ArchPolicy, withMain: boolean, name = "policy"): Run[] {
   let out = runs;
+  const own = ownedNumbers(sec.arch, withMain);
   for (const r of sec.ranges ?? []) {
     const lo = r.lo >>> 0, hi = r.hi >>> 0;
     const i = out.findIndex(([a, b]) => a <= lo && hi <= b);
-    if (i < 0 || hi < lo) throw new InputError(`${name}: ${sec.arch.name} range ${lo}..${hi} crosses its ABI's part of the syscall numbers`);
+    if (i < 0 || hi < lo || !own.some(([a, b]) => a <= lo && hi <= b)) throw new InputError(`${name}: ${sec.arch.name} range ${lo}..${hi} crosses its ABI's part of the syscall numbers`);
     const [a, b, act] = out[i];
     const pieces: Run[] = [];
     if (a < lo) pieces.push([a, lo - 1, act]);
@@ -122,7 +124,7 @@ export function encodePolicy(ir: PolicyIR, opts: CompileOptions = {}): Uint32Arr
     } else {
       runs = [[0, 0xffffffff, main!.defaultAction >>> 0]];
     }
-    for (const s of g.sections) runs = withRanges(runs, s, ir.name);
+    for (const s of g.sections) runs = withRanges(runs, s, main !== undefined, ir.name);
     w.push(runs.length, ...runs.flat());
     const syscalls = g.sections.flatMap((s) => s.syscalls).slice().sort((a, b) => (a.nr >>> 0) - (b.nr >>> 0));
     for (let i = 1; i < syscalls.length; i++) {

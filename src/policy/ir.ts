@@ -19,7 +19,7 @@
 //
 // Actions are 32-bit seccomp return values (src/engine/actions.ts). Syscall numbers are
 // seccomp_data.nr values (x32 bit and MIPS bases included).
-import type { ArchInfo } from "../syscalls/arches.js";
+import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
 import { X32_SYSCALL_BIT } from "../engine/contract.generated.js";
 
 /** Where a piece of the policy came from, for errors, lint findings and CI annotations. */
@@ -122,3 +122,16 @@ export const X32_BIT = X32_SYSCALL_BIT;
 
 /** nr -1 as seccomp sees it: a tracer's "skip this syscall"; never an x32 call (see above). */
 export const NR_SKIP = 0xffffffff;
+
+/**
+ * The parts of the nr space section `arch` owns under its token (step 2 of the header): alone on
+ * its token, all of it; x86_64 and x32 split it at the x32 bit, and -1 belongs to x86_64 (to x32
+ * only when the policy has no x86_64 section: `withMain` false). Explain states a section's
+ * numbers over these; the compiler keeps a section's ranges inside them.
+ */
+export function ownedNumbers(arch: ArchInfo, withMain = true): [number, number][] {
+  if (archesByToken(arch.token).length < 2) return [[0, 0xffffffff]];
+  if (arch.nrBase !== X32_BIT) return [[0, X32_BIT - 1], [NR_SKIP, NR_SKIP]];
+  return [[X32_BIT, withMain ? NR_SKIP - 1 : NR_SKIP]];
+}
+

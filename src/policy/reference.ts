@@ -2,7 +2,7 @@
 // TypeScript without BPF. Tests hold the compiled program, run by the engine's interpreter,
 // equal to this on hundreds of thousands of inputs per policy.
 import type { PolicyIR, ArgCondition, ArchPolicy } from "./ir.js";
-import { X32_BIT, NR_SKIP } from "./ir.js";
+import { X32_BIT, ownedNumbers } from "./ir.js";
 import { AUDIT_ARCH_X86_64 } from "../engine/contract.generated.js";
 import type { SeccompData } from "../engine/data.js";
 
@@ -29,15 +29,13 @@ export function conditionHolds(c: ArgCondition, arg: bigint): boolean {
 export function sectionFor(ir: PolicyIR, token: number, nr: number): ArchPolicy | "mismatch" | "x32" {
   const same = ir.arches.filter((a) => a.arch.token === token >>> 0);
   if (same.length === 0) return "mismatch";
-  if (same.length === 1 && same[0].arch.nrBase !== X32_BIT && same[0].arch.name !== "x86_64") return same[0];
-  // AUDIT_ARCH_X86_64: every nr >= 0x40000000 (unsigned) belongs to x32, as the kernel's x32
-  // entry sees it; numbers above that without the bit are not x86_64 syscalls either.
-  // nr -1 (a tracer's skip) goes to the x86_64 section when there is one (src/policy/ir.ts).
-  const skipToMain = nr >>> 0 === NR_SKIP && same.some((a) => a.arch.nrBase !== X32_BIT);
-  const isX32 = nr >>> 0 >= X32_BIT && token >>> 0 === AUDIT_ARCH_X86_64 && !skipToMain;
-  const owner = same.find((a) => (a.arch.nrBase === X32_BIT) === isX32);
+  const n = nr >>> 0;
+  // Who owns which numbers is ownedNumbers (src/policy/ir.ts, step 2), the compiler's rule too.
+  const withMain = same.some((a) => a.arch.nrBase !== X32_BIT);
+  const owner = same.find((a) => ownedNumbers(a.arch, withMain).some(([lo, hi]) => lo <= n && n <= hi));
   if (owner) return owner;
-  return isX32 ? "x32" : "mismatch";
+  // AUDIT_ARCH_X86_64 with one of its two sections: numbers of the missing one.
+  return n >= X32_BIT && token >>> 0 === AUDIT_ARCH_X86_64 ? "x32" : "mismatch";
 }
 
 /** What number `nr` of section `sec` gets when no entry (or none of its rules) says otherwise. */

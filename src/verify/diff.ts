@@ -11,7 +11,7 @@ import { X32_SYSCALL_BIT } from "../engine/contract.generated.js";
 import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
 import { syscallCount, syscallName } from "../syscalls/index.js";
 import { enosys } from "../syscalls/errno.js";
-import { ownedNumbers } from "./explain.js";
+import { ownedNumbers } from "../policy/ir.js";
 import { SymbolicSpace, Inconclusive, FALSE, TRUE, type Outcome } from "./symbolic.js";
 import { effective } from "./relations.js";
 import { endianOfToken } from "../engine/data.js";
@@ -162,7 +162,7 @@ class StubFinder {
     }
     const nosys = (Action.ERRNO | enosys(arch)) >>> 0;
     // The ABI's main interval (not the lone -1 x86_64 also owns): where a stub's run begins.
-    const own = ownedNumbers(arch, token)[0];
+    const own = ownedNumbers(arch)[0];
     const inOwn = (s: number) => space.and(space.restrictWord(s, 1, token), wordRange(space, 0, own[0], own[1]));
     const other = inOwn(space.union(outs.filter((o) => o.value >>> 0 !== nosys).map((o) => o.set)));
     const ranges = space.wordRanges(space.existsAllBut(other, 0), 0, 8192);

@@ -18,7 +18,7 @@ import { formatRet } from "../engine/actions.js";
 import { archTokens } from "../text/disasm.js";
 import { archesByToken, type ArchInfo } from "../syscalls/arches.js";
 import { syscallCount, syscallName, syscallNames, syscallNumber } from "../syscalls/index.js";
-import { X32_BIT, NR_SKIP, type PolicyIR, type ArchPolicy, type SyscallPolicy, type Rule, type ArgCondition, type NrRange } from "../policy/ir.js";
+import { X32_BIT, ownedNumbers, type PolicyIR, type ArchPolicy, type SyscallPolicy, type Rule, type ArgCondition, type NrRange } from "../policy/ir.js";
 import { compileIR } from "../policy/compile.js";
 import { SymbolicSpace, Inconclusive, FALSE, TRUE, type Outcome } from "./symbolic.js";
 import { equal } from "./relations.js";
@@ -74,15 +74,6 @@ function cubeConditions(mask: Uint32Array, value: Uint32Array, arch: ArchInfo): 
 const RUN_CAP = 8192;
 /** Most numbers with argument-dependent answers stated one by one per ABI. */
 const MIXED_CAP = 4096;
-
-/**
- * The parts of the nr space ABI `arch` owns under its token (src/policy/ir.ts, step 2): x86_64
- * and x32 split it at the x32 bit, and -1 (a tracer's skip, 0xffffffff) belongs to x86_64.
- */
-export function ownedNumbers(arch: ArchInfo, token: number): [number, number][] {
-  if (archesByToken(token).length < 2) return [[0, 0xffffffff]];
-  return arch.nrBase === X32_BIT ? [[X32_BIT, NR_SKIP - 1]] : [[0, X32_BIT - 1], [NR_SKIP, NR_SKIP]];
-}
 
 /** A maximal run of numbers with one answer (`value`), or with answers that depend on arguments. */
 interface NrRun {
@@ -183,7 +174,7 @@ function explainSection(
 ): { policy: ArchPolicy; lines: string[] } | undefined {
   const base = arch.nrBase >>> 0;
   const table: [number, number] = [base, base + Math.max(1, syscallCount(arch)) - 1];
-  const own = ownedNumbers(arch, token);
+  const own = ownedNumbers(arch);
   const runs = numberRuns(space, outs, inArch, own);
   if (!runs) {
     problems.push(`${arch.name}: more than ${RUN_CAP} runs of syscall numbers`);
